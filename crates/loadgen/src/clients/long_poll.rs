@@ -1,0 +1,54 @@
+//! Long-polling: a poll the server holds open until there is something to say.
+//!
+//! Each client keeps one keep-alive HTTP/1.1 connection and always has exactly one
+//! `GET /api/long-poll?since=N&timeout_ms=T` pending. The server answers as soon as a
+//! matching tick exists (or after T ms with an empty list), and the client asks again at
+//! once. Latency is one round trip after the tick; the cost is a full HTTP request and
+//! response per answer, so at a busy feed it approaches one request per tick per client,
+//! and at a quiet one it is one request per timeout.
+//!
+//! The first request has no cursor: the server waits for the next tick, so the
+//! connect time includes up to one tick interval.
+
+use std::time::Instant;
+
+use super::{Client, ClientError};
+use crate::net::HttpSender;
+
+pub async fn run(mut c: Client) {
+    let cancel = c.cancel.clone();
+    let mut sender: Option<HttpSender> = None;
+    let mut cursor: Option<u64> = None;
+    loop {
+        let result = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = c.long_poll_once(&mut sender, &mut cursor) => r,
+        };
+        if let Err(e) = result {
+            sender = None;
+            if !c.failed(&e).await {
+                return;
+            }
+        }
+    }
+}
+
+impl Client {
+    async fn long_poll_once(
+        &mut self,
+        sender: &mut Option<HttpSender>,
+        cursor: &mut Option<u64>,
+    ) -> Result<(), ClientError> {
+        let started = sender.is_none().then(Instant::now);
+        if sender.is_none() {
+            *sender = Some(self.connect_http().await?);
+        }
+        let conn = sender.as_mut().expect("connected above");
+        let mut params = vec![("timeout_ms", self.settings.long_poll_timeout_ms.to_string())];
+        params.extend(cursor.iter().map(|n| ("since", n.to_string())));
+        let path = self.settings.url("/api/long-poll", &params);
+        let answer = self.exchange(conn, &path, *cursor, started).await?;
+        *cursor = Some(answer.next);
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! Polling: ask "anything since seq N?" every interval, whether or not anything changed.
+//!
+//! Each client keeps one keep-alive HTTP/1.1 connection and sends `GET /api/poll?since=N`
+//! on a fixed schedule from a random phase: open-loop, never "sleep after the answer",
+//! so a slow server cannot quietly lower the request rate. A tick waits on average half
+//! an interval for the next poll, so latency ≈ interval / 2; every poll costs a full
+//! request and response even when the answer is empty, so requests grow with clients
+//! ÷ interval while the useful data stays the same.
+
+use std::time::Instant;
+
+use tokio::time::MissedTickBehavior;
+
+use super::{Client, ClientError};
+use crate::net::HttpSender;
+
+/// The open-loop poll schedule of one client.
+pub async fn run(mut c: Client) {
+    let interval = c.settings.poll_interval;
+    let cancel = c.cancel.clone();
+    let mut sender = None;
+    let mut cursor = None;
+    // The first poll is the client's connect: it gets the latest ticks and the head.
+    if let Err(e) = c.poll_once(&mut sender, &mut cursor).await {
+        c.probe.error(e.kind());
+    }
+    let phase = interval.mul_f64(rand::random::<f64>());
+    let mut slots = tokio::time::interval_at((Instant::now() + phase).into(), interval);
+    // A poll that overruns its slot is counted late; the slots it overran are skipped
+    // (one connection cannot send two requests at once), never sent in a burst.
+    slots.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        let slot = tokio::select! {
+            _ = c.cancel.cancelled() => return,
+            slot = slots.tick() => slot,
+        };
+        let result = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = c.poll_once(&mut sender, &mut cursor) => r,
+        };
+        if let Err(e) = result {
+            // No back-off: the schedule itself is the retry.
+            tracing::debug!(client = c.index, error = %e, "poll failed");
+            c.probe.error(e.kind());
+            sender = None;
+        }
+        if tokio::time::Instant::now() > slot + interval {
+            c.probe.late();
+        }
+    }
+}
+
+impl Client {
+    async fn poll_once(
+        &mut self,
+        sender: &mut Option<HttpSender>,
+        cursor: &mut Option<u64>,
+    ) -> Result<(), ClientError> {
+        let started = sender.is_none().then(Instant::now);
+        if sender.is_none() {
+            *sender = Some(self.connect_http().await?);
+        }
+        let conn = sender.as_mut().expect("connected above");
+        let params: Vec<_> = cursor.iter().map(|n| ("since", n.to_string())).collect();
+        let path = self.settings.url("/api/poll", &params);
+        match self.exchange(conn, &path, *cursor, started).await {
+            Ok(answer) => {
+                *cursor = Some(answer.next);
+                Ok(())
+            }
+            Err(e) => {
+                *sender = None;
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! What `pushlab-load run` and `pushlab-load compare` do, start to finish.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{Cli, Command, CompareArgs, RunArgs, run_spec, validate};
+use crate::net::Target;
+use crate::procfs::{self, Machine};
+use crate::results::{self, Results, SCHEMA};
+use crate::run::{self, ServerUnderTest};
+use crate::scenario::{Preset, Scenario};
+use crate::server::{self, ServerProcess};
+use crate::{html, table};
+
+pub async fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run_command(args).await,
+        Command::Compare(args) => compare_command(args).await,
+    }
+}
+
+async fn run_command(args: RunArgs) -> anyhow::Result<()> {
+    let target = Target::resolve(&args.url, args.allow_remote).await?;
+    let mut scenario = Scenario {
+        transports: vec![args.transport],
+        clients: vec![args.clients],
+        ..Scenario::preset(Preset::Run)
+    };
+    args.timing.apply(&mut scenario);
+    validate(&scenario)?;
+    procfs::ensure_fd_limit(args.clients)?;
+    let server = ServerUnderTest {
+        target,
+        pid: args.server_pid,
+    };
+    let bar = progress_bar(format!("{} × {}", args.clients, args.transport));
+    let record = run::run(
+        &run_spec(&scenario, args.transport, args.clients),
+        &server,
+        &bar,
+    )
+    .await?;
+    bar.finish_and_clear();
+    scenario.rates = vec![record.rate];
+    let results = results_of(scenario, vec![record]);
+    println!("{}", table::render(&results.runs));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&results)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        println!("results: {}", path.display());
+    }
+    Ok(())
+}
+
+async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
+    let scenario = args.scenario()?;
+    let most = scenario.clients.iter().copied().max().unwrap_or(0);
+    procfs::ensure_fd_limit(most)?;
+    let bin = match &args.server_bin {
+        Some(bin) => bin.clone(),
+        None => server::find_binary()?,
+    };
+    let plan = scenario.runs();
+    let mut records = Vec::new();
+    for (i, &(transport, clients, rate)) in plan.iter().enumerate() {
+        let bar = progress_bar(format!("run {}/{} {transport}", i + 1, plan.len()));
+        let server = ServerProcess::start(&bin, &server_args(&scenario, rate)).await?;
+        let outcome = run::run(
+            &run_spec(&scenario, transport, clients),
+            &server.server,
+            &bar,
+        )
+        .await;
+        bar.finish_and_clear();
+        server.stop().await?;
+        match outcome {
+            Ok(record) => {
+                eprintln!(
+                    "{transport:>9} × {clients}: done ({} errors)",
+                    record.errors.values().sum::<u64>()
+                );
+                records.push(record);
+            }
+            // One failed run should not throw away the others' figures.
+            Err(e) => eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}"),
+        }
+    }
+    let results = results_of(scenario, records);
+    println!("{}", table::render(&results.runs));
+    write_outputs(&results, &args.out)?;
+    Ok(())
+}
+
+/// The flags of a fresh server for one run of `s` at `rate`.
+fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
+    let mut args = vec![
+        "--rate".into(),
+        rate.to_string(),
+        "--seed".into(),
+        s.seed.to_string(),
+        "--history".into(),
+        s.history.to_string(),
+    ];
+    if let Some(n) = s.payload_bytes {
+        args.extend(["--payload-bytes".into(), n.to_string()]);
+    }
+    args
+}
+
+fn results_of(scenario: Scenario, runs: Vec<results::RunRecord>) -> Results {
+    Results {
+        schema: SCHEMA,
+        generated_at: results::timestamp(),
+        machine: Machine::this(),
+        scenario,
+        runs,
+    }
+}
+
+fn progress_bar(prefix: String) -> ProgressBar {
+    let style = ProgressStyle::with_template("{prefix:>18} [{bar:40}] {elapsed:>4} {msg}")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    ProgressBar::new(0).with_style(style).with_prefix(prefix)
+}
+
+/// `<out>/<timestamp>.json`, `<out>/latest.json` and `<out>/report.html`.
+pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
+    let path = results::write(results, out)
+        .with_context(|| format!("writing results to {}", out.display()))?;
+    let json = serde_json::to_string(results)?;
+    let (page, missing) = html::render(report_template(), &json, report_asset)?;
+    for asset in missing {
+        tracing::warn!(%asset, "report asset not found; left as a link");
+    }
+    let report = out.join("report.html");
+    std::fs::write(&report, page).with_context(|| format!("writing {}", report.display()))?;
+    println!(
+        "results: {} (and latest.json)\nreport:  {}",
+        path.display(),
+        report.display()
+    );
+    Ok(())
+}
+
+/// Until the report page ships with the server, a plain table page of our own.
+fn report_template() -> &'static str {
+    include_str!("report_fallback.html")
+}
+
+fn report_asset(_path: &str) -> Option<Vec<u8>> {
+    None
+}

@@ -1,0 +1,30 @@
+//! pushlab-load: drives one of pushlab's four transports with many clients and
+//! measures what it costs, figure by figure as SPEC §4 and `docs/methodology.md` define.
+//!
+//! The map:
+//! - [`cli`], [`commands`]: `pushlab-load run` (one transport, a running server) and
+//!   `pushlab-load compare` (a fresh [`server`] process per run, presets in [`scenario`]).
+//! - [`run`]: one run's timeline: ramp, settle, window, drain.
+//! - [`clients`]: one module per transport — [`clients::poll`], [`clients::long_poll`],
+//!   [`clients::sse`] (with [`sse_parse`]), [`clients::ws`]. They speak; they don't measure.
+//! - [`measure`]: the measuring, once: latency histograms per group of clients, tick
+//!   accounting (delivered, duplicates, out of order, gaps), requests, errors by kind.
+//! - [`net`]: connecting, and counting every byte on the client sockets.
+//! - [`reference`]: which ticks were expected, read from the server's own log.
+//! - [`procfs`]: CPU and memory of the server and of this process; the fd limit.
+//! - [`results`], [`table`], [`html`]: the JSON, the terminal table, the report page.
+
+pub mod cli;
+pub mod clients;
+pub mod commands;
+pub mod html;
+pub mod measure;
+pub mod net;
+pub mod procfs;
+pub mod reference;
+pub mod results;
+pub mod run;
+pub mod scenario;
+pub mod server;
+pub mod sse_parse;
+pub mod table;

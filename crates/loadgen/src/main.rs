@@ -1,0 +1,15 @@
+//! `pushlab-load`: see `pushlab-load --help`, and `pushlab_load` for how it works.
+
+use clap::Parser;
+use pushlab_load::cli::Cli;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    pushlab_load::commands::execute(Cli::parse()).await
+}

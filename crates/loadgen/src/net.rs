@@ -1,0 +1,298 @@
+//! Sockets: where the server is, how clients connect, and how their bytes are counted.
+//!
+//! Every client socket is a [`CountingStream`]: a `TcpStream` that adds each read and
+//! write to its group's counters. Counting at the socket, below hyper and tungstenite,
+//! is what makes "wire bytes" include headers, chunk framing and WebSocket frames: the
+//! bytes the kernel really moved, not what a library says it sent.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde::de::DeserializeOwned;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::measure::{Group, Traffic};
+
+/// How long a TCP connect may take before it counts as a `connect_timeout` error.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Loopback source addresses clients are spread over (127.0.0.1 …): each has its own
+/// ~28,000 ephemeral ports, so back-to-back 19,000-client runs don't run out while the
+/// previous run's sockets sit in TIME_WAIT.
+pub const SOURCE_ADDRS: u8 = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("--url {0:?} is not an http:// URL with a host (e.g. http://127.0.0.1:3000)")]
+    BadUrl(String),
+    #[error("cannot resolve {0}: {1}")]
+    Resolve(String, io::Error),
+    #[error(
+        "{0} is not a loopback address: pushlab-load only loads loopback targets unless --allow-remote is given"
+    )]
+    NotLoopback(SocketAddr),
+}
+
+/// The server under load.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    /// The `Host` header value, `host:port`.
+    pub authority: String,
+}
+
+impl Target {
+    /// Resolve an `http://host:port` URL, refusing non-loopback hosts unless allowed.
+    pub async fn resolve(url: &str, allow_remote: bool) -> Result<Self, TargetError> {
+        let bad = || TargetError::BadUrl(url.to_string());
+        let uri: http::Uri = url.parse().map_err(|_| bad())?;
+        if uri.scheme_str() != Some("http") {
+            return Err(bad());
+        }
+        let authority = uri.authority().ok_or_else(bad)?;
+        let host_port = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(80)
+        );
+        let addr = tokio::net::lookup_host(&host_port)
+            .await
+            .map_err(|e| TargetError::Resolve(host_port.clone(), e))?
+            .next()
+            .ok_or_else(bad)?;
+        if !allow_remote && !addr.ip().is_loopback() {
+            return Err(TargetError::NotLoopback(addr));
+        }
+        Ok(Self {
+            addr,
+            authority: authority.to_string(),
+        })
+    }
+
+    pub fn from_addr(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            authority: addr.to_string(),
+        }
+    }
+
+    /// Open a client socket for client number `client`, counted in `group`.
+    pub async fn connect(&self, client: usize, group: Arc<Group>) -> io::Result<CountingStream> {
+        let socket = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_loopback() => {
+                let socket = TcpSocket::new_v4()?;
+                let last = 1 + (client % usize::from(SOURCE_ADDRS)) as u8;
+                socket.bind(SocketAddr::new(Ipv4Addr::new(127, 0, 0, last).into(), 0))?;
+                socket
+            }
+            IpAddr::V4(_) => TcpSocket::new_v4()?,
+            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(self.addr))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+        // Ticks are small and latency is the figure: never let Nagle hold one back.
+        stream.set_nodelay(true)?;
+        Ok(CountingStream {
+            inner: stream,
+            group,
+        })
+    }
+}
+
+/// A `TcpStream` that counts the bytes it moves into its group's [`Traffic`].
+#[derive(Debug)]
+pub struct CountingStream {
+    inner: TcpStream,
+    group: Arc<Group>,
+}
+
+impl CountingStream {
+    fn traffic(&self) -> &Traffic {
+        &self.group.traffic
+    }
+}
+
+impl AsyncRead for CountingStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        let n = (buf.filled().len() - before) as u64;
+        self.traffic().bytes_read.fetch_add(n, Relaxed);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for CountingStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(Pin::new(&mut self.inner).poll_write(cx, buf))?;
+        self.traffic().bytes_written.fetch_add(n as u64, Relaxed);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(Pin::new(&mut self.inner).poll_write_vectored(cx, bufs))?;
+        self.traffic().bytes_written.fetch_add(n as u64, Relaxed);
+        Poll::Ready(Ok(n))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+pub type HttpSender = SendRequest<Empty<Bytes>>;
+
+/// An HTTP/1.1 client connection of its own over `stream`: no pool shared by thousands
+/// of clients (one reqwest client for 15k SSE streams took > 10 s to ramp).
+pub async fn http1<S>(stream: S) -> hyper::Result<HttpSender>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    // The connection task ends when the sender is dropped or the server closes; its
+    // error, if any, is what the next request on `sender` returns.
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// A GET request for `path_and_query` with the headers every client sends.
+pub fn get(target: &Target, path_and_query: &str) -> http::request::Builder {
+    http::Request::get(path_and_query).header(http::header::HOST, &target.authority)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("{0}: {1}")]
+    Io(String, io::Error),
+    #[error("{0}: {1}")]
+    Http(String, hyper::Error),
+    #[error("{0}: status {1}: {2}")]
+    Status(String, u16, String),
+    #[error("{0}: {1}")]
+    Json(String, serde_json::Error),
+}
+
+/// GET a JSON document on a fresh, uncounted connection: the load generator's own
+/// control traffic (stats, the reference cursor), kept out of the clients' figures.
+pub async fn fetch_json<T: DeserializeOwned>(
+    target: &Target,
+    path: &str,
+) -> Result<T, ControlError> {
+    let what = || format!("GET {path}");
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.addr))
+        .await
+        .map_err(|_| ControlError::Io(what(), io::ErrorKind::TimedOut.into()))?
+        .map_err(|e| ControlError::Io(what(), e))?;
+    let mut sender = http1(stream)
+        .await
+        .map_err(|e| ControlError::Http(what(), e))?;
+    let request = get(target, path)
+        .body(Empty::new())
+        .expect("a valid request");
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| ControlError::Http(what(), e))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ControlError::Http(what(), e))?;
+    let body = body.to_bytes();
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        return Err(ControlError::Status(what(), status.as_u16(), text));
+    }
+    serde_json::from_slice(&body).map_err(|e| ControlError::Json(what(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::{Measurement, Window};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The counters must equal the bytes the peer saw on its socket, to the byte.
+    #[tokio::test]
+    async fn counts_exactly_the_bytes_on_the_socket() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = Target::from_addr(listener.local_addr().unwrap());
+        let response: &[u8] =
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{\"rate\":1.0}";
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !got.ends_with(b"\r\n\r\n") {
+                let n = s.read(&mut buf).await.unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(response).await.unwrap();
+            got.len() as u64
+        });
+        let m = Measurement::new(Window {
+            start_us: 0,
+            end_us: 1,
+        });
+        let probe = m.probe(0);
+        let stream = target.connect(0, probe.group().clone()).await.unwrap();
+        let mut sender = http1(stream).await.unwrap();
+        let req = get(&target, "/api/stats").body(Empty::new()).unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"{\"rate\":1.0}");
+        let server_read = server.await.unwrap();
+        let t = m.traffic();
+        assert_eq!(t.bytes_written, server_read);
+        assert_eq!(t.bytes_read, response.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn remote_targets_are_refused_without_allow_remote() {
+        let err = Target::resolve("http://192.0.2.1:3000", false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, TargetError::NotLoopback(_)), "{err}");
+        assert!(Target::resolve("http://192.0.2.1:3000", true).await.is_ok());
+        assert!(
+            Target::resolve("http://127.0.0.5:3000", false)
+                .await
+                .is_ok()
+        );
+        assert!(matches!(
+            Target::resolve("ftp://x", false).await,
+            Err(TargetError::BadUrl(_))
+        ));
+    }
+}
