@@ -46,7 +46,10 @@ pub use state::AppState;
 
 /// How long shutdown waits for streams to end and WebSockets to close before exiting
 /// anyway (SPEC: exit within 5 s).
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// After the server stops, how long WebSocket sessions get to send their close frames.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Every route of the server.
 pub fn app(state: AppState) -> Router {
@@ -76,18 +79,35 @@ pub async fn run(
 ) -> std::io::Result<()> {
     config::validate(&config).map_err(std::io::Error::other)?;
     let state = AppState::new(config);
+    let ticker = start_ticker(&state);
+    serve(listener, state, shutdown).await?;
+    ticker.abort();
+    Ok(())
+}
+
+/// Starts the price ticker publishing into `state`'s feed; it stops at shutdown.
+pub fn start_ticker(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let config = &state.config;
     let walk = ticker::PriceWalk::new(
-        state.config.symbols.clone(),
-        state.config.seed,
-        state.config.payload_bytes.map(|b| b as usize),
+        config.symbols.clone(),
+        config.seed,
+        config.payload_bytes.map(|b| b as usize),
     );
-    let ticker = tokio::spawn(ticker::run(
+    tokio::spawn(ticker::run(
         state.feed.clone(),
         walk,
         state.rate.subscribe(),
         state.shutdown.child_token(),
-    ));
+    ))
+}
 
+/// Serves the routes over `state` (whoever publishes into its feed: the ticker, or a
+/// test) until `shutdown` resolves, then drains within [`SHUTDOWN_GRACE`].
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Without TCP_NODELAY, a small event can wait up to 40 ms for the delayed ACK of
     // the previous one (Nagle's algorithm): latency we would then measure as the
     // transport's.
@@ -116,7 +136,6 @@ pub async fn run(
         }
     }
     state.tasks.close();
-    let _ = tokio::time::timeout(Duration::from_millis(500), state.tasks.wait()).await;
-    ticker.abort();
+    let _ = tokio::time::timeout(CLOSE_GRACE, state.tasks.wait()).await;
     Ok(())
 }

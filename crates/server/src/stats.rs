@@ -43,7 +43,7 @@ impl TransportCounters {
         self.active.fetch_sub(1, Ordering::Relaxed);
     }
 
-    fn snapshot(&self) -> TransportStats {
+    pub fn snapshot(&self) -> TransportStats {
         TransportStats {
             active: self.active.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),

@@ -36,6 +36,9 @@ pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4096;
 /// Ticks read from the feed per step (see `sse.rs`).
 const BATCH_TICKS: usize = 256;
 
+/// A peer that cannot take our close frame within this is left without one.
+const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
+
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_TOO_BIG: u16 = 1009;
