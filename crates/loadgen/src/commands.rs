@@ -145,11 +145,16 @@ pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Until the report page ships with the server, a plain table page of our own.
+/// The report page compiled into the server, or, while that page cannot show anything
+/// (its only script is the data island), a plain table page of our own.
 fn report_template() -> &'static str {
-    include_str!("report_fallback.html")
+    let page = pushlab_server::assets::get("report.html").and_then(|b| std::str::from_utf8(b).ok());
+    match page {
+        Some(page) if page.matches("<script").count() > 1 => page,
+        _ => include_str!("report_fallback.html"),
+    }
 }
 
-fn report_asset(_path: &str) -> Option<Vec<u8>> {
-    None
+fn report_asset(path: &str) -> Option<Vec<u8>> {
+    pushlab_server::assets::get(path).map(<[u8]>::to_vec)
 }
