@@ -1,6 +1,7 @@
 //! What `pushlab-load run` and `pushlab-load compare` do, start to finish.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,6 +14,9 @@ use crate::run::{self, ServerUnderTest};
 use crate::scenario::{Preset, Scenario};
 use crate::server::{self, ServerProcess};
 use crate::{html, table};
+
+/// Quiet time between two runs of a comparison.
+const PAUSE_BETWEEN_RUNS: Duration = Duration::from_secs(1);
 
 pub async fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -65,6 +69,10 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     let plan = scenario.runs();
     let mut records = Vec::new();
     for (i, &(transport, clients, rate)) in plan.iter().enumerate() {
+        if i > 0 {
+            // Let the kernel reclaim the previous run's sockets before the next "before" sample.
+            tokio::time::sleep(PAUSE_BETWEEN_RUNS).await;
+        }
         let bar = progress_bar(format!("run {}/{} {transport}", i + 1, plan.len()));
         let server = ServerProcess::start(&bin, &server_args(&scenario, rate)).await?;
         let outcome = run::run(
@@ -96,6 +104,9 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
 /// The flags of a fresh server for one run of `s` at `rate`.
 fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
     let mut args = vec![
+        // Our own progress and table are on the terminal; the server only speaks up for problems.
+        "--log".into(),
+        "warn".into(),
         "--rate".into(),
         rate.to_string(),
         "--seed".into(),

@@ -2,6 +2,11 @@
 
 use clap::Parser;
 use pushlab_load::cli::Cli;
+use pushlab_server::alloc::CountingAlloc;
+
+/// Counts the load generator's live heap, reported beside the server's (`loadgen.heap_bytes`).
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -216,6 +216,12 @@ impl Measurement {
         sum
     }
 
+    /// Ticks delivered so far, without merging histograms: to see whether the window's
+    /// ticks are still arriving.
+    pub fn delivered(&self) -> u64 {
+        self.groups.iter().map(|g| g.totals().delivered).sum()
+    }
+
     pub fn totals(&self) -> Totals {
         let mut all = Totals::default();
         for g in &self.groups {

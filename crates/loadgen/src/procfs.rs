@@ -32,6 +32,15 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The 1-minute load average (`/proc/loadavg`), 0 if unreadable.
+pub fn load_average() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
 #[allow(unsafe_code)]
 fn clock_ticks_per_second() -> i64 {
     // SAFETY: sysconf reads a constant of the running system; it has no preconditions.

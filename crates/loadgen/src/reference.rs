@@ -1,11 +1,13 @@
 //! The reference cursor: which ticks every client should have received.
 //!
 //! "Expected" is not computed from the rate (a late ticker would then pass for lost
-//! ticks): the load generator reads the server's own log. At the window's start it
-//! takes the head `h0` (every tick up to it was emitted earlier, so was scheduled before
-//! the window), then follows the log from `h0` with `GET /api/poll?since=…`, with the
-//! clients' symbol filter, and keeps the seqs whose `ts_us` falls in the window — the
-//! same rule a client's delivered ticks are counted by.
+//! ticks): the load generator reads the server's own log. Before the run starts it
+//! takes the head `h0` from `/api/stats` (every tick up to it was emitted before that
+//! answer, so was scheduled before the window — which is why it is not taken at the
+//! window's start: a busy server may answer that late), then follows the log from `h0`
+//! with `GET /api/poll?since=…`, with the clients' symbol filter, and keeps the seqs
+//! whose `ts_us` falls in the window — the same rule a client's delivered ticks are
+//! counted by.
 //!
 //! It reads once a quarter of the history's span (history ÷ rate), so it never falls
 //! out of the history; with the default 4,096 ticks at 20 ticks/s that is every 51 s,
@@ -16,7 +18,7 @@
 use std::time::Duration;
 
 use pushlab_wire::PollResponse;
-use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::clients::Settings;
 use crate::measure::{Gap, Window};
@@ -57,18 +59,19 @@ pub fn read_interval(history_ticks: usize, rate: f64) -> Duration {
     (span / 4).max(MIN_READ_INTERVAL)
 }
 
-/// Follow the log from `head` until `until`, then read what is left.
+/// Follow the log from `head` until `stop`, then read what is left. `head` must have
+/// been read before the window began (so every tick after the window's start is after it).
 pub async fn follow(
     settings: &Settings,
     window: Window,
     head: u64,
     read_every: Duration,
-    until: Instant,
+    stop: CancellationToken,
 ) -> Result<Expected, ControlError> {
     let mut expected = Expected::default();
     let mut cursor = head;
     loop {
-        let last = Instant::now() >= until;
+        let last = stop.is_cancelled();
         loop {
             let params = [
                 ("since", cursor.to_string()),
@@ -87,7 +90,10 @@ pub async fn follow(
         if last {
             return Ok(expected);
         }
-        tokio::time::sleep_until(until.min(Instant::now() + read_every)).await;
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = tokio::time::sleep(read_every) => {}
+        }
     }
 }
 

@@ -32,6 +32,8 @@ pub struct RunRecord {
     pub rate: f64,
     pub poll_interval_ms: u64,
     pub window_s: f64,
+    /// How long after the window its ticks were still waited for.
+    pub drain_s: f64,
     pub latency_us: Latency,
     pub ticks: Ticks,
     pub requests: Requests,
@@ -151,6 +153,13 @@ pub struct Loadgen {
     /// cpu_s ÷ window, in % of one core (200 % = both cores of a 2-core machine).
     pub cpu_pct: f64,
     pub rss_bytes: u64,
+    /// Live heap of the load generator at the window's end.
+    pub heap_bytes: u64,
+    /// Heap growth from before the clients started, per client.
+    pub heap_per_client_bytes: f64,
+    /// The machine's 1-minute load average at the window's end: above the core count,
+    /// something else competed for the CPU while this was measured.
+    pub host_load_1m: f64,
 }
 
 /// Divide, or 0 when there is nothing to divide by (no tick delivered, no client).

@@ -4,6 +4,7 @@
 //! |-- ramp --|-- settle --|========= window =========|-- drain --|
 //!  clients    all          figures are taken here      ticks of the window still
 //!  connect    connected                                 in flight are received
+//!                                                       (1 s, longer while they arrive)
 //! ```
 //!
 //! Server memory is sampled before any client connects and again at the end of the
@@ -11,21 +12,23 @@
 //! window's two edges; ticks count by their `ts_us`. Every phase is a fixed length, so a
 //! run is bounded in time whatever the server does.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use indicatif::ProgressBar;
+use pushlab_server::alloc;
 use pushlab_wire::Stats;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clients::{Client, Settings};
-use crate::measure::{Measurement, Window, now_us};
+use crate::measure::{Measurement, TrafficSnapshot, Window, now_us};
 use crate::net::{Target, fetch_json};
 use crate::procfs;
-use crate::reference;
+use crate::reference::{self, Expected};
 use crate::results::{
     Connect, Latency, Loadgen, Requests, RunRecord, ServerFigures, Ticks, Wire, per,
 };
@@ -35,6 +38,10 @@ use crate::scenario::Transport;
 const STATS_LEAD: Duration = Duration::from_millis(300);
 /// Time after the window for its last ticks to arrive (plus one poll interval for polling).
 const DRAIN: Duration = Duration::from_secs(1);
+/// How often the drain checks whether window ticks are still arriving.
+const DRAIN_CHECK: Duration = Duration::from_millis(250);
+/// Longest drain: a tick of the window not received this long after it is lost.
+const MAX_DRAIN: Duration = Duration::from_secs(15);
 /// How long clients get to stop once the run is over before they are abandoned.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Longest window, ramp or settle accepted: every run is bounded.
@@ -93,6 +100,19 @@ impl ServerUnderTest {
     }
 }
 
+/// What the run sampled at the window's edges and around it.
+struct Samples {
+    before: Stats,
+    with: Stats,
+    traffic: TrafficSnapshot,
+    server_cpu: Duration,
+    self_cpu: Duration,
+    self_rss: u64,
+    self_heap: u64,
+    self_heap_before: u64,
+    drain: Duration,
+}
+
 /// Run `spec` against `server` and measure it.
 pub async fn run(
     spec: &RunSpec,
@@ -100,20 +120,21 @@ pub async fn run(
     progress: &ProgressBar,
 ) -> anyhow::Result<RunRecord> {
     procfs::ensure_fd_limit(spec.clients)?;
+    let self_heap_before = alloc::heap_bytes();
     let before = server.stats().await?;
     let rate = before.ticker.rate;
 
     let start = Instant::now();
     let start_us = now_us();
-    let window_start = spec.ramp + spec.settle;
-    let window_end = window_start + spec.duration;
-    let drain_end = start + window_end + spec.drain();
+    let (window_start, window_end) = (
+        spec.ramp + spec.settle,
+        spec.ramp + spec.settle + spec.duration,
+    );
     let at_us = |d: Duration| start_us + d.as_micros() as u64;
     let window = Window {
         start_us: at_us(window_start),
         end_us: at_us(window_end),
     };
-
     let measurement = Measurement::new(window);
     let settings = Arc::new(Settings {
         target: server.target.clone(),
@@ -122,28 +143,19 @@ pub async fn run(
         long_poll_timeout_ms: spec.long_poll_timeout_ms,
         symbols: spec.symbols.as_ref().map(|s| s.join(",")),
     });
-    let cancel = CancellationToken::new();
-    let clients = TaskTracker::new();
-    let ticker = spawn_progress(progress, start, spec.total(), cancel.clone());
-    progress.set_message(format!("{} × {}: ramp", spec.clients, spec.transport));
-    for index in 0..spec.clients {
-        let client = Client {
-            index,
-            settings: settings.clone(),
-            probe: measurement.probe(index),
-            cancel: cancel.clone(),
-        };
-        // Spread connects evenly over the ramp: no connect storm, no accept backlog.
-        let at = start + spec.ramp.mul_f64(index as f64 / spec.clients as f64);
-        let cancel = cancel.clone();
-        clients.spawn(async move {
-            tokio::select! {
-                _ = cancel.cancelled() => {}
-                _ = sleep_until(at) => client.run().await,
-            }
-        });
-    }
-    clients.close();
+    let stop = CancellationToken::new();
+    let ticker = spawn_progress(progress, start, spec.total(), stop.clone());
+    let expected = {
+        let (settings, head) = (settings.clone(), before.ticker.head);
+        let read_every = reference::read_interval(spec.history, rate);
+        let stop = stop.clone();
+        tokio::spawn(
+            async move { reference::follow(&settings, window, head, read_every, stop).await },
+        )
+    };
+    let label = |phase: &str| format!("{} × {}: {phase}", spec.clients, spec.transport);
+    progress.set_message(label("ramp"));
+    let clients = start_clients(spec, &measurement, &settings, start, &stop);
 
     sleep_until(
         (start + window_start)
@@ -151,17 +163,13 @@ pub async fn run(
             .unwrap_or(start),
     )
     .await;
-    progress.set_message(format!("{} × {}: window", spec.clients, spec.transport));
-    let with = server.stats().await?;
-    let read_every = reference::read_interval(spec.history, rate);
-    let expected = {
-        let (settings, head) = (settings.clone(), with.ticker.head);
-        tokio::spawn(async move {
-            reference::follow(&settings, window, head, read_every, drain_end).await
-        })
-    };
-
+    // Not awaited here: a busy server may answer late, and the window's edge must not move.
+    let with = tokio::spawn({
+        let server = server.clone();
+        async move { server.stats().await }
+    });
     sleep_until(start + window_start).await;
+    progress.set_message(label("window"));
     let (traffic0, server_cpu0) = (measurement.traffic(), server.cpu().await?);
     let me = std::process::id();
     let self_cpu0 = procfs::cpu_time(me).unwrap_or_default();
@@ -171,11 +179,11 @@ pub async fn run(
     let self_cpu = procfs::cpu_time(me)
         .unwrap_or_default()
         .saturating_sub(self_cpu0);
-    let self_rss = procfs::rss_bytes(me).unwrap_or(0);
-    progress.set_message(format!("{} × {}: drain", spec.clients, spec.transport));
+    let (self_rss, self_heap) = (procfs::rss_bytes(me).unwrap_or(0), alloc::heap_bytes());
+    progress.set_message(label("drain"));
+    let drain = drain(spec, &measurement).await;
 
-    sleep_until(drain_end).await;
-    cancel.cancel();
+    stop.cancel();
     if tokio::time::timeout(STOP_GRACE, clients.wait())
         .await
         .is_err()
@@ -186,13 +194,84 @@ pub async fn run(
     let expected = expected
         .await?
         .context("following the server's log for the expected ticks")?;
+    let with = with.await??;
+    let samples = Samples {
+        before,
+        with,
+        traffic: traffic1 - traffic0,
+        server_cpu: server_cpu1.saturating_sub(server_cpu0),
+        self_cpu,
+        self_rss,
+        self_heap,
+        self_heap_before,
+        drain,
+    };
+    Ok(record(spec, server, &measurement, &expected, samples))
+}
 
+/// Spawn every client, its connect spread evenly over the ramp: no connect storm.
+fn start_clients(
+    spec: &RunSpec,
+    measurement: &Arc<Measurement>,
+    settings: &Arc<Settings>,
+    start: Instant,
+    stop: &CancellationToken,
+) -> TaskTracker {
+    let clients = TaskTracker::new();
+    for index in 0..spec.clients {
+        let client = Client {
+            index,
+            settings: settings.clone(),
+            probe: measurement.probe(index),
+            cancel: stop.clone(),
+        };
+        let at = start + spec.ramp.mul_f64(index as f64 / spec.clients as f64);
+        let stop = stop.clone();
+        clients.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = sleep_until(at) => client.run().await,
+            }
+        });
+    }
+    clients.close();
+    clients
+}
+
+/// Wait for the window's last ticks: at least [`DRAIN`] (plus a poll interval), then as
+/// long as window ticks are still arriving, up to [`MAX_DRAIN`]. A client that lags
+/// seconds behind thus shows up as latency, not as loss; past the bound it is loss.
+async fn drain(spec: &RunSpec, measurement: &Measurement) -> Duration {
+    let began = Instant::now();
+    sleep_until(began + spec.drain()).await;
+    let every = match spec.transport {
+        Transport::Poll => spec.poll_interval + DRAIN_CHECK,
+        _ => DRAIN_CHECK,
+    };
+    let mut seen = measurement.delivered();
+    while began.elapsed() < MAX_DRAIN {
+        tokio::time::sleep(every).await;
+        let now = measurement.delivered();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
+    began.elapsed()
+}
+
+fn record(
+    spec: &RunSpec,
+    server: &ServerUnderTest,
+    measurement: &Measurement,
+    expected: &Expected,
+    s: Samples,
+) -> RunRecord {
     let totals = measurement.totals();
-    let traffic = traffic1 - traffic0;
     let n = spec.clients as u64;
     let delivered = totals.delivered;
     let expected_total = expected.per_client() * n;
-    let mut errors: std::collections::BTreeMap<String, u64> = totals
+    let mut errors: BTreeMap<String, u64> = totals
         .errors
         .iter()
         .map(|(k, v)| (k.to_string(), *v))
@@ -201,16 +280,25 @@ pub async fn run(
         // The reference itself fell out of the history: `lost` would be a guess.
         errors.insert("expected_incomplete".into(), expected.missed);
     }
-    let cpu_s = server_cpu1.saturating_sub(server_cpu0).as_secs_f64();
-    let (b, w) = (&before.process, &with.process);
+    if delivered > expected_total {
+        // Impossible if both are right: say so rather than print a negative loss as 0.
+        errors.insert(
+            "delivered_exceeds_expected".into(),
+            delivered - expected_total,
+        );
+    }
+    let cpu_s = s.server_cpu.as_secs_f64();
+    let (b, w) = (&s.before.process, &s.with.process);
     let delta = |after: u64, before: u64| per(after as f64 - before as f64, n);
-    let window_s = window.seconds();
-    Ok(RunRecord {
+    let window_s = measurement.window.seconds();
+    let traffic = s.traffic;
+    RunRecord {
         transport: spec.transport,
         clients: spec.clients,
-        rate,
+        rate: s.before.ticker.rate,
         poll_interval_ms: spec.poll_interval.as_millis() as u64,
         window_s,
+        drain_s: s.drain.as_secs_f64(),
         latency_us: Latency::from(&totals.latency_us),
         ticks: Ticks {
             delivered,
@@ -244,9 +332,12 @@ pub async fn run(
             heap_with_clients_bytes: w.heap_bytes,
             rss_per_conn_bytes: delta(w.rss_bytes, b.rss_bytes),
             heap_per_conn_bytes: delta(w.heap_bytes, b.heap_bytes),
-            tcp_mem_per_conn_bytes: delta(with.kernel.tcp_mem_bytes, before.kernel.tcp_mem_bytes),
-            tcp_mem_before_bytes: before.kernel.tcp_mem_bytes,
-            tcp_mem_with_clients_bytes: with.kernel.tcp_mem_bytes,
+            tcp_mem_per_conn_bytes: delta(
+                s.with.kernel.tcp_mem_bytes,
+                s.before.kernel.tcp_mem_bytes,
+            ),
+            tcp_mem_before_bytes: s.before.kernel.tcp_mem_bytes,
+            tcp_mem_with_clients_bytes: s.with.kernel.tcp_mem_bytes,
             cpu_source: if server.pid.is_some() {
                 "proc"
             } else {
@@ -257,11 +348,14 @@ pub async fn run(
         connect: Connect::from(&totals.connect_us),
         errors,
         loadgen: Loadgen {
-            cpu_s: self_cpu.as_secs_f64(),
-            cpu_pct: self_cpu.as_secs_f64() / window_s * 100.0,
-            rss_bytes: self_rss,
+            cpu_s: s.self_cpu.as_secs_f64(),
+            cpu_pct: s.self_cpu.as_secs_f64() / window_s * 100.0,
+            rss_bytes: s.self_rss,
+            heap_bytes: s.self_heap,
+            heap_per_client_bytes: delta(s.self_heap, s.self_heap_before),
+            host_load_1m: procfs::load_average(),
         },
-    })
+    }
 }
 
 /// Move the bar with the clock until the run is cancelled.
