@@ -233,3 +233,45 @@ pub async fn ws_ticks(ws: &mut Ws, n: usize) -> Vec<String> {
     }
     ticks
 }
+
+/// The real `pushlab-server` binary, started on port 0 (for signals, exit codes and
+/// memory, which an in-process server cannot show).
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    pub async fn start(args: &[&str]) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pushlab-server"))
+            .args(["--addr", "127.0.0.1:0", "--log", "warn"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting pushlab-server");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        tokio::time::timeout(PATIENCE, tokio::io::BufReader::new(stdout).read_line(&mut line))
+            .await
+            .expect("the server prints its address")
+            .unwrap();
+        let base = line.trim().strip_prefix("listening on ").expect("listening on http://…").to_owned();
+        ServerProcess { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn stats(&self) -> pushlab_wire::Stats {
+        http().get(self.url("/api/stats")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Sends SIGTERM, as `kill` or a process manager would.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    }
+}
