@@ -31,7 +31,7 @@ pub const RETRY_MS: u64 = 1000;
 
 /// Ticks read from the feed per step; a client far behind catches up in steps this
 /// size, so one read never copies the whole history.
-const BATCH_TICKS: usize = 256;
+const BATCH_TICKS: usize = 64;
 
 /// The comment sent on an idle stream so proxies and load balancers keep it open.
 const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";

@@ -34,7 +34,7 @@ pub const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 /// The largest message a client may send; a larger one closes the connection with 1009.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4096;
 /// Ticks read from the feed per step (see `sse.rs`).
-const BATCH_TICKS: usize = 256;
+const BATCH_TICKS: usize = 64;
 
 /// A peer that cannot take our close frame within this is left without one.
 const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
