@@ -62,11 +62,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, env = "PUSHLAB_LOAD_TRANSPORT")]
     pub transport: Transport,
     /// The server, e.g. http://127.0.0.1:3000 (loopback only unless --allow-remote).
-    #[arg(
-        long,
-        env = "PUSHLAB_LOAD_URL",
-        default_value = "http://127.0.0.1:3000"
-    )]
+    #[arg(long, env = "PUSHLAB_LOAD_URL", default_value = "http://127.0.0.1:3000")]
     pub url: String,
     /// Number of concurrent clients.
     #[arg(long, env = "PUSHLAB_LOAD_CLIENTS", default_value_t = 100)]
@@ -90,12 +86,7 @@ pub struct CompareArgs {
     #[arg(long, value_enum, env = "PUSHLAB_LOAD_PRESET", default_value = "quick")]
     pub preset: Preset,
     /// Transports to compare (comma-separated).
-    #[arg(
-        long,
-        value_enum,
-        env = "PUSHLAB_LOAD_TRANSPORTS",
-        value_delimiter = ','
-    )]
+    #[arg(long, value_enum, env = "PUSHLAB_LOAD_TRANSPORTS", value_delimiter = ',')]
     pub transports: Option<Vec<Transport>>,
     /// Client counts to run (comma-separated), each a separate run.
     #[arg(long, env = "PUSHLAB_LOAD_CLIENTS", value_delimiter = ',')]
@@ -176,31 +167,16 @@ impl CompareArgs {
 
 /// Refuse settings that would make a run unbounded or meaningless, with the range.
 pub fn validate(s: &Scenario) -> anyhow::Result<()> {
-    ensure!(
-        !s.transports.is_empty(),
-        "--transports: give at least one of poll, long-poll, sse, ws"
-    );
-    ensure!(
-        !s.clients.is_empty() && !s.clients.contains(&0),
-        "--clients: every count must be ≥ 1"
-    );
+    ensure!(!s.transports.is_empty(), "--transports: give at least one of poll, long-poll, sse, ws");
+    ensure!(!s.clients.is_empty() && !s.clients.contains(&0), "--clients: every count must be ≥ 1");
     ensure!(!s.rates.is_empty(), "--rates: give at least one rate");
     for r in &s.rates {
-        ensure!(
-            RATE_RANGE.contains(r),
-            "--rates: {r} is outside 0.1..=100000 ticks/s"
-        );
+        ensure!(RATE_RANGE.contains(r), "--rates: {r} is outside 0.1..=100000 ticks/s");
     }
     let max = MAX_PHASE.as_secs_f64();
-    ensure!(
-        s.duration_s > 0.0 && s.duration_s <= max,
-        "--duration must be > 0 and ≤ {max} s"
-    );
+    ensure!(s.duration_s > 0.0 && s.duration_s <= max, "--duration must be > 0 and ≤ {max} s");
     for (name, v) in [("--ramp", s.ramp_s), ("--settle", s.settle_s)] {
-        ensure!(
-            (0.0..=max).contains(&v),
-            "{name} must be between 0 and {max} s"
-        );
+        ensure!((0.0..=max).contains(&v), "{name} must be between 0 and {max} s");
     }
     ensure!(s.poll_interval_ms >= 1, "--poll-interval must be ≥ 1ms");
     if s.long_poll_timeout_ms > 60_000 {
@@ -246,15 +222,10 @@ mod tests {
             "250ms",
         ])
         .unwrap();
-        let Command::Compare(args) = cli.command else {
-            panic!("compare")
-        };
+        let Command::Compare(args) = cli.command else { panic!("compare") };
         let s = args.scenario().unwrap();
         assert_eq!(s.transports, vec![Transport::Sse, Transport::Ws]);
-        assert_eq!(
-            (s.clients.clone(), s.duration_s, s.poll_interval_ms),
-            (vec![19000], 5.0, 250)
-        );
+        assert_eq!((s.clients.clone(), s.duration_s, s.poll_interval_ms), (vec![19000], 5.0, 250));
         assert_eq!(s.ramp_s, 10.0, "the preset's ramp stays");
     }
 

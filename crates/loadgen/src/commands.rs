@@ -35,17 +35,9 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     args.timing.apply(&mut scenario);
     validate(&scenario)?;
     procfs::ensure_fd_limit(args.clients)?;
-    let server = ServerUnderTest {
-        target,
-        pid: args.server_pid,
-    };
+    let server = ServerUnderTest { target, pid: args.server_pid };
     let bar = progress_bar(format!("{} × {}", args.clients, args.transport));
-    let record = run::run(
-        &run_spec(&scenario, args.transport, args.clients),
-        &server,
-        &bar,
-    )
-    .await?;
+    let record = run::run(&run_spec(&scenario, args.transport, args.clients), &server, &bar).await?;
     bar.finish_and_clear();
     scenario.rates = vec![record.rate];
     let results = results_of(scenario, vec![record]);
@@ -75,12 +67,7 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         }
         let bar = progress_bar(format!("run {}/{} {transport}", i + 1, plan.len()));
         let server = ServerProcess::start(&bin, &server_args(&scenario, rate)).await?;
-        let outcome = run::run(
-            &run_spec(&scenario, transport, clients),
-            &server.server,
-            &bar,
-        )
-        .await;
+        let outcome = run::run(&run_spec(&scenario, transport, clients), &server.server, &bar).await;
         bar.finish_and_clear();
         server.stop().await?;
         match outcome {
@@ -121,13 +108,7 @@ fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
 }
 
 fn results_of(scenario: Scenario, runs: Vec<results::RunRecord>) -> Results {
-    Results {
-        schema: SCHEMA,
-        generated_at: results::timestamp(),
-        machine: Machine::this(),
-        scenario,
-        runs,
-    }
+    Results { schema: SCHEMA, generated_at: results::timestamp(), machine: Machine::this(), scenario, runs }
 }
 
 fn progress_bar(prefix: String) -> ProgressBar {
@@ -139,8 +120,8 @@ fn progress_bar(prefix: String) -> ProgressBar {
 
 /// `<out>/<timestamp>.json`, `<out>/latest.json` and `<out>/report.html`.
 pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
-    let path = results::write(results, out)
-        .with_context(|| format!("writing results to {}", out.display()))?;
+    let path =
+        results::write(results, out).with_context(|| format!("writing results to {}", out.display()))?;
     let json = serde_json::to_string(results)?;
     let (page, missing) = html::render(report_template(), &json, report_asset)?;
     for asset in missing {
@@ -148,11 +129,7 @@ pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     }
     let report = out.join("report.html");
     std::fs::write(&report, page).with_context(|| format!("writing {}", report.display()))?;
-    println!(
-        "results: {} (and latest.json)\nreport:  {}",
-        path.display(),
-        report.display()
-    );
+    println!("results: {} (and latest.json)\nreport:  {}", path.display(), report.display());
     Ok(())
 }
 

@@ -24,10 +24,7 @@ pub fn render(
     asset: impl Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<(String, Vec<String>), ReportError> {
     let start = template.find(DATA_OPEN).ok_or(ReportError::NoDataIsland)? + DATA_OPEN.len();
-    let end = start
-        + template[start..]
-            .find(SCRIPT_CLOSE)
-            .ok_or(ReportError::NoDataIsland)?;
+    let end = start + template[start..].find(SCRIPT_CLOSE).ok_or(ReportError::NoDataIsland)?;
     let mut missing = Vec::new();
     let mut out = inline(&template[..start], &asset, &mut missing);
     out.push_str(&json.replace("</", "<\\/"));
@@ -56,11 +53,7 @@ fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Replace local `<script src>` and stylesheet `<link>` elements in `html`.
-fn inline(
-    html: &str,
-    asset: &impl Fn(&str) -> Option<Vec<u8>>,
-    missing: &mut Vec<String>,
-) -> String {
+fn inline(html: &str, asset: &impl Fn(&str) -> Option<Vec<u8>>, missing: &mut Vec<String>) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(open) = rest.find('<') {
@@ -74,10 +67,7 @@ fn inline(
                 let close = rest.find(SCRIPT_CLOSE)?;
                 let body = lookup(asset, src, missing)?.replace("</script", "<\\/script");
                 let kept = tag.replacen(&format!("src=\"{src}\""), "", 1);
-                Some((
-                    format!("{}{body}{SCRIPT_CLOSE}", kept.replace(" >", ">")),
-                    close + SCRIPT_CLOSE.len(),
-                ))
+                Some((format!("{}{body}{SCRIPT_CLOSE}", kept.replace(" >", ">")), close + SCRIPT_CLOSE.len()))
             })
         } else if lower.starts_with("<link") && attr(&lower, "rel") == Some("stylesheet") {
             attr(tag, "href").filter(|h| is_local(h)).and_then(|href| {
@@ -102,11 +92,7 @@ fn inline(
     out
 }
 
-fn lookup(
-    asset: &impl Fn(&str) -> Option<Vec<u8>>,
-    url: &str,
-    missing: &mut Vec<String>,
-) -> Option<String> {
+fn lookup(asset: &impl Fn(&str) -> Option<Vec<u8>>, url: &str, missing: &mut Vec<String>) -> Option<String> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let path = path.trim_start_matches("./").trim_start_matches('/');
     let found = asset(path).or_else(|| path.split_once('/').and_then(|(_, rest)| asset(rest)));
@@ -152,9 +138,6 @@ mod tests {
 
     #[test]
     fn a_page_without_the_data_island_is_refused() {
-        assert_eq!(
-            render("<html></html>", "{}", assets),
-            Err(ReportError::NoDataIsland)
-        );
+        assert_eq!(render("<html></html>", "{}", assets), Err(ReportError::NoDataIsland));
     }
 }

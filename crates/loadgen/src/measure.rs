@@ -28,9 +28,7 @@ const SIGNIFICANT_DIGITS: u8 = 3;
 
 /// Wall-clock microseconds since the Unix epoch: the clock `ts_us` is on.
 pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
 /// The measurement window, on the ticks' own clock: a tick belongs to the window when
@@ -270,9 +268,7 @@ impl Probe {
                 totals.out_of_order += 1;
             }
             totals.delivered += 1;
-            totals
-                .latency_us
-                .saturating_record(now.saturating_sub(tick.ts_us));
+            totals.latency_us.saturating_record(now.saturating_sub(tick.ts_us));
         }
     }
 
@@ -293,10 +289,7 @@ impl Probe {
 
     /// Time from starting the TCP connect to the first response head / completed handshake.
     pub fn connected(&self, took: Duration) {
-        self.group
-            .totals()
-            .connect_us
-            .saturating_record(took.as_micros() as u64);
+        self.group.totals().connect_us.saturating_record(took.as_micros() as u64);
     }
 
     /// A poll or long-poll answer with no ticks (and no gap).
@@ -319,13 +312,7 @@ mod tests {
     use super::*;
 
     fn tick(seq: u64, ts_us: u64) -> Tick {
-        Tick {
-            seq,
-            symbol: "ACME".into(),
-            price: 1.0,
-            ts_us,
-            pad: None,
-        }
+        Tick { seq, symbol: "ACME".into(), price: 1.0, ts_us, pad: None }
     }
 
     fn run(window: Window, seqs: &[(u64, u64)]) -> Totals {
@@ -338,24 +325,15 @@ mod tests {
 
     #[test]
     fn duplicates_and_out_of_order_are_told_apart() {
-        let all = Window {
-            start_us: 0,
-            end_us: u64::MAX,
-        };
+        let all = Window { start_us: 0, end_us: u64::MAX };
         // 3 arrives after 4 (out of order, once), 2 and 4 arrive twice (duplicates).
-        let t = run(
-            all,
-            &[(1, 1), (2, 2), (4, 4), (2, 2), (3, 3), (4, 4), (5, 5)],
-        );
+        let t = run(all, &[(1, 1), (2, 2), (4, 4), (2, 2), (3, 3), (4, 4), (5, 5)]);
         assert_eq!((t.delivered, t.duplicates, t.out_of_order), (5, 2, 1));
     }
 
     #[test]
     fn only_ticks_scheduled_inside_the_window_count() {
-        let w = Window {
-            start_us: 10,
-            end_us: 20,
-        };
+        let w = Window { start_us: 10, end_us: 20 };
         let t = run(w, &[(1, 9), (2, 10), (3, 19), (4, 20), (3, 19)]);
         assert_eq!((t.delivered, t.duplicates), (2, 1));
         assert_eq!(t.latency_us.len(), 2);
@@ -375,10 +353,7 @@ mod tests {
 
     #[test]
     fn groups_merge_into_one_histogram() {
-        let m = Measurement::new(Window {
-            start_us: 0,
-            end_us: u64::MAX,
-        });
+        let m = Measurement::new(Window { start_us: 0, end_us: u64::MAX });
         for client in 0..GROUPS * 2 {
             let mut p = m.probe(client);
             p.tick(&tick(client as u64 + 1, 1));

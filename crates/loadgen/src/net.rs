@@ -59,11 +59,7 @@ impl Target {
             return Err(bad());
         }
         let authority = uri.authority().ok_or_else(bad)?;
-        let host_port = format!(
-            "{}:{}",
-            authority.host(),
-            authority.port_u16().unwrap_or(80)
-        );
+        let host_port = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80));
         let addr = tokio::net::lookup_host(&host_port)
             .await
             .map_err(|e| TargetError::Resolve(host_port.clone(), e))?
@@ -72,17 +68,11 @@ impl Target {
         if !allow_remote && !addr.ip().is_loopback() {
             return Err(TargetError::NotLoopback(addr));
         }
-        Ok(Self {
-            addr,
-            authority: authority.to_string(),
-        })
+        Ok(Self { addr, authority: authority.to_string() })
     }
 
     pub fn from_addr(addr: SocketAddr) -> Self {
-        Self {
-            addr,
-            authority: addr.to_string(),
-        }
+        Self { addr, authority: addr.to_string() }
     }
 
     /// Open a client socket for client number `client`, counted in `group`.
@@ -102,10 +92,7 @@ impl Target {
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
         // Ticks are small and latency is the figure: never let Nagle hold one back.
         stream.set_nodelay(true)?;
-        Ok(CountingStream {
-            inner: stream,
-            group,
-        })
+        Ok(CountingStream { inner: stream, group })
     }
 }
 
@@ -137,11 +124,7 @@ impl AsyncRead for CountingStream {
 }
 
 impl AsyncWrite for CountingStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let n = ready!(Pin::new(&mut self.inner).poll_write(cx, buf))?;
         self.traffic().bytes_written.fetch_add(n as u64, Relaxed);
         Poll::Ready(Ok(n))
@@ -204,31 +187,17 @@ pub enum ControlError {
 
 /// GET a JSON document on a fresh, uncounted connection: the load generator's own
 /// control traffic (stats, the reference cursor), kept out of the clients' figures.
-pub async fn fetch_json<T: DeserializeOwned>(
-    target: &Target,
-    path: &str,
-) -> Result<T, ControlError> {
+pub async fn fetch_json<T: DeserializeOwned>(target: &Target, path: &str) -> Result<T, ControlError> {
     let what = || format!("GET {path}");
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target.addr))
         .await
         .map_err(|_| ControlError::Io(what(), io::ErrorKind::TimedOut.into()))?
         .map_err(|e| ControlError::Io(what(), e))?;
-    let mut sender = http1(stream)
-        .await
-        .map_err(|e| ControlError::Http(what(), e))?;
-    let request = get(target, path)
-        .body(Empty::new())
-        .expect("a valid request");
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| ControlError::Http(what(), e))?;
+    let mut sender = http1(stream).await.map_err(|e| ControlError::Http(what(), e))?;
+    let request = get(target, path).body(Empty::new()).expect("a valid request");
+    let response = sender.send_request(request).await.map_err(|e| ControlError::Http(what(), e))?;
     let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| ControlError::Http(what(), e))?;
+    let body = response.into_body().collect().await.map_err(|e| ControlError::Http(what(), e))?;
     let body = body.to_bytes();
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body).into_owned();
@@ -261,10 +230,7 @@ mod tests {
             s.write_all(response).await.unwrap();
             got.len() as u64
         });
-        let m = Measurement::new(Window {
-            start_us: 0,
-            end_us: 1,
-        });
+        let m = Measurement::new(Window { start_us: 0, end_us: 1 });
         let probe = m.probe(0);
         let stream = target.connect(0, probe.group().clone()).await.unwrap();
         let mut sender = http1(stream).await.unwrap();
@@ -280,19 +246,10 @@ mod tests {
 
     #[tokio::test]
     async fn remote_targets_are_refused_without_allow_remote() {
-        let err = Target::resolve("http://192.0.2.1:3000", false)
-            .await
-            .unwrap_err();
+        let err = Target::resolve("http://192.0.2.1:3000", false).await.unwrap_err();
         assert!(matches!(err, TargetError::NotLoopback(_)), "{err}");
         assert!(Target::resolve("http://192.0.2.1:3000", true).await.is_ok());
-        assert!(
-            Target::resolve("http://127.0.0.5:3000", false)
-                .await
-                .is_ok()
-        );
-        assert!(matches!(
-            Target::resolve("ftp://x", false).await,
-            Err(TargetError::BadUrl(_))
-        ));
+        assert!(Target::resolve("http://127.0.0.5:3000", false).await.is_ok());
+        assert!(matches!(Target::resolve("ftp://x", false).await, Err(TargetError::BadUrl(_))));
     }
 }

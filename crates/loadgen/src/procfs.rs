@@ -19,9 +19,7 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_secs_f64(
-        ticks as f64 / clock_ticks_per_second() as f64,
-    ))
+    Some(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second() as f64))
 }
 
 /// Resident set size of a process, bytes (`VmRSS`).
@@ -35,10 +33,7 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
 /// The 1-minute load average (`/proc/loadavg`), 0 if unreadable.
 pub fn load_average() -> f64 {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    text.split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    text.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
 }
 
 #[allow(unsafe_code)]
@@ -63,12 +58,7 @@ pub enum FdLimitError {
         "{clients} clients need about {needed} open files, but this process may open at most {hard} \
          (the hard RLIMIT_NOFILE). Run fewer clients (at most {max}), or raise the hard limit."
     )]
-    TooManyClients {
-        clients: usize,
-        needed: u64,
-        hard: u64,
-        max: u64,
-    },
+    TooManyClients { clients: usize, needed: u64, hard: u64, max: u64 },
     #[error("cannot read or set the open-file limit: {0}")]
     Os(std::io::Error),
 }
@@ -77,10 +67,7 @@ pub enum FdLimitError {
 /// Refusing up front beats thousands of `EMFILE` errors halfway through a ramp.
 #[allow(unsafe_code)]
 pub fn ensure_fd_limit(clients: usize) -> Result<u64, FdLimitError> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: `limit` is a valid, writable rlimit for the duration of the call.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(FdLimitError::Os(std::io::Error::last_os_error()));
@@ -96,12 +83,7 @@ pub fn ensure_fd_limit(clients: usize) -> Result<u64, FdLimitError> {
     let needed = clients as u64 + FD_RESERVE;
     if needed > hard {
         let max = hard.saturating_sub(FD_RESERVE);
-        return Err(FdLimitError::TooManyClients {
-            clients,
-            needed,
-            hard,
-            max,
-        });
+        return Err(FdLimitError::TooManyClients { clients, needed, hard, max });
     }
     Ok(hard)
 }

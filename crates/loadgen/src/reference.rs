@@ -73,10 +73,7 @@ pub async fn follow(
     loop {
         let last = stop.is_cancelled();
         loop {
-            let params = [
-                ("since", cursor.to_string()),
-                ("limit", PAGE_TICKS.to_string()),
-            ];
+            let params = [("since", cursor.to_string()), ("limit", PAGE_TICKS.to_string())];
             let path = settings.url("/api/poll", &params);
             let answer: PollResponse = fetch_json(&settings.target, &path).await?;
             expected.missed += answer.missed;
@@ -103,18 +100,9 @@ mod tests {
 
     #[test]
     fn gaps_count_only_expected_seqs() {
-        let e = Expected {
-            seqs: vec![10, 11, 12, 20, 21],
-            missed: 0,
-        };
+        let e = Expected { seqs: vec![10, 11, 12, 20, 21], missed: 0 };
         assert_eq!(e.in_gap(Gap { after: 9, count: 3 }), 3);
-        assert_eq!(
-            e.in_gap(Gap {
-                after: 11,
-                count: 100
-            }),
-            3
-        );
+        assert_eq!(e.in_gap(Gap { after: 11, count: 100 }), 3);
         assert_eq!(e.in_gap(Gap { after: 0, count: 9 }), 0);
         assert_eq!(e.per_client(), 5);
     }

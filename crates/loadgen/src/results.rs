@@ -137,12 +137,7 @@ pub struct Connect {
 impl From<&Histogram<u64>> for Connect {
     fn from(h: &Histogram<u64>) -> Self {
         let l = Latency::from(h);
-        Self {
-            count: l.count,
-            p50_us: l.p50,
-            p99_us: l.p99,
-            max_us: l.max,
-        }
+        Self { count: l.count, p50_us: l.p50, p99_us: l.p99, max_us: l.max }
     }
 }
 
@@ -164,11 +159,7 @@ pub struct Loadgen {
 
 /// Divide, or 0 when there is nothing to divide by (no tick delivered, no client).
 pub fn per(numerator: f64, denominator: u64) -> f64 {
-    if denominator == 0 {
-        0.0
-    } else {
-        numerator / denominator as f64
-    }
+    if denominator == 0 { 0.0 } else { numerator / denominator as f64 }
 }
 
 /// `2026-11-26T15:00:00Z` for now.

@@ -29,9 +29,7 @@ use crate::measure::{Measurement, TrafficSnapshot, Window, now_us};
 use crate::net::{Target, fetch_json};
 use crate::procfs;
 use crate::reference::{self, Expected};
-use crate::results::{
-    Connect, Latency, Loadgen, Requests, RunRecord, ServerFigures, Ticks, Wire, per,
-};
+use crate::results::{Connect, Latency, Loadgen, Requests, RunRecord, ServerFigures, Ticks, Wire, per};
 use crate::scenario::Transport;
 
 /// How long before the window the "with clients" server sample is taken.
@@ -85,9 +83,7 @@ pub struct ServerUnderTest {
 
 impl ServerUnderTest {
     async fn stats(&self) -> anyhow::Result<Stats> {
-        fetch_json(&self.target, "/api/stats")
-            .await
-            .context("reading the server's /api/stats")
+        fetch_json(&self.target, "/api/stats").await.context("reading the server's /api/stats")
     }
 
     /// Server CPU so far: from `/proc` when we know the pid, else from its stats.
@@ -126,15 +122,9 @@ pub async fn run(
 
     let start = Instant::now();
     let start_us = now_us();
-    let (window_start, window_end) = (
-        spec.ramp + spec.settle,
-        spec.ramp + spec.settle + spec.duration,
-    );
+    let (window_start, window_end) = (spec.ramp + spec.settle, spec.ramp + spec.settle + spec.duration);
     let at_us = |d: Duration| start_us + d.as_micros() as u64;
-    let window = Window {
-        start_us: at_us(window_start),
-        end_us: at_us(window_end),
-    };
+    let window = Window { start_us: at_us(window_start), end_us: at_us(window_end) };
     let measurement = Measurement::new(window);
     let settings = Arc::new(Settings {
         target: server.target.clone(),
@@ -149,20 +139,13 @@ pub async fn run(
         let (settings, head) = (settings.clone(), before.ticker.head);
         let read_every = reference::read_interval(spec.history, rate);
         let stop = stop.clone();
-        tokio::spawn(
-            async move { reference::follow(&settings, window, head, read_every, stop).await },
-        )
+        tokio::spawn(async move { reference::follow(&settings, window, head, read_every, stop).await })
     };
     let label = |phase: &str| format!("{} × {}: {phase}", spec.clients, spec.transport);
     progress.set_message(label("ramp"));
     let clients = start_clients(spec, &measurement, &settings, start, &stop);
 
-    sleep_until(
-        (start + window_start)
-            .checked_sub(STATS_LEAD)
-            .unwrap_or(start),
-    )
-    .await;
+    sleep_until((start + window_start).checked_sub(STATS_LEAD).unwrap_or(start)).await;
     // Not awaited here: a busy server may answer late, and the window's edge must not move.
     let with = tokio::spawn({
         let server = server.clone();
@@ -176,24 +159,17 @@ pub async fn run(
 
     sleep_until(start + window_end).await;
     let (traffic1, server_cpu1) = (measurement.traffic(), server.cpu().await?);
-    let self_cpu = procfs::cpu_time(me)
-        .unwrap_or_default()
-        .saturating_sub(self_cpu0);
+    let self_cpu = procfs::cpu_time(me).unwrap_or_default().saturating_sub(self_cpu0);
     let (self_rss, self_heap) = (procfs::rss_bytes(me).unwrap_or(0), alloc::heap_bytes());
     progress.set_message(label("drain"));
     let drain = drain(spec, &measurement).await;
 
     stop.cancel();
-    if tokio::time::timeout(STOP_GRACE, clients.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(STOP_GRACE, clients.wait()).await.is_err() {
         tracing::warn!("some clients did not stop within {STOP_GRACE:?}");
     }
     let _ = ticker.await;
-    let expected = expected
-        .await?
-        .context("following the server's log for the expected ticks")?;
+    let expected = expected.await?.context("following the server's log for the expected ticks")?;
     let with = with.await??;
     let samples = Samples {
         before,
@@ -271,21 +247,14 @@ fn record(
     let n = spec.clients as u64;
     let delivered = totals.delivered;
     let expected_total = expected.per_client() * n;
-    let mut errors: BTreeMap<String, u64> = totals
-        .errors
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
+    let mut errors: BTreeMap<String, u64> = totals.errors.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     if expected.missed > 0 {
         // The reference itself fell out of the history: `lost` would be a guess.
         errors.insert("expected_incomplete".into(), expected.missed);
     }
     if delivered > expected_total {
         // Impossible if both are right: say so rather than print a negative loss as 0.
-        errors.insert(
-            "delivered_exceeds_expected".into(),
-            delivered - expected_total,
-        );
+        errors.insert("delivered_exceeds_expected".into(), delivered - expected_total);
     }
     let cpu_s = s.server_cpu.as_secs_f64();
     let (b, w) = (&s.before.process, &s.with.process);
@@ -318,10 +287,7 @@ fn record(
         wire: Wire {
             bytes_read: traffic.bytes_read,
             bytes_written: traffic.bytes_written,
-            bytes_per_tick: per(
-                (traffic.bytes_read + traffic.bytes_written) as f64,
-                delivered,
-            ),
+            bytes_per_tick: per((traffic.bytes_read + traffic.bytes_written) as f64, delivered),
         },
         server: ServerFigures {
             cpu_s,
@@ -332,18 +298,10 @@ fn record(
             heap_with_clients_bytes: w.heap_bytes,
             rss_per_conn_bytes: delta(w.rss_bytes, b.rss_bytes),
             heap_per_conn_bytes: delta(w.heap_bytes, b.heap_bytes),
-            tcp_mem_per_conn_bytes: delta(
-                s.with.kernel.tcp_mem_bytes,
-                s.before.kernel.tcp_mem_bytes,
-            ),
+            tcp_mem_per_conn_bytes: delta(s.with.kernel.tcp_mem_bytes, s.before.kernel.tcp_mem_bytes),
             tcp_mem_before_bytes: s.before.kernel.tcp_mem_bytes,
             tcp_mem_with_clients_bytes: s.with.kernel.tcp_mem_bytes,
-            cpu_source: if server.pid.is_some() {
-                "proc"
-            } else {
-                "stats"
-            }
-            .into(),
+            cpu_source: if server.pid.is_some() { "proc" } else { "stats" }.into(),
         },
         connect: Connect::from(&totals.connect_us),
         errors,

@@ -97,20 +97,13 @@ impl Scenario {
         match preset {
             Preset::Quick | Preset::Run => quick,
             // At 0.5 ticks/s a 15 s window holds ~7 ticks: too few to read percentiles.
-            Preset::Workshop => Self {
-                clients: vec![1000],
-                rates: vec![0.5, 50.0],
-                duration_s: 30.0,
-                ramp_s: 3.0,
-                ..quick
-            },
+            Preset::Workshop => {
+                Self { clients: vec![1000], rates: vec![0.5, 50.0], duration_s: 30.0, ramp_s: 3.0, ..quick }
+            }
             // 19,000 connections take a while to open without a connect storm.
-            Preset::Scale => Self {
-                clients: vec![100, 1000, 5000, 10_000, 19_000],
-                ramp_s: 10.0,
-                settle_s: 3.0,
-                ..quick
-            },
+            Preset::Scale => {
+                Self { clients: vec![100, 1000, 5000, 10_000, 19_000], ramp_s: 10.0, settle_s: 3.0, ..quick }
+            }
         }
     }
 
@@ -141,19 +134,10 @@ mod tests {
     fn presets_match_the_issue() {
         let q = Scenario::preset(Preset::Quick);
         assert_eq!(q.runs().len(), 4);
-        assert_eq!(
-            (q.clients[0], q.rates[0], q.poll_interval_ms, q.duration_s),
-            (100, 20.0, 1000, 15.0)
-        );
+        assert_eq!((q.clients[0], q.rates[0], q.poll_interval_ms, q.duration_s), (100, 20.0, 1000, 15.0));
         let w = Scenario::preset(Preset::Workshop);
-        assert_eq!(
-            (w.rates.clone(), w.clients.clone()),
-            (vec![0.5, 50.0], vec![1000])
-        );
+        assert_eq!((w.rates.clone(), w.clients.clone()), (vec![0.5, 50.0], vec![1000]));
         assert_eq!(Scenario::preset(Preset::Scale).runs().len(), 20);
-        assert_eq!(
-            serde_json::to_value(Transport::LongPoll).unwrap(),
-            "long-poll"
-        );
+        assert_eq!(serde_json::to_value(Transport::LongPoll).unwrap(), "long-poll");
     }
 }

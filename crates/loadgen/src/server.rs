@@ -29,17 +29,13 @@ pub fn find_binary() -> anyhow::Result<PathBuf> {
     let mut dirs = exe.ancestors().skip(1).take(2);
     // Test binaries live one level deeper, in target/<profile>/deps.
     let candidates: Vec<PathBuf> = dirs.by_ref().map(|d| d.join(SERVER_BIN)).collect();
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .with_context(|| {
-            format!(
-                "{SERVER_BIN} not found next to {} — build it first: \
+    candidates.iter().find(|p| p.is_file()).cloned().with_context(|| {
+        format!(
+            "{SERVER_BIN} not found next to {} — build it first: \
              cargo build --release -p pushlab-server -p pushlab-load (or pass --server-bin)",
-                exe.display()
-            )
-        })
+            exe.display()
+        )
+    })
 }
 
 #[derive(Debug)]
@@ -76,21 +72,12 @@ impl ServerProcess {
             Ok(Ok(Some(url))) => url,
             Ok(Ok(None)) => bail!("{} exited before printing 'listening on …'", bin.display()),
             Ok(Err(e)) => return Err(e).context("reading the server's stdout"),
-            Err(_) => bail!(
-                "{} printed no 'listening on …' within {START_TIMEOUT:?}",
-                bin.display()
-            ),
+            Err(_) => bail!("{} printed no 'listening on …' within {START_TIMEOUT:?}", bin.display()),
         };
         // Keep draining stdout so a chatty server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let target = Target::resolve(&url, false).await?;
-        Ok(Self {
-            child,
-            server: ServerUnderTest {
-                target,
-                pid: Some(pid),
-            },
-        })
+        Ok(Self { child, server: ServerUnderTest { target, pid: Some(pid) } })
     }
 
     /// SIGTERM, then SIGKILL if it has not exited in time.
@@ -103,9 +90,7 @@ impl ServerProcess {
                 status?;
             }
             Err(_) => {
-                tracing::warn!(
-                    "the server did not exit within {STOP_TIMEOUT:?} of SIGTERM; killing it"
-                );
+                tracing::warn!("the server did not exit within {STOP_TIMEOUT:?} of SIGTERM; killing it");
                 self.child.kill().await?;
             }
         }

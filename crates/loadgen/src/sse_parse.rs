@@ -107,25 +107,15 @@ mod tests {
     }
 
     fn ev(id: Option<&str>, event: &str, data: &str) -> Event {
-        Event {
-            id: id.map(Into::into),
-            event: event.into(),
-            data: data.into(),
-        }
+        Event { id: id.map(Into::into), event: event.into(), data: data.into() }
     }
 
     #[test]
     fn every_line_ending_and_every_split_gives_the_same_events() {
-        let lf = "retry: 1000\n: keep-alive\nid: 1\ndata: {\"seq\":1}\n\nid: 2\nevent: gap\ndata: a\ndata:b\n\n";
-        let expected = vec![
-            ev(Some("1"), "", "{\"seq\":1}"),
-            ev(Some("2"), "gap", "a\nb"),
-        ];
-        for text in [
-            lf.to_string(),
-            lf.replace('\n', "\r\n"),
-            lf.replace('\n', "\r"),
-        ] {
+        let lf =
+            "retry: 1000\n: keep-alive\nid: 1\ndata: {\"seq\":1}\n\nid: 2\nevent: gap\ndata: a\ndata:b\n\n";
+        let expected = vec![ev(Some("1"), "", "{\"seq\":1}"), ev(Some("2"), "gap", "a\nb")];
+        for text in [lf.to_string(), lf.replace('\n', "\r\n"), lf.replace('\n', "\r")] {
             for piece in 1..=text.len() {
                 let (events, p) = parse_in_pieces(&text, piece);
                 assert_eq!(events, expected, "{text:?} in pieces of {piece}");

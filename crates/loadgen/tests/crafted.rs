@@ -18,17 +18,8 @@ use pushlab_load::scenario::Transport;
 use pushlab_wire::{PollResponse, Stats, Tick};
 
 /// What each stream sends, in order: `Some(seq)` a tick, `None` a gap of [`GAP`] ticks.
-const CRAFTED: &[Option<u64>] = &[
-    Some(1),
-    Some(2),
-    Some(4),
-    Some(2),
-    Some(3),
-    Some(4),
-    Some(5),
-    None,
-    Some(8),
-];
+const CRAFTED: &[Option<u64>] =
+    &[Some(1), Some(2), Some(4), Some(2), Some(3), Some(4), Some(5), None, Some(8)];
 const GAP: u64 = 2;
 /// When the crafted stream starts: inside the window (settle 500 ms, window 1 s).
 const SEND_AT: Duration = Duration::from_millis(650);
@@ -44,13 +35,7 @@ impl Log {
             return t.clone();
         }
         // Make the evicted ticks of the gap exist in the log too, scheduled just now.
-        let t = Tick {
-            seq,
-            symbol: "ACME".into(),
-            price: 1.0,
-            ts_us: now_us(),
-            pad: None,
-        };
+        let t = Tick { seq, symbol: "ACME".into(), price: 1.0, ts_us: now_us(), pad: None };
         log.push(t.clone());
         log.sort_by_key(|t| t.seq);
         t
@@ -97,20 +82,9 @@ struct Since {
 
 async fn poll(State(log): State<Log>, Query(q): Query<Since>) -> Json<PollResponse> {
     let since = q.since.unwrap_or(0);
-    let ticks: Vec<Tick> = log
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|t| t.seq > since)
-        .cloned()
-        .collect();
+    let ticks: Vec<Tick> = log.0.lock().unwrap().iter().filter(|t| t.seq > since).cloned().collect();
     let next = ticks.last().map_or(since, |t| t.seq);
-    Json(PollResponse {
-        ticks,
-        next,
-        missed: 0,
-    })
+    Json(PollResponse { ticks, next, missed: 0 })
 }
 
 async fn sse(State(log): State<Log>) -> impl IntoResponse {
@@ -122,17 +96,12 @@ async fn sse(State(log): State<Log>) -> impl IntoResponse {
                     let json = serde_json::to_string(&t).unwrap();
                     text.push_str(&format!("id: {}\r\ndata: {json}\r\n\r\n", t.seq));
                 }
-                Err(missed) => text.push_str(&format!(
-                    "event: gap\r\ndata: {{\"missed\":{missed}}}\r\n\r\n"
-                )),
+                Err(missed) => text.push_str(&format!("event: gap\r\ndata: {{\"missed\":{missed}}}\r\n\r\n")),
             }
         }
         text
     });
-    (
-        [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
-        axum::body::Body::from_stream(body),
-    )
+    ([(axum::http::header::CONTENT_TYPE, "text/event-stream")], axum::body::Body::from_stream(body))
 }
 
 /// A body that sends `make()` at [`SEND_AT`] after the request and then stays open.
@@ -197,11 +166,7 @@ async fn crafted_run(transport: Transport) {
     assert_eq!(t.expected, 8 * CLIENTS, "{r:#?}");
     assert_eq!(t.delivered, 6 * CLIENTS, "{r:#?}");
     assert_eq!(t.lost, 2 * CLIENTS, "{r:#?}");
-    assert_eq!(
-        t.gap_missed,
-        2 * CLIENTS,
-        "lost and the gap notices agree: {r:#?}"
-    );
+    assert_eq!(t.gap_missed, 2 * CLIENTS, "lost and the gap notices agree: {r:#?}");
     assert_eq!(t.duplicates, 2 * CLIENTS, "2 and 4 came twice: {r:#?}");
     assert_eq!(t.out_of_order, CLIENTS, "3 came after 4: {r:#?}");
     assert_eq!(r.latency_us.count, 6 * CLIENTS);

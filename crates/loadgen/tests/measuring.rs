@@ -28,11 +28,7 @@ async fn server(args: &[&str]) -> Server {
     let config = pushlab_server::Config::with_args(args.iter().copied());
     let stop = CancellationToken::new();
     let shutdown = stop.clone().cancelled_owned();
-    tokio::spawn(async move {
-        pushlab_server::run(listener, config, shutdown)
-            .await
-            .unwrap()
-    });
+    tokio::spawn(async move { pushlab_server::run(listener, config, shutdown).await.unwrap() });
     Server { target, stop }
 }
 
@@ -51,13 +47,8 @@ fn spec(transport: Transport, clients: usize, window: Duration) -> RunSpec {
 }
 
 async fn measure(server: &Server, spec: &RunSpec) -> RunRecord {
-    let under_test = ServerUnderTest {
-        target: server.target.clone(),
-        pid: None,
-    };
-    let record = run(spec, &under_test, &ProgressBar::hidden())
-        .await
-        .unwrap();
+    let under_test = ServerUnderTest { target: server.target.clone(), pid: None };
+    let record = run(spec, &under_test, &ProgressBar::hidden()).await.unwrap();
     eprintln!("{}", serde_json::to_string_pretty(&record).unwrap());
     record
 }
@@ -70,37 +61,16 @@ async fn polling_latency_tracks_half_the_interval_and_requests_the_rate() {
     let r = measure(&server, &spec(Transport::Poll, clients, window)).await;
     let interval_us = 200_000.0;
     let mean = r.latency_us.mean;
-    assert!(
-        r.latency_us.count > 2000,
-        "enough ticks: {}",
-        r.latency_us.count
-    );
-    assert!(
-        (mean - interval_us / 2.0).abs() <= 0.2 * interval_us / 2.0,
-        "mean {mean} µs vs 100 ms ± 20 %"
-    );
+    assert!(r.latency_us.count > 2000, "enough ticks: {}", r.latency_us.count);
+    assert!((mean - interval_us / 2.0).abs() <= 0.2 * interval_us / 2.0, "mean {mean} µs vs 100 ms ± 20 %");
     // 3 s / 200 ms = 15 polls per client in the window, ± one at either edge.
     let per_client = r.requests.total as f64 / clients as f64;
-    assert!(
-        (per_client - 15.0).abs() <= 1.0,
-        "{per_client} polls per client"
-    );
-    assert!(
-        (r.requests.per_client_per_min - 300.0).abs() <= 20.0,
-        "{}",
-        r.requests.per_client_per_min
-    );
-    assert_eq!(
-        (r.ticks.lost, r.ticks.duplicates, r.ticks.out_of_order),
-        (0, 0, 0)
-    );
+    assert!((per_client - 15.0).abs() <= 1.0, "{per_client} polls per client");
+    assert!((r.requests.per_client_per_min - 300.0).abs() <= 20.0, "{}", r.requests.per_client_per_min);
+    assert_eq!((r.ticks.lost, r.ticks.duplicates, r.ticks.out_of_order), (0, 0, 0));
     assert_eq!(r.ticks.delivered, r.ticks.expected);
     // 50 ticks/s × 3 s, give or take the one tick straddling each edge.
-    assert!(
-        (149..=151).contains(&r.ticks.expected_per_client),
-        "{}",
-        r.ticks.expected_per_client
-    );
+    assert!((149..=151).contains(&r.ticks.expected_per_client), "{}", r.ticks.expected_per_client);
 }
 
 /// With a history shorter than a poll interval, each poll finds ticks already evicted.
@@ -117,10 +87,7 @@ async fn a_client_that_pauses_past_the_history_loses_exactly_what_the_server_say
         s.symbols = symbols.clone();
         let r = measure(&server, &s).await;
         assert!(r.ticks.lost > 0, "the pause must cost ticks ({symbols:?})");
-        assert_eq!(
-            r.ticks.lost, r.ticks.gap_missed,
-            "lost = the server's missed ({symbols:?})"
-        );
+        assert_eq!(r.ticks.lost, r.ticks.gap_missed, "lost = the server's missed ({symbols:?})");
         assert_eq!(r.ticks.delivered + r.ticks.lost, r.ticks.expected);
         assert!(r.errors.is_empty(), "{:?}", r.errors);
     }
@@ -132,25 +99,14 @@ async fn every_transport_delivers_every_expected_tick_once() {
     let server = server(&["--rate", "50"]).await;
     for transport in Transport::ALL {
         let r = measure(&server, &spec(transport, 20, Duration::from_secs(2))).await;
-        assert!(
-            r.ticks.expected_per_client >= 99,
-            "{transport}: {}",
-            r.ticks.expected_per_client
-        );
+        assert!(r.ticks.expected_per_client >= 99, "{transport}: {}", r.ticks.expected_per_client);
         assert_eq!(r.ticks.delivered, r.ticks.expected, "{transport}");
-        assert_eq!(
-            (r.ticks.lost, r.ticks.duplicates, r.ticks.out_of_order),
-            (0, 0, 0),
-            "{transport}"
-        );
+        assert_eq!((r.ticks.lost, r.ticks.duplicates, r.ticks.out_of_order), (0, 0, 0), "{transport}");
         assert_eq!(r.connect.count, 20, "{transport}: one connect per client");
         assert!(r.errors.is_empty(), "{transport}: {:?}", r.errors);
         assert!(r.wire.bytes_per_tick > 0.0, "{transport}");
         if transport.is_streaming() {
-            assert_eq!(
-                r.requests.total, 0,
-                "{transport}: one request each, before the window"
-            );
+            assert_eq!(r.requests.total, 0, "{transport}: one request each, before the window");
         }
     }
 }

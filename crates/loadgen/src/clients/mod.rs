@@ -117,10 +117,7 @@ impl Client {
 
     pub async fn connect_tcp(&self) -> Result<net::CountingStream, ClientError> {
         let group = self.probe.group().clone();
-        self.target()
-            .connect(self.index, group)
-            .await
-            .map_err(ClientError::Connect)
+        self.target().connect(self.index, group).await.map_err(ClientError::Connect)
     }
 
     /// Count `error`, then wait before retrying. `false` once the run is over.
@@ -142,9 +139,7 @@ impl Client {
         since: Option<u64>,
         started: Option<Instant>,
     ) -> Result<PollResponse, ClientError> {
-        let request = net::get(self.target(), path)
-            .body(Empty::<Bytes>::new())
-            .expect("valid");
+        let request = net::get(self.target(), path).body(Empty::<Bytes>::new()).expect("valid");
         self.probe.request();
         let response = sender.send_request(request).await?;
         if let Some(started) = started {

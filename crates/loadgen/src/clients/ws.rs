@@ -53,17 +53,8 @@ impl Client {
             _ = self.cancel.cancelled() => return Ok(()),
             s = self.connect_tcp() => s?,
         };
-        let params: Vec<_> = self
-            .probe
-            .cursor()
-            .iter()
-            .map(|n| ("since", n.to_string()))
-            .collect();
-        let url = format!(
-            "ws://{}{}",
-            self.target().authority,
-            self.settings.url("/api/ws", &params)
-        );
+        let params: Vec<_> = self.probe.cursor().iter().map(|n| ("since", n.to_string())).collect();
+        let url = format!("ws://{}{}", self.target().authority, self.settings.url("/api/ws", &params));
         self.probe.request();
         let handshake = tokio_tungstenite::client_async_with_config(url, stream, Some(config()));
         let (mut ws, _response) = tokio::select! {
