@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, Command, CompareArgs, RunArgs, run_spec, validate};
 use crate::net::Target;
-use crate::procfs::{self, Machine};
-use crate::results::{self, Results, SCHEMA};
+use crate::procfs;
+use crate::results::{self, Results};
 use crate::run::{self, ServerUnderTest};
 use crate::scenario::{Preset, Scenario};
 use crate::server::{self, ServerProcess};
@@ -40,7 +40,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let record = run::run(&run_spec(&scenario, args.transport, args.clients), &server, &bar).await?;
     bar.finish_and_clear();
     scenario.rates = vec![record.rate];
-    let results = results_of(scenario, vec![record]);
+    let results = Results::new(scenario, vec![record]);
     println!("{}", table::render(&results.runs));
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&results)?;
@@ -82,7 +82,7 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
             Err(e) => eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}"),
         }
     }
-    let results = results_of(scenario, records);
+    let results = Results::new(scenario, records);
     println!("{}", table::render(&results.runs));
     write_outputs(&results, &args.out)?;
     Ok(())
@@ -105,10 +105,6 @@ fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
         args.extend(["--payload-bytes".into(), n.to_string()]);
     }
     args
-}
-
-fn results_of(scenario: Scenario, runs: Vec<results::RunRecord>) -> Results {
-    Results { schema: SCHEMA, generated_at: results::timestamp(), machine: Machine::this(), scenario, runs }
 }
 
 fn progress_bar(prefix: String) -> ProgressBar {

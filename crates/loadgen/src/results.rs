@@ -24,6 +24,13 @@ pub struct Results {
     pub runs: Vec<RunRecord>,
 }
 
+impl Results {
+    /// The results of `runs`, stamped now, on this machine.
+    pub fn new(scenario: Scenario, runs: Vec<RunRecord>) -> Self {
+        Self { schema: SCHEMA, generated_at: timestamp(), machine: Machine::this(), scenario, runs }
+    }
+}
+
 /// Every figure of one transport at one client count and rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
