@@ -15,15 +15,15 @@ use tokio_util::sync::CancellationToken;
 /// Check `value` against the subset of JSON Schema the schema file uses; collect every
 /// mismatch with its path, so a failure names each missing or mistyped field.
 fn validate(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
-    if let Some(c) = schema.get("const") {
-        if c != value {
-            errors.push(format!("{path}: {value} is not {c}"));
-        }
+    if let Some(c) = schema.get("const")
+        && c != value
+    {
+        errors.push(format!("{path}: {value} is not {c}"));
     }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            errors.push(format!("{path}: {value} is not one of {options:?}"));
-        }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        errors.push(format!("{path}: {value} is not one of {options:?}"));
     }
     if let Some(types) = schema.get("type") {
         let types: Vec<&str> = match types {
@@ -46,10 +46,10 @@ fn validate(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>)
             return;
         }
     }
-    if let (Some(min), Some(v)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64()) {
-        if v < min {
-            errors.push(format!("{path}: {v} < {min}"));
-        }
+    if let (Some(min), Some(v)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64())
+        && v < min
+    {
+        errors.push(format!("{path}: {v} < {min}"));
     }
     if let Value::Object(fields) = value {
         for name in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
