@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -29,6 +29,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// ~28,000 ephemeral ports, so back-to-back 19,000-client runs don't run out while the
 /// previous run's sockets sit in TIME_WAIT.
 pub const SOURCE_ADDRS: u8 = 8;
+
+/// Read buffer of each client's HTTP connection. hyper's adaptive default starts at
+/// 8 KiB and grows towards ~400 KiB after full reads (a lagging stream), which at
+/// 19,000 streams is gigabytes; a tick event is ~100 bytes, so 4 KiB holds ~40.
+pub const HTTP_READ_BUFFER_BYTES: usize = 4 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
@@ -154,16 +159,32 @@ impl AsyncWrite for CountingStream {
 }
 
 pub type HttpSender = SendRequest<Empty<Bytes>>;
+/// The half of an HTTP/1.1 client connection that moves bytes: it must be polled for
+/// anything to happen on the socket.
+pub type HttpConnection<S> = Connection<TokioIo<S>, Empty<Bytes>>;
 
 /// An HTTP/1.1 client connection of its own over `stream`: no pool shared by thousands
-/// of clients (one reqwest client for 15k SSE streams took > 10 s to ramp).
+/// of clients (one reqwest client for 15k SSE streams took > 10 s to ramp). The caller
+/// drives the connection: in its own task ([`http1`]) or inline, as a streaming client
+/// does to save a task wake-up per read.
+pub async fn http1_inline<S>(stream: S) -> hyper::Result<(HttpSender, HttpConnection<S>)>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    hyper::client::conn::http1::Builder::new()
+        .read_buf_exact_size(Some(HTTP_READ_BUFFER_BYTES))
+        .handshake(TokioIo::new(stream))
+        .await
+}
+
+/// [`http1_inline`] with the connection driven by a task of its own.
 pub async fn http1<S>(stream: S) -> hyper::Result<HttpSender>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    // The connection task ends when the sender is dropped or the server closes; its
-    // error, if any, is what the next request on `sender` returns.
+    let (sender, connection) = http1_inline(stream).await?;
+    // The task ends when the sender is dropped or the server closes; its error, if
+    // any, is what the next request on `sender` returns.
     tokio::spawn(connection);
     Ok(sender)
 }

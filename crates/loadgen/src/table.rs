@@ -57,6 +57,9 @@ const ROWS: &[Row] = &[
         }
     }),
     ("loadgen CPU / RSS", |r| format!("{:.0} % / {}", r.loadgen.cpu_pct, bytes(r.loadgen.rss_bytes as f64))),
+    ("loadgen heap / client", |r| bytes(r.loadgen.heap_per_client_bytes)),
+    // Above the core count, other programs competed for the CPU during the run.
+    ("host load (1 min)", |r| format!("{:.1}", r.loadgen.host_load_1m)),
 ];
 
 pub fn render(runs: &[RunRecord]) -> String {

@@ -41,10 +41,14 @@ impl Client {
     /// One SSE connection, read until the run is cancelled (`Ok`) or it breaks.
     async fn stream_sse(&mut self) -> Result<(), ClientError> {
         let started = Instant::now();
-        let mut sender = tokio::select! {
+        let stream = tokio::select! {
             _ = self.cancel.cancelled() => return Ok(()),
-            s = self.connect_http() => s?,
+            s = self.connect_tcp() => s?,
         };
+        // The connection is polled here, beside the body, not in a task of its own: one
+        // wake-up per socket read instead of two, at 19,000 streams × 20 ticks/s.
+        let (mut sender, connection) = net::http1_inline(stream).await?;
+        let mut connection = std::pin::pin!(connection);
         let mut request = net::get(self.target(), &self.settings.url("/api/sse", &[]))
             .header(http::header::ACCEPT, "text/event-stream");
         if let Some(seq) = self.probe.cursor() {
@@ -54,6 +58,7 @@ impl Client {
         let response = tokio::select! {
             _ = self.cancel.cancelled() => return Ok(()),
             r = sender.send_request(request.body(Empty::<Bytes>::new()).expect("valid")) => r?,
+            c = &mut connection => return Err(c.err().map_or(ClientError::Closed, ClientError::Http)),
         };
         if !response.status().is_success() {
             return Err(ClientError::Status(response.status().as_u16()));
@@ -61,17 +66,20 @@ impl Client {
         self.probe.connected(started.elapsed());
         let mut body = response.into_body();
         let mut parser = SseParser::default();
+        let mut connection_done = false;
         loop {
             let frame = tokio::select! {
                 _ = self.cancel.cancelled() => return Ok(()),
+                // Once the connection ends, the body still yields what it buffered, then None.
+                c = &mut connection, if !connection_done => {
+                    connection_done = true;
+                    c?;
+                    continue;
+                }
                 f = body.frame() => f,
             };
-            let Some(frame) = frame else {
-                return Err(ClientError::Closed);
-            };
-            let Ok(data) = frame?.into_data() else {
-                continue;
-            };
+            let Some(frame) = frame else { return Err(ClientError::Closed) };
+            let Ok(data) = frame?.into_data() else { continue };
             let mut failure = None;
             parser.feed(&data, |event| {
                 if let Err(e) = self.sse_event(event) {
