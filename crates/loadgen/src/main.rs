@@ -9,9 +9,13 @@ use pushlab_server::alloc::CountingAlloc;
 static ALLOC: CountingAlloc = CountingAlloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    pushlab_load::commands::execute(Cli::parse()).await
+    if let Err(e) = pushlab_load::commands::execute(Cli::parse()).await {
+        // The cause chain on one line; no backtrace: these are the user's errors to fix.
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
 }
