@@ -10,9 +10,7 @@
 //! The first request has no cursor: the server waits for the next tick, so the
 //! connect time includes up to one tick interval.
 
-use std::time::Instant;
-
-use super::{Client, ClientError};
+use super::Client;
 use crate::net::HttpSender;
 
 pub async fn run(mut c: Client) {
@@ -20,35 +18,15 @@ pub async fn run(mut c: Client) {
     let mut sender: Option<HttpSender> = None;
     let mut cursor: Option<u64> = None;
     loop {
+        let timeout = [("timeout_ms", c.settings.long_poll_timeout_ms.to_string())];
         let result = tokio::select! {
             _ = cancel.cancelled() => return,
-            r = c.long_poll_once(&mut sender, &mut cursor) => r,
+            r = c.ask(&mut sender, "/api/long-poll", &timeout, &mut cursor) => r,
         };
-        if let Err(e) = result {
-            sender = None;
-            if !c.failed(&e).await {
-                return;
-            }
+        if let Err(e) = result
+            && !c.failed(&e).await
+        {
+            return;
         }
-    }
-}
-
-impl Client {
-    async fn long_poll_once(
-        &mut self,
-        sender: &mut Option<HttpSender>,
-        cursor: &mut Option<u64>,
-    ) -> Result<(), ClientError> {
-        let started = sender.is_none().then(Instant::now);
-        if sender.is_none() {
-            *sender = Some(self.connect_http().await?);
-        }
-        let conn = sender.as_mut().expect("connected above");
-        let mut params = vec![("timeout_ms", self.settings.long_poll_timeout_ms.to_string())];
-        params.extend(cursor.iter().map(|n| ("since", n.to_string())));
-        let path = self.settings.url("/api/long-poll", &params);
-        let answer = self.exchange(conn, &path, *cursor, started).await?;
-        *cursor = Some(answer.next);
-        Ok(())
     }
 }

@@ -120,6 +120,47 @@ impl Client {
         self.target().connect(self.index, group).await.map_err(ClientError::Connect)
     }
 
+    /// Run a streaming transport until the run is over: `stream` returns `Ok` when
+    /// cancelled; each failure is counted, then the stream reopens from the cursor.
+    pub async fn reconnecting(mut self, mut stream: impl AsyncFnMut(&mut Client) -> Result<(), ClientError>) {
+        while let Err(e) = stream(&mut self).await {
+            if !self.failed(&e).await {
+                return;
+            }
+        }
+    }
+
+    /// One request of the polling family at `path`, on the client's keep-alive
+    /// connection (opened first if there is none): `since` is added from `cursor`, which
+    /// moves to the answer's `next`. On an error the connection is dropped, so the next
+    /// request opens a fresh one.
+    pub async fn ask(
+        &mut self,
+        sender: &mut Option<HttpSender>,
+        path: &str,
+        params: &[(&str, String)],
+        cursor: &mut Option<u64>,
+    ) -> Result<(), ClientError> {
+        let started = sender.is_none().then(Instant::now);
+        let conn = match sender {
+            Some(conn) => conn,
+            None => sender.insert(self.connect_http().await?),
+        };
+        let mut params = params.to_vec();
+        params.extend(cursor.iter().map(|n| ("since", n.to_string())));
+        let url = self.settings.url(path, &params);
+        match self.exchange(conn, &url, *cursor, started).await {
+            Ok(answer) => {
+                *cursor = Some(answer.next);
+                Ok(())
+            }
+            Err(e) => {
+                *sender = None;
+                Err(e)
+            }
+        }
+    }
+
     /// Count `error`, then wait before retrying. `false` once the run is over.
     pub async fn failed(&self, error: &ClientError) -> bool {
         tracing::debug!(client = self.index, %error, "client error");
@@ -130,9 +171,9 @@ impl Client {
         }
     }
 
-    /// One request of the polling family: send, read the whole answer, record it.
-    /// `since` is the cursor sent, so a gap is attributed to exactly the evicted seqs.
-    pub async fn exchange(
+    /// Send, read the whole answer, record it. `since` is the cursor sent, so a gap is
+    /// attributed to exactly the evicted seqs.
+    async fn exchange(
         &mut self,
         sender: &mut HttpSender,
         path: &str,

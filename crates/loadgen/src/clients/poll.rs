@@ -11,8 +11,7 @@ use std::time::Instant;
 
 use tokio::time::MissedTickBehavior;
 
-use super::{Client, ClientError};
-use crate::net::HttpSender;
+use super::Client;
 
 /// The open-loop poll schedule of one client.
 pub async fn run(mut c: Client) {
@@ -21,7 +20,7 @@ pub async fn run(mut c: Client) {
     let mut sender = None;
     let mut cursor = None;
     // The first poll is the client's connect: it gets the latest ticks and the head.
-    if let Err(e) = c.poll_once(&mut sender, &mut cursor).await {
+    if let Err(e) = c.ask(&mut sender, "/api/poll", &[], &mut cursor).await {
         c.probe.error(e.kind());
     }
     let phase = interval.mul_f64(rand::random::<f64>());
@@ -36,42 +35,15 @@ pub async fn run(mut c: Client) {
         };
         let result = tokio::select! {
             _ = cancel.cancelled() => return,
-            r = c.poll_once(&mut sender, &mut cursor) => r,
+            r = c.ask(&mut sender, "/api/poll", &[], &mut cursor) => r,
         };
         if let Err(e) = result {
             // No back-off: the schedule itself is the retry.
             tracing::debug!(client = c.index, error = %e, "poll failed");
             c.probe.error(e.kind());
-            sender = None;
         }
         if tokio::time::Instant::now() > slot + interval {
             c.probe.late();
-        }
-    }
-}
-
-impl Client {
-    async fn poll_once(
-        &mut self,
-        sender: &mut Option<HttpSender>,
-        cursor: &mut Option<u64>,
-    ) -> Result<(), ClientError> {
-        let started = sender.is_none().then(Instant::now);
-        if sender.is_none() {
-            *sender = Some(self.connect_http().await?);
-        }
-        let conn = sender.as_mut().expect("connected above");
-        let params: Vec<_> = cursor.iter().map(|n| ("since", n.to_string())).collect();
-        let path = self.settings.url("/api/poll", &params);
-        match self.exchange(conn, &path, *cursor, started).await {
-            Ok(answer) => {
-                *cursor = Some(answer.next);
-                Ok(())
-            }
-            Err(e) => {
-                *sender = None;
-                Err(e)
-            }
         }
     }
 }

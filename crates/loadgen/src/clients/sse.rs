@@ -24,17 +24,8 @@ struct GapData {
     missed: u64,
 }
 
-pub async fn run(mut c: Client) {
-    loop {
-        match c.stream_sse().await {
-            Ok(()) => return,
-            Err(e) => {
-                if !c.failed(&e).await {
-                    return;
-                }
-            }
-        }
-    }
+pub async fn run(c: Client) {
+    c.reconnecting(async |c: &mut Client| c.stream_sse().await).await;
 }
 
 impl Client {

@@ -33,17 +33,8 @@ pub fn config() -> WebSocketConfig {
         .max_frame_size(Some(WS_MAX_MESSAGE_BYTES))
 }
 
-pub async fn run(mut c: Client) {
-    loop {
-        match c.stream_ws().await {
-            Ok(()) => return,
-            Err(e) => {
-                if !c.failed(&e).await {
-                    return;
-                }
-            }
-        }
-    }
+pub async fn run(c: Client) {
+    c.reconnecting(async |c: &mut Client| c.stream_ws().await).await;
 }
 
 impl Client {
