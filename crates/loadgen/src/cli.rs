@@ -33,25 +33,25 @@ pub enum Command {
 /// Knobs `run` and `compare` share.
 #[derive(Debug, Args)]
 pub struct Timing {
-    /// Length of the measurement window (e.g. 15s, 2m).
+    /// Length of the measurement window (e.g. 15s, 2m) [default: the preset's; quick: 15s].
     #[arg(long, env = "PUSHLAB_LOAD_DURATION", value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
-    /// Time over which clients connect, evenly spread.
+    /// Time over which clients connect, evenly spread [default: the preset's; quick: 2s].
     #[arg(long, env = "PUSHLAB_LOAD_RAMP", value_parser = humantime::parse_duration)]
     pub ramp: Option<Duration>,
-    /// Time between the last connect and the window, for the server to settle.
+    /// Time between the last connect and the window [default: the preset's; quick: 2s].
     #[arg(long, env = "PUSHLAB_LOAD_SETTLE", value_parser = humantime::parse_duration)]
     pub settle: Option<Duration>,
-    /// Polling interval of each polling client.
+    /// Polling interval of each polling client [default: 1s].
     #[arg(long, env = "PUSHLAB_LOAD_POLL_INTERVAL", value_parser = humantime::parse_duration)]
     pub poll_interval: Option<Duration>,
-    /// How long the server may hold a long-poll before answering empty.
+    /// How long the server may hold a long-poll before answering empty [default: 25s].
     #[arg(long, env = "PUSHLAB_LOAD_LONG_POLL_TIMEOUT", value_parser = humantime::parse_duration)]
     pub long_poll_timeout: Option<Duration>,
     /// Only these symbols (comma-separated); all of them when absent.
     #[arg(long, env = "PUSHLAB_LOAD_SYMBOLS", value_delimiter = ',')]
     pub symbols: Option<Vec<String>>,
-    /// The server's --history (ticks kept), so the expected-ticks reader keeps up.
+    /// The server's --history (ticks kept), so the expected-ticks reader keeps up [default: 4096].
     #[arg(long, env = "PUSHLAB_LOAD_HISTORY")]
     pub history: Option<usize>,
 }

@@ -65,11 +65,12 @@ impl Target {
         }
         let authority = uri.authority().ok_or_else(bad)?;
         let host_port = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80));
-        let addr = tokio::net::lookup_host(&host_port)
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&host_port)
             .await
             .map_err(|e| TargetError::Resolve(host_port.clone(), e))?
-            .next()
-            .ok_or_else(bad)?;
+            .collect();
+        // `localhost` often resolves to ::1 first, while the server listens on 127.0.0.1.
+        let addr = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()).copied().ok_or_else(bad)?;
         if !allow_remote && !addr.ip().is_loopback() {
             return Err(TargetError::NotLoopback(addr));
         }
@@ -271,6 +272,8 @@ mod tests {
         assert!(matches!(err, TargetError::NotLoopback(_)), "{err}");
         assert!(Target::resolve("http://192.0.2.1:3000", true).await.is_ok());
         assert!(Target::resolve("http://127.0.0.5:3000", false).await.is_ok());
+        let local = Target::resolve("http://localhost:3000", false).await.unwrap();
+        assert_eq!(local.addr, "127.0.0.1:3000".parse().unwrap());
         assert!(matches!(Target::resolve("ftp://x", false).await, Err(TargetError::BadUrl(_))));
     }
 }

@@ -51,7 +51,9 @@ pub enum Preset {
     Workshop,
     /// 100, 1k, 5k, 10k and 19k clients per transport.
     Scale,
-    /// A single `pushlab-load run` against a server already running.
+    /// A single `pushlab-load run` against a server already running (recorded in its
+    /// results; not offered to `compare`).
+    #[value(skip)]
     Run,
 }
 
