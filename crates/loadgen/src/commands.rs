@@ -118,8 +118,7 @@ fn progress_bar(prefix: String) -> ProgressBar {
 pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     let path =
         results::write(results, out).with_context(|| format!("writing results to {}", out.display()))?;
-    let json = serde_json::to_string(results)?;
-    let (page, missing) = html::render(report_template(), &json, report_asset)?;
+    let (page, missing) = report_page(results)?;
     for asset in missing {
         tracing::warn!(%asset, "report asset not found; left as a link");
     }
@@ -127,6 +126,13 @@ pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     std::fs::write(&report, page).with_context(|| format!("writing {}", report.display()))?;
     println!("results: {} (and latest.json)\nreport:  {}", path.display(), report.display());
     Ok(())
+}
+
+/// The report page with `results` inside, every local script and stylesheet inlined;
+/// also the assets that could not be found.
+pub fn report_page(results: &Results) -> anyhow::Result<(String, Vec<String>)> {
+    let json = serde_json::to_string(results)?;
+    Ok(html::render(report_template(), &json, report_asset)?)
 }
 
 /// The report page compiled into the server, or, while that page cannot show anything

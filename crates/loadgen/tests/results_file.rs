@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use indicatif::ProgressBar;
-use pushlab_load::commands::write_outputs;
+use pushlab_load::commands::{report_page, write_outputs};
 use pushlab_load::net::Target;
 use pushlab_load::results::Results;
 use pushlab_load::run::{RunSpec, ServerUnderTest, run};
@@ -137,4 +137,15 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
     let embedded: Value = serde_json::from_str(&page[start..end].replace("<\\/", "</")).unwrap();
     assert_eq!(embedded, written);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Whatever report page the server ships, every local file it links must be found and
+/// inlined, so `results/report.html` opens from disk with nothing missing.
+#[test]
+fn the_shipped_report_page_inlines_without_missing_assets() {
+    let results = Results::new(Scenario::preset(Preset::Quick), Vec::new());
+    let (page, missing) = report_page(&results).unwrap();
+    assert!(missing.is_empty(), "not found: {missing:?}");
+    assert!(!page.contains("<script src=\"report"), "local scripts are inlined");
+    assert!(page.contains(r#""preset":"quick""#));
 }
