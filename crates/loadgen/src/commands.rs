@@ -19,9 +19,26 @@ use crate::{html, table};
 const PAUSE_BETWEEN_RUNS: Duration = Duration::from_secs(1);
 
 pub async fn execute(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Run(args) => run_command(args).await,
-        Command::Compare(args) => compare_command(args).await,
+    let work = async {
+        match cli.command {
+            Command::Run(args) => run_command(args).await,
+            Command::Compare(args) => compare_command(args).await,
+        }
+    };
+    // On Ctrl-C or SIGTERM the work is dropped, and with it any server process it
+    // started (killed on drop): no orphaned pushlab-server keeps a port or a core.
+    tokio::select! {
+        result = work => result,
+        signal = interrupted() => anyhow::bail!("interrupted by {signal}; nothing was written"),
+    }
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
     }
 }
 
