@@ -1,0 +1,188 @@
+// One transport's panel: what it has received, measured the same way for all four, and
+// drawn a few times a second (not per tick, so a fast feed doesn't flood the DOM).
+import { LatencyWindow, nowUs, formatBytes, formatLatency } from './measure.js';
+import { PriceChart } from './price-chart.js';
+
+/** Latency percentiles are over this many most recent ticks. */
+export const LATENCY_WINDOW_TICKS = 200;
+/** How long a price stays highlighted after it moved. */
+const FLASH_MS = 500;
+/** Staleness above this is shown as a warning. */
+const STALE_WARN_US = 2_000_000;
+
+export class Panel {
+  /**
+   * `root`: the panel element (from the template); `info`: the transport's entry in
+   * demo.js's TRANSPORTS; `options.symbols`, `options.chartSymbol()`, `options.resume()`.
+   */
+  constructor(root, info, options) {
+    this.root = root;
+    this.info = info;
+    this.options = options;
+    this.latency = new LatencyWindow(LATENCY_WINDOW_TICKS);
+    this.counts = { ticks: 0, requests: 0, bytes: 0, gapLost: 0, missed: 0, duplicates: 0 };
+    this.lastSeq = 0; // newest seq received (or accounted for by a gap notice); 0: none yet
+    this.newestTsUs = null;
+    this.prices = new Map(); // symbol → { price, dir, changedAt }
+    this.resume = null; // set on reconnect: how the transport recovered
+    this.connected = false;
+    this.chart = new PriceChart(root.querySelector('canvas'), info.transport);
+    this.client = info.create(this.sink(), () => this.lastSeq || null);
+    this.buildPrices(options.symbols);
+    root.querySelector('[data-action="toggle"]').addEventListener('click', () => this.toggle());
+  }
+
+  /** The calls a transport client makes (see transports.js). */
+  sink() {
+    return {
+      request: () => { this.counts.requests++; },
+      bytes: (n) => { this.counts.bytes += n; },
+      ticks: (list) => this.receive(list),
+      snapshot: (list, next) => {
+        // The latest price per symbol, not new ticks: shown, but not counted or timed.
+        for (const tick of list) this.setPrice(tick);
+        this.lastSeq = Math.max(this.lastSeq, next);
+      },
+      missed: (k) => {
+        this.counts.missed += k;
+        // Those seqs are accounted for by the server's notice; don't count them again as a gap.
+        if (this.lastSeq) this.lastSeq += k;
+      },
+      state: (text, kind) => { this.stateText = text; this.stateKind = kind; },
+    };
+  }
+
+  receive(list) {
+    const now = nowUs();
+    for (const tick of list) {
+      if (tick.seq <= this.lastSeq) {
+        this.counts.duplicates++; // already seen, or older than one we have: not delivered twice
+        continue;
+      }
+      // seq is global across symbols and the panel subscribes to all of them, so a jump
+      // in seq is ticks that never reached us.
+      if (this.lastSeq && tick.seq > this.lastSeq + 1) this.counts.gapLost += tick.seq - this.lastSeq - 1;
+      this.lastSeq = tick.seq;
+      this.counts.ticks++;
+      this.latency.add(now - tick.ts_us);
+      this.newestTsUs = Math.max(this.newestTsUs ?? 0, tick.ts_us);
+      this.setPrice(tick);
+      if (this.resume && !this.resume.done) {
+        if (tick.ts_us < this.resume.reconnectedAtUs) this.resume.replayed++;
+        else this.resume.done = true; // a tick made after we came back: caught up
+      }
+    }
+  }
+
+  setPrice(tick) {
+    const previous = this.prices.get(tick.symbol);
+    const dir = !previous || previous.price === tick.price ? previous?.dir ?? null : tick.price > previous.price ? 'up' : 'down';
+    const changed = previous && previous.price !== tick.price;
+    this.prices.set(tick.symbol, { price: tick.price, dir, changedAt: changed ? performance.now() : previous?.changedAt ?? 0 });
+    if (tick.symbol === this.options.chartSymbol()) this.chart.add(tick.ts_us, tick.price);
+  }
+
+  lost() {
+    return this.counts.gapLost + this.counts.missed;
+  }
+
+  connect() {
+    this.connected = true;
+    this.client.connect(this.lastSeq || null);
+  }
+
+  toggle() {
+    if (this.connected) {
+      this.client.disconnect();
+      this.connected = false;
+      this.offline = { sinceUs: nowUs(), seq: this.lastSeq, lostBefore: this.lost() };
+      this.resume = null;
+      this.stateText = 'disconnected by you';
+      this.stateKind = 'off';
+    } else {
+      // Resume from the last seq we have (or, unticked, from now: the gap shows as lost).
+      const cursor = this.options.resume() && this.lastSeq ? this.lastSeq : null;
+      this.resume = { cursor, offlineUs: nowUs() - this.offline.sinceUs, reconnectedAtUs: nowUs(), replayed: 0, lostBefore: this.offline.lostBefore, done: false };
+      this.connected = true;
+      this.client.connect(cursor);
+    }
+  }
+
+  setChartSymbol() {
+    this.chart.clear();
+  }
+
+  buildPrices(symbols) {
+    const list = this.root.querySelector('.prices');
+    this.priceCells = new Map();
+    for (const symbol of symbols) {
+      const item = document.createElement('li');
+      item.innerHTML = '<span class="symbol"></span><span class="price num">—</span>';
+      item.querySelector('.symbol').textContent = symbol;
+      list.append(item);
+      this.priceCells.set(symbol, item);
+    }
+  }
+
+  /** Writes the current state into the DOM; called a few times a second. */
+  render() {
+    const now = performance.now();
+    for (const [symbol, { price, dir, changedAt }] of this.prices) {
+      const item = this.priceCells.get(symbol);
+      if (!item) continue;
+      item.querySelector('.price').textContent = price.toFixed(2);
+      item.dataset.dir = dir ?? '';
+      item.classList.toggle('flash', now - changedAt < FLASH_MS);
+    }
+    const [p50, p99] = this.latency.percentiles(0.5, 0.99);
+    const staleUs = this.newestTsUs === null ? null : nowUs() - this.newestTsUs;
+    this.set('ticks', this.counts.ticks, this.counts.ticks.toLocaleString('en-US'));
+    this.set('requests', this.counts.requests, this.counts.requests.toLocaleString('en-US'));
+    this.set('bytes', this.counts.bytes, formatBytes(this.counts.bytes));
+    this.set('latency', p50, `${formatLatency(p50)} / ${formatLatency(p99)}`);
+    this.set('staleness', staleUs, formatLatency(staleUs)).classList.toggle('warn', staleUs > STALE_WARN_US);
+    const lostText = `${this.lost()}` + (this.lost() ? ` (${this.counts.gapLost} from seq gaps, ${this.counts.missed} reported missed)` : '') +
+      (this.counts.duplicates ? `, ${this.counts.duplicates} duplicate/out of order` : '');
+    this.set('lost', this.lost(), lostText).classList.toggle('bad', this.lost() > 0);
+    const state = this.root.querySelector('.state');
+    state.textContent = this.stateText ?? '';
+    state.dataset.kind = this.stateKind ?? '';
+    this.root.querySelector('[data-action="toggle"]').textContent = this.connected ? 'Disconnect' : 'Reconnect';
+    this.renderResume();
+    this.chart.draw(this.options.chartSymbol());
+  }
+
+  set(counter, value, text) {
+    const element = this.root.querySelector(`[data-counter="${counter}"]`);
+    element.textContent = text;
+    element.dataset.value = value ?? '';
+    return element;
+  }
+
+  renderResume() {
+    const element = this.root.querySelector('.resume');
+    const r = this.resume;
+    if (!this.connected && this.offline) {
+      element.dataset.resume = 'offline';
+      element.textContent = `Offline for ${formatLatency(nowUs() - this.offline.sinceUs)} after seq ${this.offline.seq}. Reconnect to see what the transport recovers.`;
+      return;
+    }
+    if (!r) {
+      element.dataset.resume = '';
+      element.textContent = '';
+      return;
+    }
+    const lost = this.lost() - r.lostBefore;
+    element.dataset.lost = lost;
+    const offline = `after ${formatLatency(r.offlineUs)} offline`;
+    if (!r.done) {
+      element.dataset.resume = 'waiting';
+      element.textContent = r.cursor === null ? 'Reconnected from now (no cursor); waiting for a tick…' : `Reconnected asking for ticks after seq ${r.cursor}; waiting…`;
+    } else {
+      element.dataset.resume = lost ? 'lost' : 'ok';
+      element.textContent = r.cursor === null
+        ? `Resumed from now ${offline}, without a cursor: ${lost} ticks lost.`
+        : `Resumed ${offline}: ${r.replayed} ticks replayed from the server's history, ${lost} lost.`;
+    }
+  }
+}

@@ -1,0 +1,232 @@
+// The four ways this page gets ticks, each written the way a real page would use it.
+//
+// Every client has the same shape: `connect(cursor)` starts receiving after tick seq
+// `cursor` (null: from now on), `disconnect()` stops. What it receives goes to a `sink`
+// (a panel) through the same calls, so the panel measures all four alike:
+//   sink.request()            an HTTP request / stream / handshake was started
+//   sink.bytes(n)             payload bytes the page could see (see each class)
+//   sink.ticks(list)          ticks received, oldest first
+//   sink.snapshot(list, next) latest price per symbol (not new ticks) and the cursor after them
+//   sink.missed(k)            the server says k ticks after our cursor left its history
+//   sink.state(text, kind)    kind: 'live' | 'waiting' | 'error'
+import { utf8Bytes } from './measure.js';
+
+/** Pause before a pull loop tries again after an error, so a dead server isn't hammered. */
+const RETRY_AFTER_ERROR_MS = 1000;
+/** How long the server may hold a long-poll (SPEC default 25 s; the range is 0..=60000). */
+const LONG_POLL_TIMEOUT_MS = 25_000;
+/** Pause before reopening a WebSocket the server closed (EventSource does its own). */
+const WS_RECONNECT_MS = 1000;
+
+/** Fetches `url` and reports the request and its body bytes; returns the parsed JSON body. */
+async function fetchJson(url, sink, signal) {
+  sink.request();
+  const response = await fetch(url, { signal, cache: 'no-store' });
+  // arrayBuffer, not json(): its length is exactly the body bytes that arrived.
+  const body = await response.arrayBuffer();
+  sink.bytes(body.byteLength);
+  const json = JSON.parse(new TextDecoder().decode(body));
+  if (!response.ok) throw new Error(`${response.status}: ${json.error ?? 'error'}`);
+  return json;
+}
+
+/** What a poll or long-poll answer carries: missed ticks, then the ticks themselves. */
+function deliver(answer, sink) {
+  if (answer.missed > 0) sink.missed(answer.missed);
+  if (answer.ticks.length) sink.ticks(answer.ticks);
+  return answer.next;
+}
+
+/**
+ * Polling: `GET /api/poll?since=N` on a fixed schedule. The schedule is open-loop (slot
+ * k is at start + k × interval, whatever the previous answer took), like a page using
+ * setInterval; a slot that comes while the previous request is still out is skipped.
+ */
+export class PollClient {
+  constructor(sink, intervalMs) {
+    this.sink = sink;
+    this.intervalMs = intervalMs;
+  }
+
+  connect(cursor) {
+    this.cursor = cursor;
+    this.abort = new AbortController();
+    this.inFlight = false;
+    this.startSchedule();
+    this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
+  }
+
+  disconnect() {
+    clearTimeout(this.timer);
+    this.abort?.abort();
+    this.abort = null;
+  }
+
+  /** A new interval applies at once, from a fresh schedule. */
+  setInterval(intervalMs) {
+    this.intervalMs = intervalMs;
+    if (!this.abort) return;
+    clearTimeout(this.timer);
+    this.startSchedule();
+    this.sink.state(`polling every ${intervalMs} ms`, 'live');
+  }
+
+  startSchedule() {
+    this.start = performance.now();
+    this.slot = 0;
+    this.onSlot();
+  }
+
+  onSlot() {
+    if (!this.inFlight) this.pollOnce();
+    this.slot++;
+    const delay = this.start + this.slot * this.intervalMs - performance.now();
+    this.timer = setTimeout(() => this.onSlot(), Math.max(0, delay));
+  }
+
+  async pollOnce() {
+    const { signal } = this.abort;
+    this.inFlight = true;
+    try {
+      if (this.cursor === null) {
+        // No cursor yet: the server answers with the latest price of each symbol and the
+        // head, which is where our cursor starts.
+        const answer = await fetchJson('api/poll', this.sink, signal);
+        this.sink.snapshot(answer.ticks, answer.next);
+        this.cursor = answer.next;
+      } else {
+        this.cursor = deliver(await fetchJson(`api/poll?since=${this.cursor}`, this.sink, signal), this.sink);
+      }
+      this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
+    } catch (error) {
+      if (!signal.aborted) this.sink.state(`poll failed (${error.message}); next slot retries`, 'error');
+    } finally {
+      this.inFlight = false;
+    }
+  }
+}
+
+/**
+ * Long-polling: `GET /api/long-poll?since=N`; the server answers as soon as a tick after
+ * N exists (or after its timeout, empty), and the page asks again at once.
+ */
+export class LongPollClient {
+  constructor(sink) {
+    this.sink = sink;
+  }
+
+  connect(cursor) {
+    this.abort = new AbortController();
+    this.loop(cursor, this.abort.signal);
+  }
+
+  disconnect() {
+    this.abort?.abort();
+    this.abort = null;
+  }
+
+  async loop(cursor, signal) {
+    while (!signal.aborted) {
+      const since = cursor === null ? '' : `since=${cursor}&`;
+      this.sink.state('request held by the server until a tick exists', 'live');
+      try {
+        const answer = await fetchJson(`api/long-poll?${since}timeout_ms=${LONG_POLL_TIMEOUT_MS}`, this.sink, signal);
+        cursor = deliver(answer, this.sink);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.sink.state(`long-poll failed (${error.message}); retrying in ${RETRY_AFTER_ERROR_MS} ms`, 'error');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_ERROR_MS));
+      }
+    }
+  }
+}
+
+/**
+ * Server-Sent Events: one `EventSource` on `/api/sse`. On a network error the browser
+ * reconnects by itself (after the server's `retry: 1000`) and sends `Last-Event-ID`, so
+ * the server replays what was missed; the page only picks the cursor of a new stream.
+ */
+export class SseClient {
+  constructor(sink) {
+    this.sink = sink;
+  }
+
+  connect(cursor) {
+    const source = new EventSource(cursor === null ? 'api/sse' : `api/sse?last_event_id=${cursor}`);
+    this.source = source;
+    this.sink.state('opening the stream', 'waiting');
+    source.onopen = () => {
+      this.sink.request();
+      this.sink.state('one open stream, server pushes each tick', 'live');
+    };
+    source.onmessage = (event) => {
+      // The page sees each event's id and data, not the HTTP headers, `retry:` or keep-alive
+      // comments: count the event as it was on the wire, `id: N\ndata: {…}\n\n`.
+      this.sink.bytes(utf8Bytes(`id: ${event.lastEventId}\ndata: ${event.data}\n\n`));
+      this.sink.ticks([JSON.parse(event.data)]);
+    };
+    source.addEventListener('gap', (event) => {
+      this.sink.bytes(utf8Bytes(`event: gap\ndata: ${event.data}\n\n`));
+      this.sink.missed(JSON.parse(event.data).missed);
+    });
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // The server refused the stream (e.g. a 400 for a cursor it doesn't know after a
+        // restart): EventSource gives up for good, so start over from now.
+        this.sink.state('stream refused; reopening from now', 'error');
+        this.disconnect();
+        this.retry = setTimeout(() => this.connect(null), WS_RECONNECT_MS);
+      } else {
+        this.sink.state('stream lost; the browser reconnects with Last-Event-ID', 'error');
+      }
+    };
+  }
+
+  disconnect() {
+    clearTimeout(this.retry);
+    this.source?.close();
+    this.source = null;
+  }
+}
+
+/**
+ * WebSocket: one connection on `/api/ws?since=N`, one text message per tick, control
+ * messages with a `type`. Unlike EventSource it has no reconnect of its own: when the
+ * server closes it, this page reopens it with the last seq it saw.
+ */
+export class WsClient {
+  constructor(sink, lastSeq) {
+    this.sink = sink;
+    this.lastSeq = lastSeq; // () => the newest seq the panel has, for reconnecting
+  }
+
+  connect(cursor) {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const socket = new WebSocket(`${scheme}://${location.host}/api/ws${cursor === null ? '' : `?since=${cursor}`}`);
+    this.socket = socket;
+    this.sink.state('handshake', 'waiting');
+    socket.onopen = () => {
+      this.sink.request();
+      this.sink.state('one open socket, server pushes each tick', 'live');
+    };
+    socket.onmessage = (event) => {
+      this.sink.bytes(utf8Bytes(event.data)); // the message payload; frame headers are not visible
+      const message = JSON.parse(event.data);
+      if (message.type === 'gap') this.sink.missed(message.missed);
+      else if (message.type === 'error') this.sink.state(`server says: ${message.message}`, 'error');
+      else if (message.type === undefined) this.sink.ticks([message]);
+    };
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return; // closed by disconnect(): nothing to do
+      this.sink.state(`closed by the server (${event.code}); reopening in ${WS_RECONNECT_MS} ms`, 'error');
+      this.retry = setTimeout(() => this.connect(this.lastSeq()), WS_RECONNECT_MS);
+    };
+  }
+
+  disconnect() {
+    clearTimeout(this.retry);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000, 'disconnected from the page');
+  }
+}
