@@ -1,0 +1,118 @@
+//! The pages: `web/` compiled into the binary so the server runs from anywhere, or
+//! served from disk with `--web-dir` while editing them. Also the load generator's
+//! results files, so `/report` can load `results/latest.json`.
+
+use std::path::{Component, Path};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Response};
+use include_dir::{Dir, include_dir};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+static WEB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../web");
+
+/// A file of `web/` as compiled in, e.g. `get("report.html")`.
+pub fn get(path: &str) -> Option<&'static [u8]> {
+    WEB.get_file(path).map(|f| f.contents())
+}
+
+/// The content type for a file name, by extension.
+pub fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A relative path with no `..`, root or prefix: nothing outside the folder.
+fn is_inside(path: &str) -> bool {
+    !path.is_empty()
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+async fn web_file(state: &AppState, path: &str) -> Result<Response, ApiError> {
+    if !is_inside(path) {
+        return Err(ApiError::NotFound);
+    }
+    let body = match &state.config.web_dir {
+        Some(dir) => tokio::fs::read(dir.join(path))
+            .await
+            .map_err(|_| ApiError::NotFound)?,
+        None => get(path).ok_or(ApiError::NotFound)?.to_vec(),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type(path)),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /`: the live demo.
+pub async fn index(State(state): State<AppState>) -> Result<Response, ApiError> {
+    web_file(&state, "index.html").await
+}
+
+/// `GET /report`: the results report.
+pub async fn report(State(state): State<AppState>) -> Result<Response, ApiError> {
+    web_file(&state, "report.html").await
+}
+
+/// Any other path: a file of `web/`, or 404.
+pub async fn fallback(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    web_file(&state, uri.path().trim_start_matches('/')).await
+}
+
+/// `GET /results/<name>.json`: a results file from `--results-dir`.
+pub async fn results(
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let plain = name.ends_with(".json")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !plain || !is_inside(&name) {
+        return Err(ApiError::NotFound);
+    }
+    let body = tokio::fs::read(state.config.results_dir.join(&name))
+        .await
+        .map_err(|_| ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_compiled_in_and_paths_stay_inside() {
+        assert!(get("index.html").is_some() && get("report.html").is_some());
+        assert!(is_inside("vendor/x.js"));
+        for bad in ["", "../Cargo.toml", "/etc/passwd", "a/../../b"] {
+            assert!(!is_inside(bad), "{bad}");
+        }
+        assert_eq!(content_type("a/b.js"), "text/javascript; charset=utf-8");
+    }
+}

@@ -1,0 +1,167 @@
+//! The server's settings: every flag also reads a `PUSHLAB_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::feed::MAX_SYMBOLS;
+use crate::ticker::RATE_RANGE;
+
+/// The symbols of the simulated market when `--symbols` is not given.
+pub const DEFAULT_SYMBOLS: &str = "ACME,BOLT,CRUX,DYNA,ECHO,FLUX,GRIT,HALO";
+
+/// pushlab-server: one simulated price ticker served over polling, long-polling,
+/// Server-Sent Events and WebSocket, side by side.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "PUSHLAB_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Ticks per second over all symbols (0.1 to 100000); changeable at run time
+    /// with `POST /api/admin/rate`.
+    #[arg(long, env = "PUSHLAB_RATE", default_value_t = 20.0, value_parser = parse_rate)]
+    pub rate: f64,
+
+    /// Comma-separated symbols of the simulated market (at most 64).
+    #[arg(long, env = "PUSHLAB_SYMBOLS", value_delimiter = ',', default_value = DEFAULT_SYMBOLS, value_parser = parse_symbol)]
+    pub symbols: Vec<String>,
+
+    /// Seed of the random walk: the same seed gives the same symbols and prices.
+    #[arg(long, env = "PUSHLAB_SEED", default_value_t = 42)]
+    pub seed: u64,
+
+    /// How many of the latest ticks the server keeps, so clients can resume from a cursor.
+    #[arg(long, env = "PUSHLAB_HISTORY", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub history: u64,
+
+    /// Idle SSE streams get a `:` comment, and WebSockets a ping, this often (e.g. 15s, 500ms).
+    #[arg(long, env = "PUSHLAB_KEEPALIVE", default_value = "15s", value_parser = parse_keepalive)]
+    pub keepalive: Duration,
+
+    /// Open SSE streams, WebSockets and pending long-polls allowed at once; past it, 503.
+    #[arg(long, env = "PUSHLAB_MAX_CONNECTIONS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Pad every tick with a `pad` string to about this many bytes (64 to 65536).
+    #[arg(long, env = "PUSHLAB_PAYLOAD_BYTES", value_parser = clap::value_parser!(u64).range(64..=65_536))]
+    pub payload_bytes: Option<u64>,
+
+    /// Extra WebSocket `Origin`s to accept, comma-separated (`*` accepts any). The
+    /// server's own origin and clients that send none are always accepted.
+    #[arg(long, env = "PUSHLAB_ALLOW_ORIGIN", value_delimiter = ',')]
+    pub allow_origin: Vec<String>,
+
+    /// Log filter, e.g. `info`, `debug`, `pushlab_server=trace`.
+    #[arg(long, env = "PUSHLAB_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Serve the pages from this folder instead of the copy compiled in (for editing them).
+    #[arg(long, env = "PUSHLAB_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+
+    /// Where `GET /results/<name>.json` reads the load generator's results from.
+    #[arg(long, env = "PUSHLAB_RESULTS_DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+}
+
+impl Config {
+    /// The defaults, as if started with no flags (environment variables still apply).
+    pub fn from_defaults() -> Self {
+        Config::parse_from(["pushlab-server"])
+    }
+
+    /// The defaults with the listed flags, e.g. `["--rate", "100"]`; panics on a bad flag.
+    pub fn with_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Self {
+        Config::parse_from(std::iter::once("pushlab-server").chain(args))
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s
+        .parse()
+        .map_err(|_| format!("expected a number from 0.1 to 100000, got {s:?}"))?;
+    if RATE_RANGE.contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!("expected a number from 0.1 to 100000, got {rate}"))
+    }
+}
+
+fn parse_symbol(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 16
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "a symbol is 1 to 16 letters, digits, '-' or '.', got {s:?}"
+        ))
+    }
+}
+
+fn parse_keepalive(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 15s, 500ms)"))?;
+    if d >= Duration::from_millis(10) && d <= Duration::from_secs(3600) {
+        Ok(d)
+    } else {
+        Err("expected a duration from 10ms to 1h".into())
+    }
+}
+
+/// Checks what clap cannot see per value: the symbol list as a whole.
+pub fn validate(config: &Config) -> Result<(), String> {
+    let symbols = &config.symbols;
+    if symbols.is_empty() || symbols.len() > MAX_SYMBOLS {
+        return Err(format!(
+            "--symbols: expected 1 to {MAX_SYMBOLS} symbols, got {}",
+            symbols.len()
+        ));
+    }
+    if let Some(dup) = symbols
+        .iter()
+        .enumerate()
+        .find(|(i, s)| symbols[..*i].contains(s))
+    {
+        return Err(format!("--symbols: {} is listed twice", dup.1));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = Config::from_defaults();
+        assert_eq!(
+            (c.addr.to_string(), c.rate, c.history, c.max_connections),
+            ("127.0.0.1:3000".into(), 20.0, 4096, 100_000)
+        );
+        assert_eq!((c.symbols.len(), c.keepalive), (8, Duration::from_secs(15)));
+    }
+
+    #[test]
+    fn out_of_range_flags_are_refused() {
+        for args in [
+            ["--rate", "0"],
+            ["--rate", "100001"],
+            ["--keepalive", "1ns"],
+            ["--history", "0"],
+            ["--symbols", "A,,B"],
+        ] {
+            assert!(
+                Config::try_parse_from(std::iter::once("s").chain(args)).is_err(),
+                "{args:?}"
+            );
+        }
+        assert!(validate(&Config::with_args(["--symbols", "A,B,A"])).is_err());
+        assert!(validate(&Config::with_args(["--symbols", "A,B"])).is_ok());
+    }
+}

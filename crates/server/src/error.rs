@@ -1,0 +1,61 @@
+//! The one error type handlers return: clients get a status and `{"error": "…"}`
+//! naming what was wrong, never a server internal.
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pushlab_wire::ErrorBody;
+
+/// Seconds a client turned away at the connection cap is told to wait.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A parameter is missing, malformed or out of range; the message names it.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    /// `--max-connections` streams, WebSockets and pending long-polls are open.
+    #[error(
+        "the server is at its limit of {limit} open connections; retry in {RETRY_AFTER_SECS} s"
+    )]
+    TooManyConnections { limit: u64 },
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+impl ApiError {
+    pub fn bad(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(message.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TooManyConnections { .. } | ApiError::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        let body = Json(ErrorBody {
+            error: self.to_string(),
+        });
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            (
+                status,
+                [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+                body,
+            )
+                .into_response()
+        } else {
+            (status, body).into_response()
+        }
+    }
+}

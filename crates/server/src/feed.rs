@@ -1,0 +1,320 @@
+//! The feed: one log of ticks, read through cursors by every transport.
+//!
+//! The ticker appends; clients never get a queue of their own. A client is a cursor
+//! (the `seq` of the last tick it has) plus a `watch` receiver that wakes it when the
+//! head moves. Polling reads at its cursor and leaves; long-polling reads or waits; SSE
+//! and WebSocket loop read-or-wait-then-write. A client that reads slower than the feed
+//! simply falls behind in the log: memory stays bounded by the history, and once its
+//! cursor is older than the history it is told exactly how many ticks it missed.
+//!
+//! Each tick is serialized once, when it is published: the JSON and the SSE frame are
+//! `Bytes`, so sending a tick to 10,000 clients clones a reference count, not a buffer.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
+use tokio::sync::watch;
+
+/// The most symbols a feed can carry: a filter is a 64-bit set of symbol indices.
+pub const MAX_SYMBOLS: usize = 64;
+
+/// One published tick, in every encoding a transport needs, each built once.
+#[derive(Debug)]
+pub struct TickFrame {
+    pub seq: u64,
+    /// Index into the feed's symbol list.
+    pub symbol: usize,
+    /// The tick JSON, byte-for-byte what every transport carries.
+    pub json: Bytes,
+    /// The same bytes as WebSocket text (shares `json`'s allocation).
+    pub ws_text: Utf8Bytes,
+    /// `id: <seq>\ndata: <json>\n\n`, the complete SSE event.
+    pub sse: Bytes,
+}
+
+impl TickFrame {
+    pub fn new(seq: u64, symbol: usize, json: Vec<u8>) -> Self {
+        let json = Bytes::from(json);
+        let ws_text = Utf8Bytes::try_from(json.clone()).expect("serde_json writes UTF-8");
+        let mut sse = Vec::with_capacity(json.len() + 32);
+        sse.extend_from_slice(format!("id: {seq}\ndata: ").as_bytes());
+        sse.extend_from_slice(&json);
+        sse.extend_from_slice(b"\n\n");
+        TickFrame {
+            seq,
+            symbol,
+            json,
+            ws_text,
+            sse: Bytes::from(sse),
+        }
+    }
+}
+
+/// Which symbols a client wants: a set of indices into the feed's symbol list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SymbolFilter(u64);
+
+impl SymbolFilter {
+    pub const ALL: SymbolFilter = SymbolFilter(u64::MAX);
+
+    pub fn from_indices(indices: impl IntoIterator<Item = usize>) -> Self {
+        SymbolFilter(indices.into_iter().fold(0, |set, i| set | 1 << i))
+    }
+
+    pub fn matches(self, symbol: usize) -> bool {
+        self.0 & (1 << symbol) != 0
+    }
+}
+
+/// What one read at a cursor returns.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Matching ticks after the cursor, oldest first.
+    pub ticks: Vec<Arc<TickFrame>>,
+    /// The cursor for the next read: the last returned seq if `limit` cut the list,
+    /// else the head at read time (non-matching ticks need not be read again).
+    pub next: u64,
+    /// Ticks after the cursor already evicted from the history, whatever their symbol:
+    /// once evicted, the feed no longer knows which of them matched.
+    pub missed: u64,
+    /// `limit` cut the list: more matching ticks are waiting, read again at once.
+    pub cut: bool,
+}
+
+/// A cursor ahead of the newest tick: the client claims ticks that do not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{cursor} is ahead of the newest tick ({head})")]
+pub struct CursorAhead {
+    pub cursor: u64,
+    pub head: u64,
+}
+
+/// The ring buffer and the head, behind one lock.
+#[derive(Debug)]
+struct Log {
+    ticks: VecDeque<Arc<TickFrame>>,
+    capacity: usize,
+    head: u64,
+    /// The newest tick of each symbol, kept even after it leaves the ring, so a poll
+    /// without a cursor can show every price.
+    latest: Vec<Option<Arc<TickFrame>>>,
+}
+
+impl Log {
+    /// The oldest seq still servable: max(1, head − capacity + 1).
+    fn oldest(&self) -> u64 {
+        self.ticks.front().map_or(self.head + 1, |t| t.seq)
+    }
+}
+
+/// The shared log. A std `RwLock`, not a Tokio one: nothing awaits while it is held,
+/// and every critical section is a few pointer copies.
+#[derive(Debug)]
+pub struct Feed {
+    log: RwLock<Log>,
+    head_tx: watch::Sender<u64>,
+    symbols: Vec<String>,
+}
+
+impl Feed {
+    /// A feed over `symbols` (at most [`MAX_SYMBOLS`]) keeping the last `history` ticks.
+    pub fn new(symbols: Vec<String>, history: usize) -> Self {
+        assert!(history > 0, "history must hold at least one tick");
+        assert!(
+            symbols.len() <= MAX_SYMBOLS,
+            "at most {MAX_SYMBOLS} symbols"
+        );
+        let log = Log {
+            ticks: VecDeque::with_capacity(history),
+            capacity: history,
+            head: 0,
+            latest: vec![None; symbols.len()],
+        };
+        Feed {
+            log: RwLock::new(log),
+            head_tx: watch::channel(0).0,
+            symbols,
+        }
+    }
+
+    pub fn symbols(&self) -> &[String] {
+        &self.symbols
+    }
+
+    pub fn symbol_index(&self, name: &str) -> Option<usize> {
+        self.symbols.iter().position(|s| s == name)
+    }
+
+    pub fn head(&self) -> u64 {
+        *self.head_tx.borrow()
+    }
+
+    /// A receiver that wakes when the head moves: `rx.wait_for(|&h| h > cursor)`.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.head_tx.subscribe()
+    }
+
+    /// Append ticks (seqs must follow the head without a hole) and wake every waiter once.
+    pub fn publish(&self, frames: impl IntoIterator<Item = TickFrame>) {
+        let head = {
+            let mut log = self.log.write().expect("feed lock poisoned");
+            for frame in frames {
+                assert_eq!(frame.seq, log.head + 1, "ticks are published in seq order");
+                let frame = Arc::new(frame);
+                if log.ticks.len() == log.capacity {
+                    log.ticks.pop_front();
+                }
+                log.head = frame.seq;
+                let symbol = frame.symbol;
+                log.latest[symbol] = Some(frame.clone());
+                log.ticks.push_back(frame);
+            }
+            log.head
+        };
+        self.head_tx.send_replace(head);
+    }
+
+    /// The matching ticks after `cursor`, at most `limit` of them.
+    pub fn read(
+        &self,
+        cursor: u64,
+        filter: SymbolFilter,
+        limit: usize,
+    ) -> Result<Batch, CursorAhead> {
+        let log = self.log.read().expect("feed lock poisoned");
+        if cursor > log.head {
+            return Err(CursorAhead {
+                cursor,
+                head: log.head,
+            });
+        }
+        let oldest = log.oldest();
+        let missed = oldest.saturating_sub(cursor + 1);
+        let start = (cursor + 1).max(oldest);
+        let skip = usize::try_from(start - oldest).expect("offset within the ring");
+        let mut batch = Batch {
+            next: log.head,
+            missed,
+            ..Batch::default()
+        };
+        for frame in log
+            .ticks
+            .iter()
+            .skip(skip)
+            .filter(|t| filter.matches(t.symbol))
+        {
+            if batch.ticks.len() == limit {
+                batch.cut = true;
+                batch.next = batch.ticks.last().map_or(cursor, |t| t.seq);
+                break;
+            }
+            batch.ticks.push(frame.clone());
+        }
+        Ok(batch)
+    }
+
+    /// The newest tick of each matching symbol, oldest first, with `next` = head:
+    /// what a poll without a cursor answers, so a fresh page shows every price at once.
+    pub fn latest(&self, filter: SymbolFilter) -> Batch {
+        let log = self.log.read().expect("feed lock poisoned");
+        let mut ticks: Vec<_> = log
+            .latest
+            .iter()
+            .flatten()
+            .filter(|t| filter.matches(t.symbol))
+            .cloned()
+            .collect();
+        ticks.sort_by_key(|t| t.seq);
+        Batch {
+            ticks,
+            next: log.head,
+            missed: 0,
+            cut: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A feed over two symbols with `n` ticks published, alternating A, B, A, …
+    fn feed_with(history: usize, n: u64) -> Feed {
+        let feed = Feed::new(vec!["A".into(), "B".into()], history);
+        feed.publish(
+            (1..=n).map(|seq| TickFrame::new(seq, (seq as usize + 1) % 2, b"{}".to_vec())),
+        );
+        feed
+    }
+
+    fn seqs(batch: &Batch) -> Vec<u64> {
+        batch.ticks.iter().map(|t| t.seq).collect()
+    }
+
+    #[test]
+    fn reads_after_the_cursor_in_order() {
+        let feed = feed_with(10, 5);
+        let batch = feed.read(2, SymbolFilter::ALL, 100).unwrap();
+        assert_eq!(
+            (seqs(&batch), batch.next, batch.missed, batch.cut),
+            (vec![3, 4, 5], 5, 0, false)
+        );
+        assert!(
+            feed.read(5, SymbolFilter::ALL, 100)
+                .unwrap()
+                .ticks
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn limit_cuts_and_next_points_at_the_last_returned_tick() {
+        let feed = feed_with(10, 5);
+        let batch = feed.read(0, SymbolFilter::ALL, 2).unwrap();
+        assert_eq!((seqs(&batch), batch.next, batch.cut), (vec![1, 2], 2, true));
+    }
+
+    #[test]
+    fn filter_skips_other_symbols_and_next_moves_past_them() {
+        let feed = feed_with(10, 6);
+        let only_b = SymbolFilter::from_indices([1]);
+        let batch = feed.read(0, only_b, 100).unwrap();
+        assert_eq!((seqs(&batch), batch.next), (vec![2, 4, 6], 6));
+        let batch = feed.read(0, only_b, 2).unwrap();
+        assert_eq!((seqs(&batch), batch.next), (vec![2, 4], 4));
+    }
+
+    #[test]
+    fn evicted_ticks_are_counted_whatever_the_filter() {
+        // History 4 of 10 ticks: 7..=10 remain; a client at 2 missed 3, 4, 5, 6.
+        let feed = feed_with(4, 10);
+        let batch = feed.read(2, SymbolFilter::from_indices([0]), 100).unwrap();
+        assert_eq!((batch.missed, seqs(&batch)), (4, vec![7, 9]));
+        assert_eq!(feed.read(6, SymbolFilter::ALL, 100).unwrap().missed, 0);
+    }
+
+    #[test]
+    fn a_cursor_ahead_of_the_head_is_refused() {
+        let feed = feed_with(4, 3);
+        assert_eq!(
+            feed.read(4, SymbolFilter::ALL, 1).unwrap_err(),
+            CursorAhead { cursor: 4, head: 3 }
+        );
+    }
+
+    #[test]
+    fn latest_has_one_tick_per_symbol_even_after_eviction() {
+        let feed = feed_with(1, 5);
+        assert_eq!(seqs(&feed.latest(SymbolFilter::ALL)), vec![4, 5]);
+        assert_eq!(seqs(&feed.latest(SymbolFilter::from_indices([0]))), vec![5]);
+    }
+
+    #[test]
+    fn sse_frame_carries_the_same_json() {
+        let frame = TickFrame::new(7, 0, br#"{"seq":7}"#.to_vec());
+        assert_eq!(&frame.sse[..], b"id: 7\ndata: {\"seq\":7}\n\n");
+        assert_eq!(frame.ws_text.as_str().as_bytes(), &frame.json[..]);
+    }
+}

@@ -1,0 +1,49 @@
+//! `pushlab-server`: parse the flags, start logging, bind, serve until Ctrl-C or SIGTERM.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use pushlab_server::alloc::CountingAlloc;
+use pushlab_server::{Config, run};
+use tracing_subscriber::EnvFilter;
+
+/// Counts live heap bytes for `/api/stats` (see `alloc.rs`).
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&config.log)?)
+        .with_writer(std::io::stderr)
+        .init();
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    // The one line on stdout: scripts and the load generator read the port from it.
+    println!("listening on http://{}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    run(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, whichever comes first.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c()
+            .await
+            .expect("installing the Ctrl-C handler")
+    };
+    let terminate = async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler")
+            .recv()
+            .await;
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,206 @@
+//! Query parameters shared by the transports, checked one by one so that every bad
+//! value gets a 400 naming the parameter and what it accepts.
+
+use std::ops::RangeInclusive;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+
+use crate::error::ApiError;
+use crate::feed::{Feed, SymbolFilter};
+
+/// `limit` for poll and long-poll: default and accepted range.
+pub const LIMIT_DEFAULT: u64 = 1000;
+pub const LIMIT_RANGE: RangeInclusive<u64> = 1..=10_000;
+
+/// The raw query string as name/value pairs, in order.
+#[derive(Debug, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad("the query string is not valid URL encoding"))?;
+        Ok(Params(pairs))
+    }
+}
+
+impl Params {
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Params(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`, if given once; given twice is ambiguous and refused.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        match (values.next(), values.next()) {
+            (Some(_), Some(_)) => Err(ApiError::bad(format!("{name}: given more than once"))),
+            (value, _) => Ok(value),
+        }
+    }
+
+    /// A tick cursor: a u64 `seq`. Checking it against the head is the feed's job.
+    pub fn cursor(&self, name: &str) -> Result<Option<u64>, ApiError> {
+        self.get(name)?.map(|v| parse_cursor(name, v)).transpose()
+    }
+
+    /// An integer in `range`, or `default` when absent.
+    pub fn int_in(
+        &self,
+        name: &str,
+        range: RangeInclusive<u64>,
+        default: u64,
+    ) -> Result<u64, ApiError> {
+        let Some(value) = self.get(name)? else {
+            return Ok(default);
+        };
+        let bad = || {
+            ApiError::bad(format!(
+                "{name}: expected an integer from {} to {}, got {value:?}",
+                range.start(),
+                range.end()
+            ))
+        };
+        let n: u64 = value.parse().map_err(|_| bad())?;
+        if range.contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// `limit` for poll and long-poll.
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        Ok(self.int_in("limit", LIMIT_RANGE, LIMIT_DEFAULT)? as usize)
+    }
+
+    /// `symbols=A,B`: every name must be one of the feed's; absent means all.
+    pub fn symbols(&self, feed: &Feed) -> Result<SymbolFilter, ApiError> {
+        match self.get("symbols")? {
+            None => Ok(SymbolFilter::ALL),
+            Some(list) => symbol_filter(feed, list.split(',')),
+        }
+    }
+}
+
+/// Parse a cursor value; `what` names it in the error (a parameter or a header).
+pub fn parse_cursor(what: &str, value: &str) -> Result<u64, ApiError> {
+    // u64::from_str accepts a leading '+'; a cursor is plain digits.
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    value.parse::<u64>().ok().filter(|_| digits).ok_or_else(|| {
+        ApiError::bad(format!(
+            "{what}: expected a tick seq, an integer from 0 to {}, got {value:?}",
+            u64::MAX
+        ))
+    })
+}
+
+/// A filter from symbol names; an unknown or empty name is a 400 listing the known ones.
+pub fn symbol_filter<'a>(
+    feed: &Feed,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<SymbolFilter, ApiError> {
+    let known = || feed.symbols().join(",");
+    let mut indices = Vec::new();
+    for name in names {
+        match feed.symbol_index(name) {
+            Some(i) => indices.push(i),
+            None if name.is_empty() => {
+                return Err(ApiError::bad(format!(
+                    "symbols: expected a comma-separated list of symbols from {}",
+                    known()
+                )));
+            }
+            None => {
+                return Err(ApiError::bad(format!(
+                    "symbols: unknown symbol {name:?}; known: {}",
+                    known()
+                )));
+            }
+        }
+    }
+    Ok(SymbolFilter::from_indices(indices))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(err: ApiError) -> String {
+        err.to_string()
+    }
+
+    #[test]
+    fn cursors_are_plain_u64() {
+        let p = Params::from_pairs(&[("since", "42")]);
+        assert_eq!(p.cursor("since").unwrap(), Some(42));
+        assert_eq!(Params::default().cursor("since").unwrap(), None);
+        for bad in ["", "-1", "+1", "1.5", "abc", "18446744073709551616", " 1"] {
+            let err = message(
+                Params::from_pairs(&[("since", bad)])
+                    .cursor("since")
+                    .unwrap_err(),
+            );
+            assert!(
+                err.starts_with("since: expected a tick seq"),
+                "{bad:?} → {err}"
+            );
+        }
+        assert!(
+            message(
+                Params::from_pairs(&[("since", "1"), ("since", "2")])
+                    .cursor("since")
+                    .unwrap_err()
+            )
+            .contains("more than once")
+        );
+    }
+
+    #[test]
+    fn limits_are_range_checked() {
+        assert_eq!(Params::default().limit().unwrap(), 1000);
+        assert_eq!(
+            Params::from_pairs(&[("limit", "10000")]).limit().unwrap(),
+            10_000
+        );
+        for bad in ["0", "10001", "x", ""] {
+            let err = message(Params::from_pairs(&[("limit", bad)]).limit().unwrap_err());
+            assert_eq!(
+                err,
+                format!("limit: expected an integer from 1 to 10000, got {bad:?}")
+            );
+        }
+    }
+
+    #[test]
+    fn symbols_must_be_known() {
+        let feed = Feed::new(vec!["ACME".into(), "BOLT".into()], 4);
+        let filter = Params::from_pairs(&[("symbols", "BOLT")])
+            .symbols(&feed)
+            .unwrap();
+        assert!(filter.matches(1) && !filter.matches(0));
+        let err = message(
+            Params::from_pairs(&[("symbols", "ACME,NOPE")])
+                .symbols(&feed)
+                .unwrap_err(),
+        );
+        assert_eq!(err, r#"symbols: unknown symbol "NOPE"; known: ACME,BOLT"#);
+        assert!(
+            Params::from_pairs(&[("symbols", "")])
+                .symbols(&feed)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! What every handler shares: the feed, the counters, the connection cap, and the
+//! shutdown signal.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::feed::Feed;
+use crate::stats::{Counters, TransportCounters};
+
+/// Cheap to clone: one `Arc`.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub feed: Arc<Feed>,
+    pub counters: Counters,
+    /// The tick rate; the ticker re-anchors its schedule when it changes.
+    pub rate: watch::Sender<f64>,
+    /// One permit per open SSE stream, WebSocket or pending long-poll.
+    connections: Arc<Semaphore>,
+    /// Cancelled when the server starts shutting down: streams end, long-polls answer.
+    pub shutdown: CancellationToken,
+    /// WebSocket sessions run as their own tasks; shutdown waits for their close frames.
+    pub tasks: TaskTracker,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The four transports, for picking their counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Poll,
+    LongPoll,
+    Sse,
+    Ws,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Self {
+        let history = usize::try_from(config.history).expect("history fits in memory");
+        let feed = Arc::new(Feed::new(config.symbols.clone(), history));
+        let connections = Arc::new(Semaphore::new(config.max_connections as usize));
+        let rate = watch::channel(config.rate).0;
+        AppState(Arc::new(Shared {
+            config,
+            feed,
+            counters: Counters::default(),
+            rate,
+            connections,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        }))
+    }
+
+    pub fn counters(&self, transport: Transport) -> &TransportCounters {
+        let c = &self.counters;
+        match transport {
+            Transport::Poll => &c.poll,
+            Transport::LongPoll => &c.long_poll,
+            Transport::Sse => &c.sse,
+            Transport::Ws => &c.ws,
+        }
+    }
+
+    /// Counts a request that is answered at once (a poll): no permit, not capped.
+    pub fn active(&self, transport: Transport) -> Active {
+        self.counters(transport).enter();
+        Active {
+            state: self.clone(),
+            transport,
+            _permit: None,
+        }
+    }
+
+    /// Admits a connection that stays open, or refuses it with 503 when
+    /// `--max-connections` are open (the client is told to retry) or the server is stopping.
+    pub fn admit(&self, transport: Transport) -> Result<Active, ApiError> {
+        if self.shutdown.is_cancelled() {
+            return Err(ApiError::ShuttingDown);
+        }
+        let permit = self.connections.clone().try_acquire_owned().map_err(|_| {
+            ApiError::TooManyConnections {
+                limit: self.config.max_connections,
+            }
+        })?;
+        self.counters(transport).enter();
+        Ok(Active {
+            state: self.clone(),
+            transport,
+            _permit: Some(permit),
+        })
+    }
+}
+
+/// An open connection: counted in `active` (and holding a cap permit) until dropped,
+/// however it ends — finished, client gone, or shutdown.
+#[derive(Debug)]
+pub struct Active {
+    state: AppState,
+    transport: Transport,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Active {
+    pub fn counters(&self) -> &TransportCounters {
+        self.state.counters(self.transport)
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.counters().leave();
+    }
+}

@@ -1,0 +1,217 @@
+//! Counters per transport, and the two ways to read them: `/api/stats` (JSON, for the
+//! load generator and the pages) and `/metrics` (Prometheus text).
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use pushlab_wire::{Stats, TickerStats, TransportStats, TransportsStats};
+
+use crate::process::{kernel_stats, process_stats};
+use crate::state::AppState;
+
+/// Counters of one transport. Relaxed atomics: each is an independent tally, read
+/// for reporting, never used to synchronise anything.
+#[derive(Debug, Default)]
+pub struct TransportCounters {
+    active: AtomicU64,
+    requests: AtomicU64,
+    ticks_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+}
+
+impl TransportCounters {
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `ticks` ticks in `bytes` bytes of body or message payload were written.
+    pub fn sent(&self, ticks: usize, bytes: usize) {
+        self.ticks_sent.fetch_add(ticks as u64, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// One more open connection (see [`crate::state::Active`], which pairs it with `leave`).
+    pub(crate) fn enter(&self) {
+        self.active.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn leave(&self) {
+        self.active.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> TransportStats {
+        TransportStats {
+            active: self.active.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            ticks_sent: self.ticks_sent.load(Ordering::Relaxed),
+            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One set of counters per transport.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub poll: TransportCounters,
+    pub long_poll: TransportCounters,
+    pub sse: TransportCounters,
+    pub ws: TransportCounters,
+}
+
+/// Everything `/api/stats` reports, read now.
+pub fn snapshot(state: &AppState) -> Stats {
+    let c = &state.counters;
+    Stats {
+        ticker: TickerStats {
+            head: state.feed.head(),
+            rate: *state.rate.borrow(),
+            symbols: state.feed.symbols().to_vec(),
+        },
+        transports: TransportsStats {
+            poll: c.poll.snapshot(),
+            long_poll: c.long_poll.snapshot(),
+            sse: c.sse.snapshot(),
+            ws: c.ws.snapshot(),
+        },
+        process: process_stats(),
+        kernel: kernel_stats(),
+    }
+}
+
+/// `GET /api/stats`
+pub async fn stats_json(State(state): State<AppState>) -> Json<Stats> {
+    Json(snapshot(&state))
+}
+
+/// `GET /metrics`: the same figures in Prometheus text exposition format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let content_type = [(
+        header::CONTENT_TYPE,
+        "text/plain; version=0.0.4; charset=utf-8",
+    )];
+    (content_type, prometheus_text(&snapshot(&state)))
+}
+
+/// A metric family per transport: name, type, help, and which counter it shows.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&TransportStats) -> u64,
+);
+
+fn prometheus_text(s: &Stats) -> String {
+    let mut out = String::new();
+    let t = &s.transports;
+    let transports = [
+        ("poll", &t.poll),
+        ("long_poll", &t.long_poll),
+        ("sse", &t.sse),
+        ("ws", &t.ws),
+    ];
+    let families: [Family; 4] = [
+        (
+            "pushlab_active_connections",
+            "gauge",
+            "Open SSE streams, WebSockets, pending long-polls, polls being answered.",
+            |x| x.active,
+        ),
+        (
+            "pushlab_requests_total",
+            "counter",
+            "HTTP requests answered (WebSocket: handshakes).",
+            |x| x.requests,
+        ),
+        (
+            "pushlab_ticks_sent_total",
+            "counter",
+            "Ticks written to clients.",
+            |x| x.ticks_sent,
+        ),
+        (
+            "pushlab_bytes_sent_total",
+            "counter",
+            "Body or message payload bytes written (no headers or framing).",
+            |x| x.bytes_sent,
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (transport, stats) in transports {
+            let _ = writeln!(out, "{name}{{transport=\"{transport}\"}} {}", value(stats));
+        }
+    }
+    let p = &s.process;
+    let singles: [(&str, &str, &str, f64); 7] = [
+        (
+            "pushlab_ticker_head",
+            "gauge",
+            "Seq of the newest tick.",
+            s.ticker.head as f64,
+        ),
+        (
+            "pushlab_ticker_rate",
+            "gauge",
+            "Ticks per second, all symbols.",
+            s.ticker.rate,
+        ),
+        (
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident set size.",
+            p.rss_bytes as f64,
+        ),
+        (
+            "pushlab_heap_bytes",
+            "gauge",
+            "Bytes allocated and not freed.",
+            p.heap_bytes as f64,
+        ),
+        (
+            "process_cpu_user_seconds_total",
+            "counter",
+            "User CPU time.",
+            p.cpu_user_s,
+        ),
+        (
+            "process_cpu_system_seconds_total",
+            "counter",
+            "System CPU time.",
+            p.cpu_sys_s,
+        ),
+        (
+            "pushlab_kernel_tcp_memory_bytes",
+            "gauge",
+            "Kernel memory of all TCP sockets on the machine.",
+            s.kernel.tcp_mem_bytes as f64,
+        ),
+    ];
+    for (name, kind, help, value) in singles {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_has_one_series_per_transport() {
+        let mut stats = Stats::default();
+        stats.transports.sse.ticks_sent = 12;
+        stats.ticker.rate = 20.0;
+        let text = prometheus_text(&stats);
+        assert!(text.contains("pushlab_ticks_sent_total{transport=\"sse\"} 12\n"));
+        assert!(text.contains("# TYPE pushlab_active_connections gauge\n"));
+        assert!(text.contains("pushlab_ticker_rate 20\n"));
+        assert_eq!(text.matches("pushlab_requests_total{").count(), 4);
+    }
+}

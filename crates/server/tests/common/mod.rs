@@ -1,0 +1,269 @@
+//! What the integration tests share: a server on port 0 whose feed the test fills
+//! tick by tick (no ticker, so every seq is known), and small clients for each
+//! transport that keep everything they received for the assertions.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use pushlab_server::feed::TickFrame;
+use pushlab_server::ticker::PriceWalk;
+use pushlab_server::{AppState, Config};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Generous bound for anything a test waits for; a hang fails instead of blocking CI.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub state: AppState,
+    pub addr: SocketAddr,
+    walk: Mutex<PriceWalk>,
+    stop: Option<oneshot::Sender<()>>,
+    served: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    /// A server with these flags and no ticker: the feed moves only when the test publishes.
+    pub async fn start(args: &[&str]) -> Self {
+        let config = Config::with_args(args.iter().copied());
+        let walk = Mutex::new(PriceWalk::new(config.symbols.clone(), config.seed, None));
+        let state = AppState::new(config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = tokio::spawn(pushlab_server::serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            state,
+            addr,
+            walk,
+            stop: Some(stop),
+            served,
+        }
+    }
+
+    /// Like [`start`](Self::start), with the real ticker publishing at `--rate`.
+    pub async fn start_ticking(args: &[&str]) -> Self {
+        let server = Self::start(args).await;
+        pushlab_server::start_ticker(&server.state);
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    pub fn head(&self) -> u64 {
+        self.state.feed.head()
+    }
+
+    /// Publishes `n` ticks of the random walk, stamped now.
+    pub fn publish(&self, n: u64) {
+        let mut walk = self.walk.lock().unwrap();
+        let ts_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64;
+        let head = self.head();
+        let frames: Vec<_> = (head + 1..=head + n)
+            .map(|seq| {
+                let (symbol, json) = walk.next(seq, ts_us);
+                TickFrame::new(seq, symbol, json)
+            })
+            .collect();
+        self.state.feed.publish(frames);
+    }
+
+    /// Seqs of the published ticks of `symbol`, in the window `after`..=`upto`.
+    pub fn seqs_of(&self, symbol: &str, after: u64, upto: u64) -> Vec<u64> {
+        let index = self.state.feed.symbol_index(symbol).unwrap();
+        let filter = pushlab_server::feed::SymbolFilter::from_indices([index]);
+        let batch = self.state.feed.read(after, filter, usize::MAX).unwrap();
+        batch
+            .ticks
+            .iter()
+            .map(|t| t.seq)
+            .filter(|&s| s <= upto)
+            .collect()
+    }
+
+    /// Asks the server to shut down and waits for `serve` to return.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(PATIENCE, &mut self.served)
+            .await
+            .expect("server stops in time")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// A reqwest client per test: nothing shared between tests.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(70))
+        .build()
+        .unwrap()
+}
+
+/// GETs `url`, returning the status and the body parsed as JSON.
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let response = http().get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// The raw JSON text of each tick in a poll body, exactly as the server wrote it.
+pub fn raw_ticks(body: &str) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow)]
+        ticks: Vec<&'a serde_json::value::RawValue>,
+    }
+    let raw: Raw = serde_json::from_str(body).unwrap();
+    raw.ticks.iter().map(|t| t.get().to_owned()).collect()
+}
+
+pub fn seq_of(tick_json: &str) -> u64 {
+    serde_json::from_str::<pushlab_wire::Tick>(tick_json)
+        .unwrap()
+        .seq
+}
+
+/// One parsed SSE block: its fields as sent (a comment block has only `comment`).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SseBlock {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: Option<String>,
+    pub retry: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// An SSE stream read block by block (the server writes `\n` line endings).
+pub struct SseClient {
+    pub response_headers: reqwest::header::HeaderMap,
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl SseClient {
+    pub async fn connect(
+        server: &TestServer,
+        path: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<Self, (u16, String)> {
+        let mut request = http().get(server.url(path));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
+        if !response.status().is_success() {
+            return Err((response.status().as_u16(), response.text().await.unwrap()));
+        }
+        let response_headers = response.headers().clone();
+        Ok(SseClient {
+            response_headers,
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        })
+    }
+
+    /// The next block, or `None` when the server ended the stream.
+    pub async fn next_block(&mut self) -> Option<SseBlock> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                return Some(parse_block(&block));
+            }
+            let chunk = tokio::time::timeout(PATIENCE, self.body.next())
+                .await
+                .expect("SSE block in time")?;
+            self.buffer
+                .push_str(std::str::from_utf8(&chunk.ok()?).unwrap());
+        }
+    }
+
+    /// The next `n` tick events (skipping comments and the `retry:` block), as tick JSON.
+    pub async fn ticks(&mut self, n: usize) -> Vec<String> {
+        let mut ticks = Vec::new();
+        while ticks.len() < n {
+            let block = self.next_block().await.expect("stream still open");
+            if let (Some(data), None) = (block.data, block.event) {
+                ticks.push(data);
+            }
+        }
+        ticks
+    }
+}
+
+fn parse_block(block: &str) -> SseBlock {
+    let mut parsed = SseBlock::default();
+    for line in block.lines().filter(|l| !l.is_empty()) {
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value).to_owned();
+        match field {
+            "" => parsed.comment = Some(value),
+            "id" => parsed.id = Some(value),
+            "event" => parsed.event = Some(value),
+            "data" => parsed.data = Some(value),
+            "retry" => parsed.retry = Some(value),
+            other => panic!("unexpected SSE field {other:?} in {block:?}"),
+        }
+    }
+    parsed
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub async fn ws_connect(server: &TestServer, path: &str) -> Ws {
+    tokio_tungstenite::connect_async(server.ws_url(path))
+        .await
+        .expect("WebSocket handshake")
+        .0
+}
+
+/// The next text message; panics on anything else (pings are answered by tungstenite).
+pub async fn ws_text(ws: &mut Ws) -> String {
+    loop {
+        let message = tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("message in time")
+            .expect("open")
+            .unwrap();
+        match message {
+            Message::Text(text) => return text.to_string(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+}
+
+pub async fn ws_send(ws: &mut Ws, text: &str) {
+    ws.send(Message::Text(text.into())).await.unwrap();
+}
+
+/// The next `n` tick messages as JSON (control messages are returned by `ws_text`).
+pub async fn ws_ticks(ws: &mut Ws, n: usize) -> Vec<String> {
+    let mut ticks = Vec::new();
+    while ticks.len() < n {
+        let text = ws_text(ws).await;
+        assert!(
+            !text.contains("\"type\""),
+            "unexpected control message {text}"
+        );
+        ticks.push(text);
+    }
+    ticks
+}

@@ -1,0 +1,274 @@
+//! Each transport delivers every tick, once, in seq order, with the same bytes.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn poll_follows_next_through_every_tick_in_order() {
+    let server = TestServer::start(&[]).await;
+    server.publish(50);
+    let mut since = 0;
+    let mut seqs = Vec::new();
+    for _ in 0..3 {
+        let (status, body) =
+            get_json(&server.url(&format!("/api/poll?since={since}&limit=20"))).await;
+        assert_eq!(status, 200);
+        seqs.extend(
+            body["ticks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["seq"].as_u64().unwrap()),
+        );
+        since = body["next"].as_u64().unwrap();
+    }
+    assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+    assert_eq!(since, 50);
+    let (_, empty) = get_json(&server.url("/api/poll?since=50")).await;
+    assert_eq!(
+        empty,
+        serde_json::json!({"ticks": [], "next": 50, "missed": 0})
+    );
+}
+
+#[tokio::test]
+async fn poll_without_a_cursor_gives_the_latest_price_of_each_symbol() {
+    let server = TestServer::start(&["--symbols", "ACME,BOLT"]).await;
+    server.publish(40);
+    let (_, body) = get_json(&server.url("/api/poll")).await;
+    let ticks = body["ticks"].as_array().unwrap();
+    let latest = |s: &str| *server.seqs_of(s, 0, 40).last().unwrap();
+    let mut expected = vec![latest("ACME"), latest("BOLT")];
+    expected.sort();
+    assert_eq!(
+        ticks
+            .iter()
+            .map(|t| t["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(body["next"], 40);
+}
+
+#[tokio::test]
+async fn long_poll_holds_until_a_tick_then_answers_with_it() {
+    let server = TestServer::start(&[]).await;
+    server.publish(5);
+    let url = server.url("/api/long-poll?since=5");
+    let pending = tokio::spawn(async move { get_json(&url).await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !pending.is_finished(),
+        "nothing new yet: the request is held"
+    );
+    assert_eq!(server.state.counters.long_poll.snapshot().active, 1);
+    server.publish(2);
+    let (status, body) = pending.await.unwrap();
+    assert_eq!(status, 200);
+    let seqs: Vec<u64> = body["ticks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!((seqs, body["next"].as_u64()), (vec![6, 7], Some(7)));
+}
+
+#[tokio::test]
+async fn long_poll_times_out_empty_and_skips_other_symbols() {
+    let server = TestServer::start(&["--symbols", "ACME,BOLT"]).await;
+    server.publish(3);
+    let started = std::time::Instant::now();
+    let (status, body) = get_json(&server.url("/api/long-poll?since=3&timeout_ms=300")).await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            serde_json::json!({"ticks": [], "next": 3, "missed": 0})
+        )
+    );
+
+    // A long-poll for ACME wakes on BOLT ticks but keeps waiting until an ACME one.
+    let url = server.url("/api/long-poll?since=3&symbols=ACME&timeout_ms=3000");
+    let pending = tokio::spawn(async move { get_json(&url).await });
+    let mut published = 3;
+    while server.seqs_of("ACME", 3, published).is_empty() {
+        server.publish(1);
+        published += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, body) = pending.await.unwrap();
+    let first_acme = server.seqs_of("ACME", 3, published)[0];
+    assert_eq!(body["ticks"][0]["seq"], first_acme);
+    assert_eq!(body["ticks"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn sse_replays_after_the_cursor_then_streams_live() {
+    let server = TestServer::start(&[]).await;
+    server.publish(20);
+    let mut sse = SseClient::connect(&server, "/api/sse?last_event_id=10", None)
+        .await
+        .unwrap();
+    assert_eq!(sse.response_headers["content-type"], "text/event-stream");
+    assert_eq!(sse.response_headers["cache-control"], "no-cache");
+    assert_eq!(sse.response_headers["x-accel-buffering"], "no");
+    let first = sse.next_block().await.unwrap();
+    assert_eq!(
+        first.retry.as_deref(),
+        Some("1000"),
+        "the stream opens with retry:"
+    );
+    let replay = sse.next_block().await.unwrap();
+    assert_eq!((replay.id.as_deref(), replay.event), (Some("11"), None));
+    let mut seqs = vec![seq_of(&replay.data.unwrap())];
+    seqs.extend(sse.ticks(9).await.iter().map(|t| seq_of(t)));
+    server.publish(5);
+    seqs.extend(sse.ticks(5).await.iter().map(|t| seq_of(t)));
+    assert_eq!(seqs, (11..=25).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn ws_replays_after_since_then_streams_live() {
+    let server = TestServer::start(&[]).await;
+    server.publish(20);
+    let mut ws = ws_connect(&server, "/api/ws?since=10").await;
+    let mut seqs: Vec<u64> = ws_ticks(&mut ws, 10)
+        .await
+        .iter()
+        .map(|t| seq_of(t))
+        .collect();
+    server.publish(5);
+    seqs.extend(ws_ticks(&mut ws, 5).await.iter().map(|t| seq_of(t)));
+    assert_eq!(seqs, (11..=25).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn all_four_transports_carry_byte_identical_ticks() {
+    let server = TestServer::start(&[]).await;
+    server.publish(30);
+    let poll = raw_ticks(
+        &http()
+            .get(server.url("/api/poll?since=0"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let long_poll = raw_ticks(
+        &http()
+            .get(server.url("/api/long-poll?since=0"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let sse = SseClient::connect(&server, "/api/sse", Some("0"))
+        .await
+        .unwrap()
+        .ticks(30)
+        .await;
+    let ws = ws_ticks(&mut ws_connect(&server, "/api/ws?since=0").await, 30).await;
+    assert_eq!(poll.len(), 30);
+    assert_eq!(poll, long_poll);
+    assert_eq!(poll, sse);
+    assert_eq!(poll, ws);
+    assert!(poll[0].starts_with(r#"{"seq":1,"symbol":""#), "{}", poll[0]);
+}
+
+#[tokio::test]
+async fn every_transport_filters_by_symbol() {
+    let server = TestServer::start(&[]).await;
+    server.publish(80);
+    let want = server.seqs_of("ACME", 0, 80);
+    let seqs = |ticks: Vec<String>| ticks.iter().map(|t| seq_of(t)).collect::<Vec<_>>();
+    let body = http()
+        .get(server.url("/api/poll?since=0&symbols=ACME"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(seqs(raw_ticks(&body)), want);
+    let body = http()
+        .get(server.url("/api/long-poll?since=0&symbols=ACME"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(seqs(raw_ticks(&body)), want);
+    let mut sse = SseClient::connect(&server, "/api/sse?symbols=ACME&last_event_id=0", None)
+        .await
+        .unwrap();
+    assert_eq!(seqs(sse.ticks(want.len()).await), want);
+    let mut ws = ws_connect(&server, "/api/ws?symbols=ACME&since=0").await;
+    assert_eq!(seqs(ws_ticks(&mut ws, want.len()).await), want);
+    // Nothing else arrives: the next tick on both streams is the next ACME tick.
+    let mut published = 80;
+    while server.seqs_of("ACME", 80, published).is_empty() {
+        server.publish(1);
+        published += 1;
+    }
+    let next_acme = server.seqs_of("ACME", 80, published);
+    assert_eq!(seqs(sse.ticks(1).await), next_acme);
+    assert_eq!(seqs(ws_ticks(&mut ws, 1).await), next_acme);
+}
+
+#[tokio::test]
+async fn ws_subscribe_changes_the_filter_live() {
+    let server = TestServer::start(&[]).await;
+    let mut ws = ws_connect(&server, "/api/ws").await;
+    ws_send(&mut ws, r#"{"type":"subscribe","symbols":["BOLT","CRUX"]}"#).await;
+    assert_eq!(
+        ws_text(&mut ws).await,
+        r#"{"type":"subscribed","symbols":["BOLT","CRUX"]}"#
+    );
+    server.publish(60);
+    let want: Vec<u64> = {
+        let mut both = server.seqs_of("BOLT", 0, 60);
+        both.extend(server.seqs_of("CRUX", 0, 60));
+        both.sort();
+        both
+    };
+    let got: Vec<u64> = ws_ticks(&mut ws, want.len())
+        .await
+        .iter()
+        .map(|t| seq_of(t))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn the_ticker_publishes_at_the_configured_rate() {
+    let server = TestServer::start_ticking(&["--rate", "200"]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let head = server.head();
+    assert!(
+        (150..=250).contains(&head),
+        "about 200 ticks in 1 s, got {head}"
+    );
+    let mut sse = SseClient::connect(&server, "/api/sse", Some("0"))
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = sse
+        .ticks(head as usize + 50)
+        .await
+        .iter()
+        .map(|t| seq_of(t))
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=head + 50).collect::<Vec<_>>(),
+        "replay then live, no hole"
+    );
+    server.stop().await;
+}
