@@ -106,6 +106,7 @@ export class Panel {
       this.connected = true;
       this.client.connect(cursor);
     }
+    this.render(); // the button and the verdict answer the click at once
   }
 
   setChartSymbol() {

@@ -1,0 +1,143 @@
+// The live demo (/): four panels fed by a real pushlab-server over the four transports.
+// The tests run in order on one page, as a person would use it: watch ticks arrive,
+// compare the request counters, then disconnect and reconnect each panel.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newPage, eventually } from './helpers.mjs';
+
+const TRANSPORTS = ['poll', 'long-poll', 'sse', 'ws'];
+/** Long enough offline for the ticker (20 ticks/s by default) to emit a couple of dozen ticks. */
+const OFFLINE_MS = 1500;
+
+let server, browser, page;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  page = await newPage(browser);
+  await page.goto(server.url);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Every panel's counters (raw numbers from data-value) and resume verdict. */
+function panels() {
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.panel')].map((panel) => {
+    const value = (name) => Number(panel.querySelector(`[data-counter="${name}"]`).dataset.value || NaN);
+    const resume = panel.querySelector('.resume');
+    return [panel.dataset.transport, {
+      ticks: value('ticks'), requests: value('requests'), bytes: value('bytes'), lost: value('lost'),
+      latencyP50Us: value('latency'), prices: [...panel.querySelectorAll('.prices .price')].map((p) => p.textContent),
+      resume: resume.dataset.resume, resumeLost: Number(resume.dataset.lost), resumeText: resume.textContent,
+      button: panel.querySelector('[data-action="toggle"]').textContent,
+    }];
+  })));
+}
+
+async function serverStats() {
+  const response = await fetch(`${server.url}/api/stats`);
+  return response.json();
+}
+
+function clickToggle(transport) {
+  return page.click(`.panel[data-transport="${transport}"] [data-action="toggle"]`);
+}
+
+test('all four panels show ticks within 5 s', async () => {
+  const seen = await eventually(async () => {
+    const all = await panels();
+    return TRANSPORTS.every((t) => all[t]?.ticks > 0) && all;
+  }, 'ticks in every panel', 5000);
+  for (const t of TRANSPORTS) {
+    assert.ok(seen[t].prices.some((p) => /^\d+\.\d\d$/.test(p)), `${t} shows prices: ${seen[t].prices}`);
+    assert.ok(seen[t].bytes > 0, `${t} counts bytes`);
+    assert.ok(seen[t].latencyP50Us > 0, `${t} measures latency`);
+  }
+  assert.deepEqual(page.problems, []);
+});
+
+test('polling requests grow with time while SSE and WebSocket stay at one connection', async () => {
+  const before = await panels();
+  await page.waitForTimeout(3000);
+  const later = await panels();
+  // 1 s poll interval: three seconds is about three more requests, whatever the tick rate.
+  assert.ok(later.poll.requests - before.poll.requests >= 2, `poll requests ${before.poll.requests} → ${later.poll.requests}`);
+  assert.ok(later['long-poll'].requests > before['long-poll'].requests, 'long-poll asks again after every answer');
+  for (const t of ['sse', 'ws']) {
+    assert.equal(later[t].requests, 1, `${t} opened one connection`);
+    assert.ok(later[t].ticks > before[t].ticks, `${t} kept receiving on it`);
+  }
+  // The server agrees: one open stream and one open socket, each opened once.
+  const stats = await serverStats();
+  assert.equal(stats.transports.sse.active, 1);
+  assert.equal(stats.transports.ws.active, 1);
+  assert.equal(stats.transports.sse.requests, 1);
+  assert.equal(stats.transports.ws.requests, 1);
+  for (const t of TRANSPORTS) assert.equal(later[t].lost, 0, `${t} lost nothing`);
+  assert.deepEqual(page.problems, []);
+});
+
+for (const transport of TRANSPORTS) {
+  test(`${transport}: disconnect, then reconnect, resumes from the last seq with 0 lost`, async () => {
+    await clickToggle(transport);
+    assert.equal((await panels())[transport].button, 'Reconnect');
+    await page.waitForTimeout(OFFLINE_MS);
+    const offline = await panels();
+    assert.equal(offline[transport].resume, 'offline');
+    await clickToggle(transport);
+    const resumed = await eventually(async () => {
+      const p = (await panels())[transport];
+      return ['ok', 'lost'].includes(p.resume) && p;
+    }, `${transport} to resume`, 5000);
+    assert.equal(resumed.resume, 'ok', resumed.resumeText);
+    assert.equal(resumed.resumeLost, 0, resumed.resumeText);
+    // What the ticker sent while we were away came back from the server's history.
+    assert.match(resumed.resumeText, /(\d+) ticks replayed/);
+    assert.ok(Number(resumed.resumeText.match(/(\d+) ticks replayed/)[1]) >= 10, resumed.resumeText);
+    assert.equal(resumed.lost, 0);
+    assert.deepEqual(page.problems, []);
+  });
+}
+
+test('reconnecting without a cursor counts the ticks sent meanwhile as lost', async () => {
+  await page.uncheck('#resume');
+  await clickToggle('ws');
+  await page.waitForTimeout(OFFLINE_MS);
+  await clickToggle('ws');
+  const after = await eventually(async () => {
+    const p = (await panels()).ws;
+    return ['ok', 'lost'].includes(p.resume) && p;
+  }, 'ws to resume', 5000);
+  assert.equal(after.resume, 'lost', after.resumeText);
+  assert.ok(after.resumeLost >= 10, after.resumeText);
+  assert.equal(after.lost, after.resumeLost, 'the panel\'s lost counter shows the same gap');
+  await page.check('#resume');
+  assert.deepEqual(page.problems, []);
+});
+
+test('the tick rate control changes the server\'s rate', async () => {
+  await page.fill('#rate', '50');
+  await page.click('#rate-form button');
+  await eventually(async () => (await page.textContent('#rate-status')).includes('50'), 'the rate status to say 50');
+  assert.equal((await serverStats()).ticker.rate, 50);
+  // An out-of-range rate is refused by the server, and the page shows why.
+  await page.fill('#rate', '0');
+  await page.click('#rate-form button');
+  await eventually(async () => (await page.textContent('#rate-status')).startsWith('not changed'), 'a refusal');
+  assert.match(await page.textContent('#rate-status'), /rate/);
+  assert.equal((await serverStats()).ticker.rate, 50);
+  // The 400 itself is logged by Chromium as a failed resource load: expected here.
+  page.problems = page.problems.filter((p) => !/status of 400/.test(p));
+  assert.deepEqual(page.problems, []);
+});
+
+test('a shorter poll interval makes the polling panel ask more often', async () => {
+  await page.selectOption('#poll-interval', '250');
+  const start = (await panels()).poll.requests;
+  await page.waitForTimeout(2000);
+  const added = (await panels()).poll.requests - start;
+  // 2 s at 250 ms is 8 slots; allow for a slot skipped while a request was out.
+  assert.ok(added >= 6 && added <= 10, `added ${added} requests in 2 s`);
+  assert.deepEqual(page.problems, []);
+});
