@@ -24,6 +24,7 @@
         { label: 'p99.9', get: latency('p999') },
         { label: 'max', get: latency('max') },
       ],
+      sweepReading: 'Lines: p99 solid, p50 dashed.',
     },
     {
       id: 'requests', title: 'Requests per client per minute', unit: 'requests/min', log: true,
@@ -52,8 +53,11 @@
         { label: 'heap', get: kib((r) => r.server?.heap_per_conn_bytes), dash: [6, 4], inLines: true },
         { label: 'kernel TCP', get: kib((r) => r.server?.tcp_mem_per_conn_bytes) },
       ],
+      sweepReading: 'Lines: RSS solid, heap dashed (kernel TCP memory is in the table).',
     },
   ];
+
+  const POINT_STYLES = ['circle', 'triangle', 'rect', 'rectRot'];
 
   /** The Chart.js instances on the page, destroyed before another file is drawn. */
   let drawn = [];
@@ -69,12 +73,13 @@
       for (const groups of facets) {
         const suffix = facets.length > 1 ? ` — ${formatNumber(groups[0].rate)} ticks/s` : '';
         const config = shaped.sweep ? lineConfig(spec, groups, shaped) : barConfig(spec, groups, shaped);
-        drawn.push(addFigure(container, spec, spec.title + suffix, config));
+        const reading = shaped.sweep && spec.sweepReading ? `${spec.reading} ${spec.sweepReading}` : spec.reading;
+        drawn.push(addFigure(container, spec, spec.title + suffix, reading, config));
       }
     }
   }
 
-  function addFigure(container, spec, title, config) {
+  function addFigure(container, spec, title, reading, config) {
     const figure = document.createElement('figure');
     figure.className = 'chart card';
     figure.dataset.chart = spec.id;
@@ -87,7 +92,7 @@
     canvas.setAttribute('aria-label', `${title}, in ${spec.unit}`);
     box.append(canvas);
     const caption = document.createElement('figcaption');
-    caption.textContent = spec.reading;
+    caption.textContent = reading;
     figure.append(heading, box, caption);
     container.append(figure);
     return new Chart(canvas, config);
@@ -122,7 +127,10 @@
           if (fields.length > 1) label += ` ${field.label}`;
           if (groups.length > 1) label += ` @ ${formatNumber(group.rate)}/s`;
           datasets.push({
-            label, borderColor: color, backgroundColor: color, borderWidth: 2, pointRadius: 3,
+            label, borderColor: color, backgroundColor: color, borderWidth: 2, pointRadius: 4,
+            // Two transports with equal values draw one line over the other; distinct
+            // markers keep both visible.
+            pointStyle: POINT_STYLES[shaped.transports.indexOf(transport) % POINT_STYLES.length],
             borderDash: field.dash ?? dashes[gi % dashes.length],
             data: runs.map((r) => ({ x: r.clients, y: field.get(r) ?? null })),
           });
@@ -142,7 +150,13 @@
         responsive: true,
         maintainAspectRatio: false,
         plugins: {
-          legend: { position: 'bottom', labels: { boxWidth: 12, font: { size: 11 } } },
+          // Lines get a line in the legend (dashed for p50/heap), bars a swatch.
+          legend: {
+            position: 'bottom',
+            labels: type === 'line'
+              ? { usePointStyle: true, pointStyle: 'line', pointStyleWidth: 22, font: { size: 11 } }
+              : { boxWidth: 12, font: { size: 11 } },
+          },
           tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatNumber(ctx.parsed.y)} ${spec.unit}` } },
         },
         scales: {

@@ -82,6 +82,9 @@ for (const transport of TRANSPORTS) {
   test(`${transport}: disconnect, then reconnect, resumes from the last seq with 0 lost`, async () => {
     await clickToggle(transport);
     assert.equal((await panels())[transport].button, 'Reconnect');
+    // The server notices the page went away: no stream, socket or held request is left open.
+    const key = transport.replace('-', '_');
+    await eventually(async () => (await serverStats()).transports[key].active === 0, `server's ${key}.active to drop to 0`, 3000);
     await page.waitForTimeout(OFFLINE_MS);
     const offline = await panels();
     assert.equal(offline[transport].resume, 'offline');
