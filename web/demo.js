@@ -1,7 +1,7 @@
 // The live demo: four panels, one per transport, all fed by the same server ticker.
 // This file holds what differs per transport (the table below) and the controls; the
 // measuring is in demo/panel.js and the connecting in demo/transports.js.
-import { Panel, LATENCY_WINDOW_TICKS } from './demo/panel.js';
+import { Panel, LATENCY_WINDOW } from './demo/panel.js';
 import { PollClient, LongPollClient, SseClient, WsClient } from './demo/transports.js';
 
 /** How often the panels redraw their numbers (the data itself arrives as fast as it comes). */
@@ -52,7 +52,7 @@ async function main() {
   fillSelect($('#chart-symbol'), symbols.map((s) => [s, s]), symbols[0]);
   $('#rate').value = stats.ticker.rate;
   $('#rate-status').textContent = `server: ${stats.ticker.rate} ticks/s`;
-  $('#latency-window').textContent = LATENCY_WINDOW_TICKS;
+  $('#latency-window').textContent = `${LATENCY_WINDOW.windowMs / 1000} s (at least the last ${LATENCY_WINDOW.minTicks} ticks)`;
 
   const template = $('#panel-template');
   const panels = TRANSPORTS.map((info) => {

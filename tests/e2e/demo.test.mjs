@@ -47,7 +47,7 @@ function clickToggle(transport) {
 test('all four panels show ticks within 5 s', async () => {
   const seen = await eventually(async () => {
     const all = await panels();
-    return TRANSPORTS.every((t) => all[t]?.ticks > 0) && all;
+    return TRANSPORTS.every((t) => all[t]?.ticks > 0 && all[t].latencyP50Us > 0) && all;
   }, 'ticks in every panel', 5000);
   for (const t of TRANSPORTS) {
     assert.ok(seen[t].prices.some((p) => /^\d+\.\d\d$/.test(p)), `${t} shows prices: ${seen[t].prices}`);

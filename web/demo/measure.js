@@ -9,28 +9,41 @@ export function nowUs() {
   return (performance.timeOrigin + performance.now()) * 1000;
 }
 
-/** Latency percentiles over the last `size` ticks: a ring of samples, sorted on demand. */
+/**
+ * Latency percentiles over the ticks received in the last `windowMs` (and at least the
+ * last `minTicks`, so a slow feed still shows something). A window in time, not in ticks:
+ * a poll answer can carry thousands of ticks, and a window of the last N would see only
+ * the freshest end of that batch. Holds at most `capacity` samples (older ones drop off).
+ */
 export class LatencyWindow {
-  constructor(size) {
-    this.samples = new Float64Array(size);
-    this.count = 0; // samples ever added; the ring holds the last min(count, size)
+  constructor({ windowMs, minTicks, capacity }) {
+    this.windowMs = windowMs;
+    this.minTicks = minTicks;
+    this.latencies = new Float64Array(capacity);
+    this.receivedAt = new Float64Array(capacity); // performance.now() of each sample
+    this.count = 0; // samples ever added; the ring holds the last min(count, capacity)
   }
 
   add(latencyUs) {
-    this.samples[this.count % this.samples.length] = latencyUs;
+    const i = this.count % this.latencies.length;
+    this.latencies[i] = latencyUs;
+    this.receivedAt[i] = performance.now();
     this.count++;
   }
 
-  /** p in [0, 1] → latency in µs (nearest rank), or null before the first sample. */
+  /** p in [0, 1] → latency in µs (nearest rank), or null when the window is empty. */
   percentiles(...ps) {
-    const n = Math.min(this.count, this.samples.length);
-    if (n === 0) return ps.map(() => null);
-    const sorted = this.samples.slice(0, n).sort();
-    return ps.map((p) => sorted[Math.min(n - 1, Math.ceil(p * n) - 1)]);
-  }
-
-  clear() {
-    this.count = 0;
+    const cutoff = performance.now() - this.windowMs;
+    const held = Math.min(this.count, this.latencies.length);
+    const picked = [];
+    for (let k = 1; k <= held; k++) {
+      const i = (this.count - k) % this.latencies.length;
+      if (this.receivedAt[i] < cutoff && picked.length >= this.minTicks) break;
+      picked.push(this.latencies[i]);
+    }
+    if (picked.length === 0) return ps.map(() => null);
+    const sorted = Float64Array.from(picked).sort();
+    return ps.map((p) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]);
   }
 }
 

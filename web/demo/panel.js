@@ -3,8 +3,10 @@
 import { LatencyWindow, nowUs, formatBytes, formatLatency } from './measure.js';
 import { PriceChart } from './price-chart.js';
 
-/** Latency percentiles are over this many most recent ticks. */
-export const LATENCY_WINDOW_TICKS = 200;
+/** Latency percentiles are over the ticks of the last 5 s (at least the last 20 ticks). */
+export const LATENCY_WINDOW = { windowMs: 5000, minTicks: 20, capacity: 50_000 };
+/** Sorting up to `capacity` samples is not free: recompute percentiles this often. */
+const PERCENTILES_EVERY_MS = 500;
 /** How long a price stays highlighted after it moved. */
 const FLASH_MS = 500;
 /** Staleness above this is shown as a warning. */
@@ -19,7 +21,9 @@ export class Panel {
     this.root = root;
     this.info = info;
     this.options = options;
-    this.latency = new LatencyWindow(LATENCY_WINDOW_TICKS);
+    this.latency = new LatencyWindow(LATENCY_WINDOW);
+    this.shownPercentiles = [null, null];
+    this.percentilesAt = 0;
     this.counts = { ticks: 0, requests: 0, bytes: 0, gapLost: 0, missed: 0, duplicates: 0 };
     this.lastSeq = 0; // newest seq received (or accounted for by a gap notice); 0: none yet
     this.newestTsUs = null;
@@ -135,7 +139,11 @@ export class Panel {
       item.dataset.dir = dir ?? '';
       item.classList.toggle('flash', now - changedAt < FLASH_MS);
     }
-    const [p50, p99] = this.latency.percentiles(0.5, 0.99);
+    if (now - this.percentilesAt >= PERCENTILES_EVERY_MS || this.shownPercentiles[0] === null) {
+      this.shownPercentiles = this.latency.percentiles(0.5, 0.99);
+      this.percentilesAt = now;
+    }
+    const [p50, p99] = this.shownPercentiles;
     const staleUs = this.newestTsUs === null ? null : nowUs() - this.newestTsUs;
     this.set('ticks', this.counts.ticks, this.counts.ticks.toLocaleString('en-US'));
     this.set('requests', this.counts.requests, this.counts.requests.toLocaleString('en-US'));

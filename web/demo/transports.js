@@ -15,6 +15,10 @@ import { utf8Bytes } from './measure.js';
 const RETRY_AFTER_ERROR_MS = 1000;
 /** How long the server may hold a long-poll (SPEC default 25 s; the range is 0..=60000). */
 const LONG_POLL_TIMEOUT_MS = 25_000;
+/** Ticks per poll answer (the server's default; its range is 1..=10000). */
+const POLL_LIMIT = 1000;
+/** A full answer means more is waiting: ask again at once, at most this many times per slot. */
+const POLL_DRAIN_MAX = 10;
 /** Pause before reopening a WebSocket the server closed (EventSource does its own). */
 const WS_RECONNECT_MS = 1000;
 
@@ -95,7 +99,13 @@ export class PollClient {
         this.sink.snapshot(answer.ticks, answer.next);
         this.cursor = answer.next;
       } else {
-        this.cursor = deliver(await fetchJson(`api/poll?since=${this.cursor}`, this.sink, signal), this.sink);
+        // A full answer was cut at the limit (its `next` is the last tick it holds): drain
+        // the rest now rather than fall further behind until the history runs out.
+        for (let round = 0; round < POLL_DRAIN_MAX; round++) {
+          const answer = await fetchJson(`api/poll?since=${this.cursor}&limit=${POLL_LIMIT}`, this.sink, signal);
+          this.cursor = deliver(answer, this.sink);
+          if (answer.ticks.length < POLL_LIMIT) break;
+        }
       }
       this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
     } catch (error) {
