@@ -24,7 +24,7 @@ export class Panel {
     this.latency = new LatencyWindow(LATENCY_WINDOW);
     this.shownPercentiles = [null, null];
     this.percentilesAt = 0;
-    this.counts = { ticks: 0, requests: 0, bytes: 0, gapLost: 0, missed: 0, duplicates: 0 };
+    this.counts = { ticks: 0, requests: 0, bytes: 0, gapLost: 0, missed: 0, duplicates: 0, restarts: 0 };
     this.lastSeq = 0; // newest seq received (or accounted for by a gap notice); 0: none yet
     this.newestTsUs = null;
     this.prices = new Map(); // symbol → { price, dir, changedAt }
@@ -53,6 +53,11 @@ export class Panel {
         if (this.lastSeq) this.lastSeq += k;
       },
       state: (text, kind) => { this.stateText = text; this.stateKind = kind; },
+      restarted: () => {
+        // New numbering: forget our seq, or every new tick would look like a duplicate.
+        this.lastSeq = 0;
+        this.counts.restarts++;
+      },
     };
   }
 
@@ -151,7 +156,8 @@ export class Panel {
     this.set('latency', p50, `${formatLatency(p50)} / ${formatLatency(p99)}`);
     this.set('staleness', staleUs, formatLatency(staleUs)).classList.toggle('warn', staleUs > STALE_WARN_US);
     const lostText = `${this.lost()}` + (this.lost() ? ` (${this.counts.gapLost} from seq gaps, ${this.counts.missed} reported missed)` : '') +
-      (this.counts.duplicates ? `, ${this.counts.duplicates} duplicate/out of order` : '');
+      (this.counts.duplicates ? `, ${this.counts.duplicates} duplicate/out of order` : '') +
+      (this.counts.restarts ? `; server restarted ×${this.counts.restarts}` : '');
     this.set('lost', this.lost(), lostText).classList.toggle('bad', this.lost() > 0);
     const state = this.root.querySelector('.state');
     state.textContent = this.stateText ?? '';

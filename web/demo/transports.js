@@ -9,6 +9,8 @@
 //   sink.snapshot(list, next) latest price per symbol (not new ticks) and the cursor after them
 //   sink.missed(k)            the server says k ticks after our cursor left its history
 //   sink.state(text, kind)    kind: 'live' | 'waiting' | 'error'
+//   sink.restarted()          the server no longer knows our cursor: it restarted, and its
+//                             seq began again at 1, so the panel starts counting afresh
 import { utf8Bytes } from './measure.js';
 
 /** Pause before a pull loop tries again after an error, so a dead server isn't hammered. */
@@ -22,6 +24,13 @@ const POLL_DRAIN_MAX = 10;
 /** Pause before reopening a WebSocket the server closed (EventSource does its own). */
 const WS_RECONNECT_MS = 1000;
 
+class HttpError extends Error {
+  constructor(status, message) {
+    super(`${status}: ${message}`);
+    this.status = status;
+  }
+}
+
 /** Fetches `url` and reports the request and its body bytes; returns the parsed JSON body. */
 async function fetchJson(url, sink, signal) {
   sink.request();
@@ -30,8 +39,16 @@ async function fetchJson(url, sink, signal) {
   const body = await response.arrayBuffer();
   sink.bytes(body.byteLength);
   const json = JSON.parse(new TextDecoder().decode(body));
-  if (!response.ok) throw new Error(`${response.status}: ${json.error ?? 'error'}`);
+  if (!response.ok) throw new HttpError(response.status, json.error ?? 'error');
   return json;
+}
+
+/**
+ * Our requests are well formed, so a 400 to a request with a cursor means the cursor is
+ * ahead of the server's head: the server restarted and its seq began again at 1.
+ */
+function cursorRefused(error, cursor) {
+  return error instanceof HttpError && error.status === 400 && cursor !== null;
 }
 
 /** What a poll or long-poll answer carries: missed ticks, then the ticks themselves. */
@@ -109,7 +126,12 @@ export class PollClient {
       }
       this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
     } catch (error) {
-      if (!signal.aborted) this.sink.state(`poll failed (${error.message}); next slot retries`, 'error');
+      if (signal.aborted) return;
+      if (cursorRefused(error, this.cursor)) {
+        this.sink.restarted();
+        this.cursor = null;
+      }
+      this.sink.state(`poll failed (${error.message}); next slot retries`, 'error');
     } finally {
       this.inFlight = false;
     }
@@ -144,6 +166,10 @@ export class LongPollClient {
         cursor = deliver(answer, this.sink);
       } catch (error) {
         if (signal.aborted) return;
+        if (cursorRefused(error, cursor)) {
+          this.sink.restarted();
+          cursor = null;
+        }
         this.sink.state(`long-poll failed (${error.message}); retrying in ${RETRY_AFTER_ERROR_MS} ms`, 'error');
         await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_ERROR_MS));
       }
@@ -181,9 +207,10 @@ export class SseClient {
     });
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) {
-        // The server refused the stream (e.g. a 400 for a cursor it doesn't know after a
-        // restart): EventSource gives up for good, so start over from now.
-        this.sink.state('stream refused; reopening from now', 'error');
+        // The server refused the stream (a 400 for the Last-Event-ID it doesn't know after
+        // a restart, or a 503 when full): EventSource gives up for good, so start over.
+        this.sink.state('stream refused (server restarted?); reopening from now', 'error');
+        this.sink.restarted();
         this.disconnect();
         this.retry = setTimeout(() => this.connect(null), WS_RECONNECT_MS);
       } else {
@@ -215,7 +242,9 @@ export class WsClient {
     const socket = new WebSocket(`${scheme}://${location.host}/api/ws${cursor === null ? '' : `?since=${cursor}`}`);
     this.socket = socket;
     this.sink.state('handshake', 'waiting');
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.sink.request();
       this.sink.state('one open socket, server pushes each tick', 'live');
     };
@@ -228,9 +257,27 @@ export class WsClient {
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return; // closed by disconnect(): nothing to do
-      this.sink.state(`closed by the server (${event.code}); reopening in ${WS_RECONNECT_MS} ms`, 'error');
-      this.retry = setTimeout(() => this.connect(this.lastSeq()), WS_RECONNECT_MS);
+      const why = opened ? `closed by the server (${event.code})` : 'could not connect';
+      this.sink.state(`${why}; reopening in ${WS_RECONNECT_MS} ms`, 'error');
+      this.retry = setTimeout(() => this.reopen(opened ? null : cursor), WS_RECONNECT_MS);
     };
+  }
+
+  /**
+   * Reopens with the last seq we saw. A browser cannot read why a handshake failed, so
+   * after a failed one with a cursor, ask the server for its head: a head behind our
+   * cursor means it restarted and would refuse the cursor forever.
+   */
+  async reopen(refusedCursor) {
+    if (refusedCursor !== null && refusedCursor !== undefined) {
+      try {
+        const stats = await (await fetch('api/stats', { cache: 'no-store' })).json();
+        if (stats.ticker.head < refusedCursor) this.sink.restarted();
+      } catch {
+        // Server still down: keep the cursor and let the next attempt find out.
+      }
+    }
+    if (this.socket) this.connect(this.lastSeq());
   }
 
   disconnect() {
