@@ -24,15 +24,11 @@ pub async fn set_rate(
             peer.ip()
         )));
     }
-    let range = format!(
-        "a number from {} to {}",
-        RATE_RANGE.start(),
-        RATE_RANGE.end()
-    );
-    let RateBody { rate } = serde_json::from_slice(&body).map_err(|_| {
-        ApiError::bad(format!(
-            r#"rate: expected a JSON body {{"rate": N}} with N {range}"#
-        ))
+    let range = format!("a number from {} to {}", RATE_RANGE.start(), RATE_RANGE.end());
+    // Parsed as a Value, not straight into RateBody: serde would also accept `[50]`.
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let rate = value.as_object().and_then(|o| o.get("rate")).and_then(|r| r.as_f64()).ok_or_else(|| {
+        ApiError::bad(format!(r#"rate: expected a JSON body {{"rate": N}} with N {range}"#))
     })?;
     if !RATE_RANGE.contains(&rate) {
         return Err(ApiError::bad(format!("rate: expected {range}, got {rate}")));

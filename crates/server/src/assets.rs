@@ -36,10 +36,7 @@ pub fn content_type(path: &str) -> &'static str {
 
 /// A relative path with no `..`, root or prefix: nothing outside the folder.
 fn is_inside(path: &str) -> bool {
-    !path.is_empty()
-        && Path::new(path)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
+    !path.is_empty() && Path::new(path).components().all(|c| matches!(c, Component::Normal(_)))
 }
 
 async fn web_file(state: &AppState, path: &str) -> Result<Response, ApiError> {
@@ -47,18 +44,10 @@ async fn web_file(state: &AppState, path: &str) -> Result<Response, ApiError> {
         return Err(ApiError::NotFound);
     }
     let body = match &state.config.web_dir {
-        Some(dir) => tokio::fs::read(dir.join(path))
-            .await
-            .map_err(|_| ApiError::NotFound)?,
+        Some(dir) => tokio::fs::read(dir.join(path)).await.map_err(|_| ApiError::NotFound)?,
         None => get(path).ok_or(ApiError::NotFound)?.to_vec(),
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type(path)),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
+    Ok(([(header::CONTENT_TYPE, content_type(path)), (header::CACHE_CONTROL, "no-cache")], body)
         .into_response())
 }
 
@@ -82,23 +71,13 @@ pub async fn results(
     State(state): State<AppState>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    let plain = name.ends_with(".json")
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let plain =
+        name.ends_with(".json") && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if !plain || !is_inside(&name) {
         return Err(ApiError::NotFound);
     }
-    let body = tokio::fs::read(state.config.results_dir.join(&name))
-        .await
-        .map_err(|_| ApiError::NotFound)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
+    let body = tokio::fs::read(state.config.results_dir.join(&name)).await.map_err(|_| ApiError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")], body)
         .into_response())
 }
 

@@ -81,9 +81,7 @@ impl Config {
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
-    let rate: f64 = s
-        .parse()
-        .map_err(|_| format!("expected a number from 0.1 to 100000, got {s:?}"))?;
+    let rate: f64 = s.parse().map_err(|_| format!("expected a number from 0.1 to 100000, got {s:?}"))?;
     if RATE_RANGE.contains(&rate) {
         Ok(rate)
     } else {
@@ -94,14 +92,11 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 fn parse_symbol(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 16
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(format!(
-            "a symbol is 1 to 16 letters, digits, '-' or '.', got {s:?}"
-        ))
+        Err(format!("a symbol is 1 to 16 letters, digits, '-' or '.', got {s:?}"))
     }
 }
 
@@ -118,16 +113,9 @@ fn parse_keepalive(s: &str) -> Result<Duration, String> {
 pub fn validate(config: &Config) -> Result<(), String> {
     let symbols = &config.symbols;
     if symbols.is_empty() || symbols.len() > MAX_SYMBOLS {
-        return Err(format!(
-            "--symbols: expected 1 to {MAX_SYMBOLS} symbols, got {}",
-            symbols.len()
-        ));
+        return Err(format!("--symbols: expected 1 to {MAX_SYMBOLS} symbols, got {}", symbols.len()));
     }
-    if let Some(dup) = symbols
-        .iter()
-        .enumerate()
-        .find(|(i, s)| symbols[..*i].contains(s))
-    {
+    if let Some(dup) = symbols.iter().enumerate().find(|(i, s)| symbols[..*i].contains(s)) {
         return Err(format!("--symbols: {} is listed twice", dup.1));
     }
     Ok(())
@@ -156,10 +144,7 @@ mod tests {
             ["--history", "0"],
             ["--symbols", "A,,B"],
         ] {
-            assert!(
-                Config::try_parse_from(std::iter::once("s").chain(args)).is_err(),
-                "{args:?}"
-            );
+            assert!(Config::try_parse_from(std::iter::once("s").chain(args)).is_err(), "{args:?}");
         }
         assert!(validate(&Config::with_args(["--symbols", "A,B,A"])).is_err());
         assert!(validate(&Config::with_args(["--symbols", "A,B"])).is_ok());

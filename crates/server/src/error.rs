@@ -19,9 +19,7 @@ pub enum ApiError {
     #[error("not found")]
     NotFound,
     /// `--max-connections` streams, WebSockets and pending long-polls are open.
-    #[error(
-        "the server is at its limit of {limit} open connections; retry in {RETRY_AFTER_SECS} s"
-    )]
+    #[error("the server is at its limit of {limit} open connections; retry in {RETRY_AFTER_SECS} s")]
     TooManyConnections { limit: u64 },
     /// The server is shutting down.
     #[error("the server is shutting down")]
@@ -40,20 +38,11 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TooManyConnections { .. } | ApiError::ShuttingDown => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::TooManyConnections { .. } | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         };
-        let body = Json(ErrorBody {
-            error: self.to_string(),
-        });
+        let body = Json(ErrorBody { error: self.to_string() });
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            (
-                status,
-                [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
-                body,
-            )
-                .into_response()
+            (status, [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())], body).into_response()
         } else {
             (status, body).into_response()
         }

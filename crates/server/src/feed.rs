@@ -42,13 +42,7 @@ impl TickFrame {
         sse.extend_from_slice(format!("id: {seq}\ndata: ").as_bytes());
         sse.extend_from_slice(&json);
         sse.extend_from_slice(b"\n\n");
-        TickFrame {
-            seq,
-            symbol,
-            json,
-            ws_text,
-            sse: Bytes::from(sse),
-        }
+        TickFrame { seq, symbol, json, ws_text, sse: Bytes::from(sse) }
     }
 }
 
@@ -122,21 +116,14 @@ impl Feed {
     /// A feed over `symbols` (at most [`MAX_SYMBOLS`]) keeping the last `history` ticks.
     pub fn new(symbols: Vec<String>, history: usize) -> Self {
         assert!(history > 0, "history must hold at least one tick");
-        assert!(
-            symbols.len() <= MAX_SYMBOLS,
-            "at most {MAX_SYMBOLS} symbols"
-        );
+        assert!(symbols.len() <= MAX_SYMBOLS, "at most {MAX_SYMBOLS} symbols");
         let log = Log {
             ticks: VecDeque::with_capacity(history),
             capacity: history,
             head: 0,
             latest: vec![None; symbols.len()],
         };
-        Feed {
-            log: RwLock::new(log),
-            head_tx: watch::channel(0).0,
-            symbols,
-        }
+        Feed { log: RwLock::new(log), head_tx: watch::channel(0).0, symbols }
     }
 
     pub fn symbols(&self) -> &[String] {
@@ -177,34 +164,17 @@ impl Feed {
     }
 
     /// The matching ticks after `cursor`, at most `limit` of them.
-    pub fn read(
-        &self,
-        cursor: u64,
-        filter: SymbolFilter,
-        limit: usize,
-    ) -> Result<Batch, CursorAhead> {
+    pub fn read(&self, cursor: u64, filter: SymbolFilter, limit: usize) -> Result<Batch, CursorAhead> {
         let log = self.log.read().expect("feed lock poisoned");
         if cursor > log.head {
-            return Err(CursorAhead {
-                cursor,
-                head: log.head,
-            });
+            return Err(CursorAhead { cursor, head: log.head });
         }
         let oldest = log.oldest();
         let missed = oldest.saturating_sub(cursor + 1);
         let start = (cursor + 1).max(oldest);
         let skip = usize::try_from(start - oldest).expect("offset within the ring");
-        let mut batch = Batch {
-            next: log.head,
-            missed,
-            ..Batch::default()
-        };
-        for frame in log
-            .ticks
-            .iter()
-            .skip(skip)
-            .filter(|t| filter.matches(t.symbol))
-        {
+        let mut batch = Batch { next: log.head, missed, ..Batch::default() };
+        for frame in log.ticks.iter().skip(skip).filter(|t| filter.matches(t.symbol)) {
             if batch.ticks.len() == limit {
                 batch.cut = true;
                 batch.next = batch.ticks.last().map_or(cursor, |t| t.seq);
@@ -219,20 +189,10 @@ impl Feed {
     /// what a poll without a cursor answers, so a fresh page shows every price at once.
     pub fn latest(&self, filter: SymbolFilter) -> Batch {
         let log = self.log.read().expect("feed lock poisoned");
-        let mut ticks: Vec<_> = log
-            .latest
-            .iter()
-            .flatten()
-            .filter(|t| filter.matches(t.symbol))
-            .cloned()
-            .collect();
+        let mut ticks: Vec<_> =
+            log.latest.iter().flatten().filter(|t| filter.matches(t.symbol)).cloned().collect();
         ticks.sort_by_key(|t| t.seq);
-        Batch {
-            ticks,
-            next: log.head,
-            missed: 0,
-            cut: false,
-        }
+        Batch { ticks, next: log.head, missed: 0, cut: false }
     }
 }
 
@@ -243,9 +203,7 @@ mod tests {
     /// A feed over two symbols with `n` ticks published, alternating A, B, A, …
     fn feed_with(history: usize, n: u64) -> Feed {
         let feed = Feed::new(vec!["A".into(), "B".into()], history);
-        feed.publish(
-            (1..=n).map(|seq| TickFrame::new(seq, (seq as usize + 1) % 2, b"{}".to_vec())),
-        );
+        feed.publish((1..=n).map(|seq| TickFrame::new(seq, (seq as usize + 1) % 2, b"{}".to_vec())));
         feed
     }
 
@@ -257,16 +215,8 @@ mod tests {
     fn reads_after_the_cursor_in_order() {
         let feed = feed_with(10, 5);
         let batch = feed.read(2, SymbolFilter::ALL, 100).unwrap();
-        assert_eq!(
-            (seqs(&batch), batch.next, batch.missed, batch.cut),
-            (vec![3, 4, 5], 5, 0, false)
-        );
-        assert!(
-            feed.read(5, SymbolFilter::ALL, 100)
-                .unwrap()
-                .ticks
-                .is_empty()
-        );
+        assert_eq!((seqs(&batch), batch.next, batch.missed, batch.cut), (vec![3, 4, 5], 5, 0, false));
+        assert!(feed.read(5, SymbolFilter::ALL, 100).unwrap().ticks.is_empty());
     }
 
     #[test]
@@ -298,10 +248,7 @@ mod tests {
     #[test]
     fn a_cursor_ahead_of_the_head_is_refused() {
         let feed = feed_with(4, 3);
-        assert_eq!(
-            feed.read(4, SymbolFilter::ALL, 1).unwrap_err(),
-            CursorAhead { cursor: 4, head: 3 }
-        );
+        assert_eq!(feed.read(4, SymbolFilter::ALL, 1).unwrap_err(), CursorAhead { cursor: 4, head: 3 });
     }
 
     #[test]

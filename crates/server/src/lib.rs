@@ -88,17 +88,9 @@ pub async fn run(
 /// Starts the price ticker publishing into `state`'s feed; it stops at shutdown.
 pub fn start_ticker(state: &AppState) -> tokio::task::JoinHandle<()> {
     let config = &state.config;
-    let walk = ticker::PriceWalk::new(
-        config.symbols.clone(),
-        config.seed,
-        config.payload_bytes.map(|b| b as usize),
-    );
-    tokio::spawn(ticker::run(
-        state.feed.clone(),
-        walk,
-        state.rate.subscribe(),
-        state.shutdown.child_token(),
-    ))
+    let walk =
+        ticker::PriceWalk::new(config.symbols.clone(), config.seed, config.payload_bytes.map(|b| b as usize));
+    tokio::spawn(ticker::run(state.feed.clone(), walk, state.rate.subscribe(), state.shutdown.child_token()))
 }
 
 /// Serves the routes over `state` (whoever publishes into its feed: the ticker, or a
@@ -117,15 +109,13 @@ pub async fn serve(
         }
     });
     let token = state.shutdown.clone();
-    let server = axum::serve(
-        listener,
-        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: ending streams, closing WebSockets");
-        token.cancel();
-    });
+    let server =
+        axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: ending streams, closing WebSockets");
+                token.cancel();
+            });
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {
         served = &mut server => served?,

@@ -21,24 +21,16 @@ pub const TIMEOUT_MS_DEFAULT: u64 = 25_000;
 pub const TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u64> = 0..=60_000;
 
 /// `GET /api/long-poll?since=N[&timeout_ms=T][&limit=L][&symbols=A,B]`
-pub async fn long_poll(
-    State(state): State<AppState>,
-    params: Params,
-) -> Result<Response, ApiError> {
+pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
     let counters = state.counters(Transport::LongPoll);
     counters.request();
     let filter = params.symbols(&state.feed)?;
     let limit = params.limit()?;
-    let timeout =
-        Duration::from_millis(params.int_in("timeout_ms", TIMEOUT_MS_RANGE, TIMEOUT_MS_DEFAULT)?);
+    let timeout = Duration::from_millis(params.int_in("timeout_ms", TIMEOUT_MS_RANGE, TIMEOUT_MS_DEFAULT)?);
     // No cursor: wait for the next tick after now.
     let mut cursor = params.cursor("since")?.unwrap_or_else(|| state.feed.head());
-    let read = |cursor| {
-        state
-            .feed
-            .read(cursor, filter, limit)
-            .map_err(|e| ApiError::bad(format!("since: {e}")))
-    };
+    let read =
+        |cursor| state.feed.read(cursor, filter, limit).map_err(|e| ApiError::bad(format!("since: {e}")));
 
     let mut batch = read(cursor)?;
     if batch.ticks.is_empty() && batch.missed == 0 {

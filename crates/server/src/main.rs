@@ -31,11 +31,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM, whichever comes first.
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        tokio::signal::ctrl_c()
-            .await
-            .expect("installing the Ctrl-C handler")
-    };
+    let ctrl_c = async { tokio::signal::ctrl_c().await.expect("installing the Ctrl-C handler") };
     let terminate = async {
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("installing the SIGTERM handler")

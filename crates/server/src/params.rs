@@ -30,21 +30,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
 impl Params {
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Params(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Params(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
     /// The value of `name`, if given once; given twice is ambiguous and refused.
     pub fn get(&self, name: &str) -> Result<Option<&str>, ApiError> {
-        let mut values = self
-            .0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str());
+        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
         match (values.next(), values.next()) {
             (Some(_), Some(_)) => Err(ApiError::bad(format!("{name}: given more than once"))),
             (value, _) => Ok(value),
@@ -57,12 +48,7 @@ impl Params {
     }
 
     /// An integer in `range`, or `default` when absent.
-    pub fn int_in(
-        &self,
-        name: &str,
-        range: RangeInclusive<u64>,
-        default: u64,
-    ) -> Result<u64, ApiError> {
+    pub fn int_in(&self, name: &str, range: RangeInclusive<u64>, default: u64) -> Result<u64, ApiError> {
         let Some(value) = self.get(name)? else {
             return Ok(default);
         };
@@ -74,11 +60,7 @@ impl Params {
             ))
         };
         let n: u64 = value.parse().map_err(|_| bad())?;
-        if range.contains(&n) {
-            Ok(n)
-        } else {
-            Err(bad())
-        }
+        if range.contains(&n) { Ok(n) } else { Err(bad()) }
     }
 
     /// `limit` for poll and long-poll.
@@ -124,10 +106,7 @@ pub fn symbol_filter<'a>(
                 )));
             }
             None => {
-                return Err(ApiError::bad(format!(
-                    "symbols: unknown symbol {name:?}; known: {}",
-                    known()
-                )));
+                return Err(ApiError::bad(format!("symbols: unknown symbol {name:?}; known: {}", known())));
             }
         }
     }
@@ -148,59 +127,32 @@ mod tests {
         assert_eq!(p.cursor("since").unwrap(), Some(42));
         assert_eq!(Params::default().cursor("since").unwrap(), None);
         for bad in ["", "-1", "+1", "1.5", "abc", "18446744073709551616", " 1"] {
-            let err = message(
-                Params::from_pairs(&[("since", bad)])
-                    .cursor("since")
-                    .unwrap_err(),
-            );
-            assert!(
-                err.starts_with("since: expected a tick seq"),
-                "{bad:?} → {err}"
-            );
+            let err = message(Params::from_pairs(&[("since", bad)]).cursor("since").unwrap_err());
+            assert!(err.starts_with("since: expected a tick seq"), "{bad:?} → {err}");
         }
         assert!(
-            message(
-                Params::from_pairs(&[("since", "1"), ("since", "2")])
-                    .cursor("since")
-                    .unwrap_err()
-            )
-            .contains("more than once")
+            message(Params::from_pairs(&[("since", "1"), ("since", "2")]).cursor("since").unwrap_err())
+                .contains("more than once")
         );
     }
 
     #[test]
     fn limits_are_range_checked() {
         assert_eq!(Params::default().limit().unwrap(), 1000);
-        assert_eq!(
-            Params::from_pairs(&[("limit", "10000")]).limit().unwrap(),
-            10_000
-        );
+        assert_eq!(Params::from_pairs(&[("limit", "10000")]).limit().unwrap(), 10_000);
         for bad in ["0", "10001", "x", ""] {
             let err = message(Params::from_pairs(&[("limit", bad)]).limit().unwrap_err());
-            assert_eq!(
-                err,
-                format!("limit: expected an integer from 1 to 10000, got {bad:?}")
-            );
+            assert_eq!(err, format!("limit: expected an integer from 1 to 10000, got {bad:?}"));
         }
     }
 
     #[test]
     fn symbols_must_be_known() {
         let feed = Feed::new(vec!["ACME".into(), "BOLT".into()], 4);
-        let filter = Params::from_pairs(&[("symbols", "BOLT")])
-            .symbols(&feed)
-            .unwrap();
+        let filter = Params::from_pairs(&[("symbols", "BOLT")]).symbols(&feed).unwrap();
         assert!(filter.matches(1) && !filter.matches(0));
-        let err = message(
-            Params::from_pairs(&[("symbols", "ACME,NOPE")])
-                .symbols(&feed)
-                .unwrap_err(),
-        );
+        let err = message(Params::from_pairs(&[("symbols", "ACME,NOPE")]).symbols(&feed).unwrap_err());
         assert_eq!(err, r#"symbols: unknown symbol "NOPE"; known: ACME,BOLT"#);
-        assert!(
-            Params::from_pairs(&[("symbols", "")])
-                .symbols(&feed)
-                .is_err()
-        );
+        assert!(Params::from_pairs(&[("symbols", "")]).symbols(&feed).is_err());
     }
 }

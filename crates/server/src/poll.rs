@@ -20,10 +20,9 @@ pub async fn poll(State(state): State<AppState>, params: Params) -> Result<Respo
     let filter = params.symbols(&state.feed)?;
     let limit = params.limit()?;
     let batch = match params.cursor("since")? {
-        Some(cursor) => state
-            .feed
-            .read(cursor, filter, limit)
-            .map_err(|e| ApiError::bad(format!("since: {e}")))?,
+        Some(cursor) => {
+            state.feed.read(cursor, filter, limit).map_err(|e| ApiError::bad(format!("since: {e}")))?
+        }
         // No cursor: a fresh client gets the current price of each symbol and the head.
         None => state.feed.latest(filter),
     };
@@ -44,22 +43,13 @@ pub fn batch_json(batch: &Batch) -> Vec<u8> {
         }
         body.extend_from_slice(&tick.json);
     }
-    body.extend_from_slice(
-        format!("],\"next\":{},\"missed\":{}}}", batch.next, batch.missed).as_bytes(),
-    );
+    body.extend_from_slice(format!("],\"next\":{},\"missed\":{}}}", batch.next, batch.missed).as_bytes());
     body
 }
 
 /// A JSON answer that no cache may keep: the same URL answers differently a moment later.
 pub fn json_response(body: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
 #[cfg(test)]
@@ -74,19 +64,11 @@ mod tests {
             Arc::new(TickFrame::new(3, 0, br#"{"seq":3}"#.to_vec())),
             Arc::new(TickFrame::new(4, 0, br#"{"seq":4}"#.to_vec())),
         ];
-        let batch = Batch {
-            ticks,
-            next: 4,
-            missed: 2,
-            cut: false,
-        };
+        let batch = Batch { ticks, next: 4, missed: 2, cut: false };
         assert_eq!(
             String::from_utf8(batch_json(&batch)).unwrap(),
             r#"{"ticks":[{"seq":3},{"seq":4}],"next":4,"missed":2}"#
         );
-        assert_eq!(
-            batch_json(&Batch::default()),
-            br#"{"ticks":[],"next":0,"missed":0}"#
-        );
+        assert_eq!(batch_json(&Batch::default()), br#"{"ticks":[],"next":0,"missed":0}"#);
     }
 }

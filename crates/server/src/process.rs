@@ -13,11 +13,7 @@ fn page_size() -> u64 {
 /// Resident set size from `/proc/self/statm` (second field, in pages).
 pub fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
     pages * page_size()
 }
 
@@ -35,21 +31,14 @@ pub fn cpu_seconds() -> (f64, f64) {
 
 pub fn process_stats() -> ProcessStats {
     let (cpu_user_s, cpu_sys_s) = cpu_seconds();
-    ProcessStats {
-        rss_bytes: rss_bytes(),
-        heap_bytes: crate::alloc::heap_bytes(),
-        cpu_user_s,
-        cpu_sys_s,
-    }
+    ProcessStats { rss_bytes: rss_bytes(), heap_bytes: crate::alloc::heap_bytes(), cpu_user_s, cpu_sys_s }
 }
 
 /// Memory the kernel holds for every TCP socket on the machine (not only ours):
 /// the `mem` field of the `TCP:` line of `/proc/net/sockstat`, in pages.
 pub fn kernel_stats() -> KernelStats {
     let sockstat = std::fs::read_to_string("/proc/net/sockstat").unwrap_or_default();
-    KernelStats {
-        tcp_mem_bytes: parse_tcp_mem_pages(&sockstat) * page_size(),
-    }
+    KernelStats { tcp_mem_bytes: parse_tcp_mem_pages(&sockstat) * page_size() }
 }
 
 fn parse_tcp_mem_pages(sockstat: &str) -> u64 {
@@ -57,11 +46,7 @@ fn parse_tcp_mem_pages(sockstat: &str) -> u64 {
         return 0;
     };
     let fields: Vec<&str> = line.split_whitespace().collect();
-    fields
-        .windows(2)
-        .find(|w| w[0] == "mem")
-        .and_then(|w| w[1].parse().ok())
-        .unwrap_or(0)
+    fields.windows(2).find(|w| w[0] == "mem").and_then(|w| w[1].parse().ok()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -70,8 +55,7 @@ mod tests {
 
     #[test]
     fn tcp_mem_is_read_from_the_tcp_line() {
-        let sockstat =
-            "sockets: used 190\nTCP: inuse 5 orphan 0 tw 2 alloc 7 mem 31\nUDP: inuse 1 mem 9\n";
+        let sockstat = "sockets: used 190\nTCP: inuse 5 orphan 0 tw 2 alloc 7 mem 31\nUDP: inuse 1 mem 9\n";
         assert_eq!(parse_tcp_mem_pages(sockstat), 31);
         assert_eq!(parse_tcp_mem_pages("UDP: inuse 1 mem 9\n"), 0);
     }

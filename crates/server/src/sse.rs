@@ -31,7 +31,7 @@ pub const RETRY_MS: u64 = 1000;
 
 /// Ticks read from the feed per step; a client far behind catches up in steps this
 /// size, so one read never copies the whole history.
-const BATCH_TICKS: usize = 256;
+const BATCH_TICKS: usize = 64;
 
 /// The comment sent on an idle stream so proxies and load balancers keep it open.
 const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";
@@ -48,9 +48,7 @@ pub async fn sse(
     // keeps the cursor of the page's first connection.
     let cursor = match headers.get("last-event-id") {
         Some(value) => {
-            let text = value
-                .to_str()
-                .map_err(|_| ApiError::bad("Last-Event-ID: expected a tick seq"))?;
+            let text = value.to_str().map_err(|_| ApiError::bad("Last-Event-ID: expected a tick seq"))?;
             Some(parse_cursor("Last-Event-ID", text)?)
         }
         None => params.cursor("last_event_id")?,
@@ -58,29 +56,15 @@ pub async fn sse(
     let head = state.feed.head();
     let cursor = cursor.unwrap_or(head);
     if cursor > head {
-        return Err(ApiError::bad(format!(
-            "Last-Event-ID: {cursor} is ahead of the newest tick ({head})"
-        )));
+        return Err(ApiError::bad(format!("Last-Event-ID: {cursor} is ahead of the newest tick ({head})")));
     }
     let active = state.admit(Transport::Sse)?;
-    let events = EventStream {
-        head: state.feed.subscribe(),
-        state,
-        active,
-        cursor,
-        filter,
-        pending: VecDeque::new(),
-    };
+    let events =
+        EventStream { head: state.feed.subscribe(), state, active, cursor, filter, pending: VecDeque::new() };
     let headers = [
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        ),
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        (
-            HeaderName::from_static("x-accel-buffering"),
-            HeaderValue::from_static("no"),
-        ),
+        (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
     ];
     Ok((headers, Body::from_stream(events.into_stream())).into_response())
 }
@@ -117,20 +101,13 @@ impl EventStream {
             if let Some(chunk) = self.pending.pop_front() {
                 return Some(chunk);
             }
-            let batch = self
-                .state
-                .feed
-                .read(self.cursor, self.filter, BATCH_TICKS)
-                .ok()?;
+            let batch = self.state.feed.read(self.cursor, self.filter, BATCH_TICKS).ok()?;
             self.cursor = batch.next;
             if batch.missed > 0 {
-                self.pending.push_back(Bytes::from(format!(
-                    "event: gap\ndata: {{\"missed\":{}}}\n\n",
-                    batch.missed
-                )));
+                self.pending
+                    .push_back(Bytes::from(format!("event: gap\ndata: {{\"missed\":{}}}\n\n", batch.missed)));
             }
-            self.pending
-                .extend(batch.ticks.iter().map(|t| t.sse.clone()));
+            self.pending.extend(batch.ticks.iter().map(|t| t.sse.clone()));
             if !self.pending.is_empty() {
                 continue;
             }

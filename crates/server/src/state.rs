@@ -78,11 +78,7 @@ impl AppState {
     /// Counts a request that is answered at once (a poll): no permit, not capped.
     pub fn active(&self, transport: Transport) -> Active {
         self.counters(transport).enter();
-        Active {
-            state: self.clone(),
-            transport,
-            _permit: None,
-        }
+        Active { state: self.clone(), transport, _permit: None }
     }
 
     /// Admits a connection that stays open, or refuses it with 503 when
@@ -91,17 +87,13 @@ impl AppState {
         if self.shutdown.is_cancelled() {
             return Err(ApiError::ShuttingDown);
         }
-        let permit = self.connections.clone().try_acquire_owned().map_err(|_| {
-            ApiError::TooManyConnections {
-                limit: self.config.max_connections,
-            }
-        })?;
+        let permit = self
+            .connections
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooManyConnections { limit: self.config.max_connections })?;
         self.counters(transport).enter();
-        Ok(Active {
-            state: self.clone(),
-            transport,
-            _permit: Some(permit),
-        })
+        Ok(Active { state: self.clone(), transport, _permit: Some(permit) })
     }
 }
 

@@ -89,30 +89,17 @@ pub async fn stats_json(State(state): State<AppState>) -> Json<Stats> {
 
 /// `GET /metrics`: the same figures in Prometheus text exposition format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let content_type = [(
-        header::CONTENT_TYPE,
-        "text/plain; version=0.0.4; charset=utf-8",
-    )];
+    let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")];
     (content_type, prometheus_text(&snapshot(&state)))
 }
 
 /// A metric family per transport: name, type, help, and which counter it shows.
-type Family = (
-    &'static str,
-    &'static str,
-    &'static str,
-    fn(&TransportStats) -> u64,
-);
+type Family = (&'static str, &'static str, &'static str, fn(&TransportStats) -> u64);
 
 fn prometheus_text(s: &Stats) -> String {
     let mut out = String::new();
     let t = &s.transports;
-    let transports = [
-        ("poll", &t.poll),
-        ("long_poll", &t.long_poll),
-        ("sse", &t.sse),
-        ("ws", &t.ws),
-    ];
+    let transports = [("poll", &t.poll), ("long_poll", &t.long_poll), ("sse", &t.sse), ("ws", &t.ws)];
     let families: [Family; 4] = [
         (
             "pushlab_active_connections",
@@ -120,18 +107,10 @@ fn prometheus_text(s: &Stats) -> String {
             "Open SSE streams, WebSockets, pending long-polls, polls being answered.",
             |x| x.active,
         ),
-        (
-            "pushlab_requests_total",
-            "counter",
-            "HTTP requests answered (WebSocket: handshakes).",
-            |x| x.requests,
-        ),
-        (
-            "pushlab_ticks_sent_total",
-            "counter",
-            "Ticks written to clients.",
-            |x| x.ticks_sent,
-        ),
+        ("pushlab_requests_total", "counter", "HTTP requests answered (WebSocket: handshakes).", |x| {
+            x.requests
+        }),
+        ("pushlab_ticks_sent_total", "counter", "Ticks written to clients.", |x| x.ticks_sent),
         (
             "pushlab_bytes_sent_total",
             "counter",
@@ -147,42 +126,12 @@ fn prometheus_text(s: &Stats) -> String {
     }
     let p = &s.process;
     let singles: [(&str, &str, &str, f64); 7] = [
-        (
-            "pushlab_ticker_head",
-            "gauge",
-            "Seq of the newest tick.",
-            s.ticker.head as f64,
-        ),
-        (
-            "pushlab_ticker_rate",
-            "gauge",
-            "Ticks per second, all symbols.",
-            s.ticker.rate,
-        ),
-        (
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident set size.",
-            p.rss_bytes as f64,
-        ),
-        (
-            "pushlab_heap_bytes",
-            "gauge",
-            "Bytes allocated and not freed.",
-            p.heap_bytes as f64,
-        ),
-        (
-            "process_cpu_user_seconds_total",
-            "counter",
-            "User CPU time.",
-            p.cpu_user_s,
-        ),
-        (
-            "process_cpu_system_seconds_total",
-            "counter",
-            "System CPU time.",
-            p.cpu_sys_s,
-        ),
+        ("pushlab_ticker_head", "gauge", "Seq of the newest tick.", s.ticker.head as f64),
+        ("pushlab_ticker_rate", "gauge", "Ticks per second, all symbols.", s.ticker.rate),
+        ("process_resident_memory_bytes", "gauge", "Resident set size.", p.rss_bytes as f64),
+        ("pushlab_heap_bytes", "gauge", "Bytes allocated and not freed.", p.heap_bytes as f64),
+        ("process_cpu_user_seconds_total", "counter", "User CPU time.", p.cpu_user_s),
+        ("process_cpu_system_seconds_total", "counter", "System CPU time.", p.cpu_sys_s),
         (
             "pushlab_kernel_tcp_memory_bytes",
             "gauge",
@@ -191,10 +140,7 @@ fn prometheus_text(s: &Stats) -> String {
         ),
     ];
     for (name, kind, help, value) in singles {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-        );
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
     }
     out
 }

@@ -43,16 +43,8 @@ pub struct PriceWalk {
 impl PriceWalk {
     pub fn new(symbols: Vec<String>, seed: u64, payload_bytes: Option<usize>) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let prices_cents = symbols
-            .iter()
-            .map(|_| rng.random_range(5_000..=50_000))
-            .collect();
-        PriceWalk {
-            rng,
-            symbols,
-            prices_cents,
-            payload_bytes,
-        }
+        let prices_cents = symbols.iter().map(|_| rng.random_range(5_000..=50_000)).collect();
+        PriceWalk { rng, symbols, prices_cents, payload_bytes }
     }
 
     /// The next tick as (symbol index, JSON bytes).
@@ -75,10 +67,7 @@ impl PriceWalk {
             let overhead = r#","pad":"""#.len();
             tick.pad = Some("x".repeat(target.saturating_sub(bare + overhead)));
         }
-        (
-            symbol,
-            serde_json::to_vec(&tick).expect("a tick serializes"),
-        )
+        (symbol, serde_json::to_vec(&tick).expect("a tick serializes"))
     }
 }
 
@@ -92,13 +81,8 @@ pub struct WallClock {
 
 impl WallClock {
     pub fn now() -> Self {
-        let unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock after 1970");
-        WallClock {
-            base: Instant::now(),
-            base_unix_us: unix.as_micros() as u64,
-        }
+        let unix = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970");
+        WallClock { base: Instant::now(), base_unix_us: unix.as_micros() as u64 }
     }
 
     pub fn unix_us(&self, at: Instant) -> u64 {
@@ -119,9 +103,8 @@ pub async fn run(
     let mut per_second = *rate.borrow_and_update();
     let mut anchor = Instant::now();
     let mut n: u64 = 1; // the next tick is the n-th after the anchor
-    let due = |anchor: Instant, n: u64, per_second: f64| {
-        anchor + Duration::from_secs_f64(n as f64 / per_second)
-    };
+    let due =
+        |anchor: Instant, n: u64, per_second: f64| anchor + Duration::from_secs_f64(n as f64 / per_second);
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -170,10 +153,7 @@ mod tests {
         for (_, json) in walk(7) {
             let tick: Tick = serde_json::from_slice(&json).unwrap();
             let price = serde_json::to_string(&tick.price).unwrap();
-            assert!(
-                price.split('.').nth(1).is_none_or(|f| f.len() <= 2),
-                "{price}"
-            );
+            assert!(price.split('.').nth(1).is_none_or(|f| f.len() <= 2), "{price}");
         }
     }
 
@@ -190,12 +170,7 @@ mod tests {
         let feed = Arc::new(Feed::new(symbols(), 1000));
         let (rate_tx, rate_rx) = watch::channel(10.0);
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run(
-            feed.clone(),
-            PriceWalk::new(symbols(), 1, None),
-            rate_rx,
-            stop.clone(),
-        ));
+        let task = tokio::spawn(run(feed.clone(), PriceWalk::new(symbols(), 1, None), rate_rx, stop.clone()));
         tokio::time::sleep(Duration::from_millis(1050)).await;
         assert_eq!(feed.head(), 10, "10 ticks/s for 1.05 s");
         let ts: Vec<u64> = feed
@@ -205,18 +180,11 @@ mod tests {
             .iter()
             .map(|t| serde_json::from_slice::<Tick>(&t.json).unwrap().ts_us)
             .collect();
-        assert!(
-            ts.windows(2).all(|w| w[1] - w[0] == 100_000),
-            "scheduled 100 ms apart: {ts:?}"
-        );
+        assert!(ts.windows(2).all(|w| w[1] - w[0] == 100_000), "scheduled 100 ms apart: {ts:?}");
 
         rate_tx.send(100.0).unwrap();
         tokio::time::sleep(Duration::from_millis(1005)).await;
-        assert_eq!(
-            feed.head(),
-            110,
-            "then 100 ticks/s for 1 s, counted from the change"
-        );
+        assert_eq!(feed.head(), 110, "then 100 ticks/s for 1 s, counted from the change");
         stop.cancel();
         task.await.unwrap();
     }

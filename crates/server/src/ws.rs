@@ -34,7 +34,7 @@ pub const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 /// The largest message a client may send; a larger one closes the connection with 1009.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4096;
 /// Ticks read from the feed per step (see `sse.rs`).
-const BATCH_TICKS: usize = 256;
+const BATCH_TICKS: usize = 64;
 
 /// A peer that cannot take our close frame within this is left without one.
 const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -52,15 +52,12 @@ pub async fn ws(
 ) -> Result<Response, ApiError> {
     state.counters(Transport::Ws).request();
     check_origin(&headers, &state.config.allow_origin)?;
-    let upgrade =
-        upgrade.map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
+    let upgrade = upgrade.map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
     let filter = params.symbols(&state.feed)?;
     let head = state.feed.head();
     let cursor = params.cursor("since")?.unwrap_or(head);
     if cursor > head {
-        return Err(ApiError::bad(format!(
-            "since: {cursor} is ahead of the newest tick ({head})"
-        )));
+        return Err(ApiError::bad(format!("since: {cursor} is ahead of the newest tick ({head})")));
     }
     let active = state.admit(Transport::Ws)?;
     // Shutdown waits for this session's close frame: the tracker counts it until it ends.
@@ -72,14 +69,7 @@ pub async fn ws(
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
-            let session = Session {
-                head: state.feed.subscribe(),
-                state,
-                active,
-                socket,
-                cursor,
-                filter,
-            };
+            let session = Session { head: state.feed.subscribe(), state, active, socket, cursor, filter };
             session.run().await;
             drop(in_flight);
         }))
@@ -93,10 +83,7 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError>
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or_default();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let own = origin == format!("http://{host}") || origin == format!("https://{host}");
     if own || allowed.iter().any(|a| a == "*" || a == origin) {
         Ok(())
@@ -162,24 +149,15 @@ impl Session {
                     if last_heard.elapsed() > keepalive * 2 {
                         break End::Drop; // two intervals without a pong
                     }
-                    if self
-                        .socket
-                        .send(Message::Ping(Default::default()))
-                        .await
-                        .is_err()
-                    {
+                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
                         break End::Drop;
                     }
                 }
             }
         };
         if let End::Close(code, reason) = end {
-            let frame = CloseFrame {
-                code,
-                reason: reason.into(),
-            };
-            let _ = tokio::time::timeout(keepalive, self.socket.send(Message::Close(Some(frame))))
-                .await;
+            let frame = CloseFrame { code, reason: reason.into() };
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
         }
     }
 
@@ -187,34 +165,23 @@ impl Session {
     /// `timeout` is dropped: its cursor would only fall further behind.
     async fn push_ready(&mut self, timeout: Duration) -> Result<(), ()> {
         loop {
-            let batch = self
-                .state
-                .feed
-                .read(self.cursor, self.filter, BATCH_TICKS)
-                .map_err(drop)?;
+            let batch = self.state.feed.read(self.cursor, self.filter, BATCH_TICKS).map_err(drop)?;
             self.cursor = batch.next;
             let mut bytes = 0;
             let write = async {
                 if batch.missed > 0 {
-                    let gap = control(&ControlMessage::Gap {
-                        missed: batch.missed,
-                    });
+                    let gap = control(&ControlMessage::Gap { missed: batch.missed });
                     bytes += gap.len();
                     self.socket.feed(Message::Text(gap.into())).await?;
                 }
                 for tick in &batch.ticks {
                     bytes += tick.ws_text.len();
-                    self.socket
-                        .feed(Message::Text(tick.ws_text.clone()))
-                        .await?;
+                    self.socket.feed(Message::Text(tick.ws_text.clone())).await?;
                 }
                 self.socket.flush().await
             };
             if batch.missed > 0 || !batch.ticks.is_empty() {
-                tokio::time::timeout(timeout, write)
-                    .await
-                    .map_err(drop)?
-                    .map_err(drop)?;
+                tokio::time::timeout(timeout, write).await.map_err(drop)?.map_err(drop)?;
                 self.active.counters().sent(batch.ticks.len(), bytes);
             }
             if !batch.cut {
@@ -242,19 +209,12 @@ impl Session {
                 Err(message) => ControlMessage::Error { message },
             },
             Message::Binary(_) => {
-                return Some(End::Close(
-                    CLOSE_UNSUPPORTED,
-                    "binary frames are not accepted",
-                ));
+                return Some(End::Close(CLOSE_UNSUPPORTED, "binary frames are not accepted"));
             }
             Message::Close(_) => return Some(End::Drop),
             Message::Ping(_) | Message::Pong(_) => return None, // tungstenite answers pings itself
         };
-        self.socket
-            .send(Message::Text(control(&reply).into()))
-            .await
-            .err()
-            .map(|_| End::Drop)
+        self.socket.send(Message::Text(control(&reply).into())).await.err().map(|_| End::Drop)
     }
 
     /// Applies `{"type":"subscribe","symbols":[…]}`; any other message is an error and
@@ -263,24 +223,21 @@ impl Session {
         const EXPECTED: &str = r#"expected {"type":"subscribe","symbols":["ACME",…]}"#;
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e}); {EXPECTED}"))?;
-        let object = value
-            .as_object()
-            .ok_or_else(|| format!("not a JSON object; {EXPECTED}"))?;
+        let object = value.as_object().ok_or_else(|| format!("not a JSON object; {EXPECTED}"))?;
         match object.get("type").and_then(|t| t.as_str()) {
             Some("subscribe") => {}
             Some(other) => return Err(format!("unknown type {other:?}; {EXPECTED}")),
             None => return Err(format!("missing \"type\"; {EXPECTED}")),
         }
         let names: Vec<String> = match object.get("symbols").and_then(|s| s.as_array()) {
-            Some(list) if !list.is_empty() => list
-                .iter()
-                .map(|s| s.as_str().map(str::to_owned))
-                .collect::<Option<_>>(),
+            Some(list) if !list.is_empty() => {
+                list.iter().map(|s| s.as_str().map(str::to_owned)).collect::<Option<_>>()
+            }
             _ => None,
         }
         .ok_or_else(|| format!("\"symbols\" must be a non-empty list of strings; {EXPECTED}"))?;
-        self.filter = symbol_filter(&self.state.feed, names.iter().map(String::as_str))
-            .map_err(|e| e.to_string())?;
+        self.filter =
+            symbol_filter(&self.state.feed, names.iter().map(String::as_str)).map_err(|e| e.to_string())?;
         Ok(names)
     }
 }

@@ -11,25 +11,15 @@ async fn poll_follows_next_through_every_tick_in_order() {
     let mut since = 0;
     let mut seqs = Vec::new();
     for _ in 0..3 {
-        let (status, body) =
-            get_json(&server.url(&format!("/api/poll?since={since}&limit=20"))).await;
+        let (status, body) = get_json(&server.url(&format!("/api/poll?since={since}&limit=20"))).await;
         assert_eq!(status, 200);
-        seqs.extend(
-            body["ticks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["seq"].as_u64().unwrap()),
-        );
+        seqs.extend(body["ticks"].as_array().unwrap().iter().map(|t| t["seq"].as_u64().unwrap()));
         since = body["next"].as_u64().unwrap();
     }
     assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
     assert_eq!(since, 50);
     let (_, empty) = get_json(&server.url("/api/poll?since=50")).await;
-    assert_eq!(
-        empty,
-        serde_json::json!({"ticks": [], "next": 50, "missed": 0})
-    );
+    assert_eq!(empty, serde_json::json!({"ticks": [], "next": 50, "missed": 0}));
 }
 
 #[tokio::test]
@@ -41,13 +31,7 @@ async fn poll_without_a_cursor_gives_the_latest_price_of_each_symbol() {
     let latest = |s: &str| *server.seqs_of(s, 0, 40).last().unwrap();
     let mut expected = vec![latest("ACME"), latest("BOLT")];
     expected.sort();
-    assert_eq!(
-        ticks
-            .iter()
-            .map(|t| t["seq"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
-        expected
-    );
+    assert_eq!(ticks.iter().map(|t| t["seq"].as_u64().unwrap()).collect::<Vec<_>>(), expected);
     assert_eq!(body["next"], 40);
 }
 
@@ -58,20 +42,13 @@ async fn long_poll_holds_until_a_tick_then_answers_with_it() {
     let url = server.url("/api/long-poll?since=5");
     let pending = tokio::spawn(async move { get_json(&url).await });
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert!(
-        !pending.is_finished(),
-        "nothing new yet: the request is held"
-    );
+    assert!(!pending.is_finished(), "nothing new yet: the request is held");
     assert_eq!(server.state.counters.long_poll.snapshot().active, 1);
     server.publish(2);
     let (status, body) = pending.await.unwrap();
     assert_eq!(status, 200);
-    let seqs: Vec<u64> = body["ticks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["seq"].as_u64().unwrap())
-        .collect();
+    let seqs: Vec<u64> =
+        body["ticks"].as_array().unwrap().iter().map(|t| t["seq"].as_u64().unwrap()).collect();
     assert_eq!((seqs, body["next"].as_u64()), (vec![6, 7], Some(7)));
 }
 
@@ -82,13 +59,7 @@ async fn long_poll_times_out_empty_and_skips_other_symbols() {
     let started = std::time::Instant::now();
     let (status, body) = get_json(&server.url("/api/long-poll?since=3&timeout_ms=300")).await;
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
-    assert_eq!(
-        (status, body),
-        (
-            200,
-            serde_json::json!({"ticks": [], "next": 3, "missed": 0})
-        )
-    );
+    assert_eq!((status, body), (200, serde_json::json!({"ticks": [], "next": 3, "missed": 0})));
 
     // A long-poll for ACME wakes on BOLT ticks but keeps waiting until an ACME one.
     let url = server.url("/api/long-poll?since=3&symbols=ACME&timeout_ms=3000");
@@ -109,18 +80,12 @@ async fn long_poll_times_out_empty_and_skips_other_symbols() {
 async fn sse_replays_after_the_cursor_then_streams_live() {
     let server = TestServer::start(&[]).await;
     server.publish(20);
-    let mut sse = SseClient::connect(&server, "/api/sse?last_event_id=10", None)
-        .await
-        .unwrap();
+    let mut sse = SseClient::connect(&server, "/api/sse?last_event_id=10", None).await.unwrap();
     assert_eq!(sse.response_headers["content-type"], "text/event-stream");
     assert_eq!(sse.response_headers["cache-control"], "no-cache");
     assert_eq!(sse.response_headers["x-accel-buffering"], "no");
     let first = sse.next_block().await.unwrap();
-    assert_eq!(
-        first.retry.as_deref(),
-        Some("1000"),
-        "the stream opens with retry:"
-    );
+    assert_eq!(first.retry.as_deref(), Some("1000"), "the stream opens with retry:");
     let replay = sse.next_block().await.unwrap();
     assert_eq!((replay.id.as_deref(), replay.event), (Some("11"), None));
     let mut seqs = vec![seq_of(&replay.data.unwrap())];
@@ -135,11 +100,7 @@ async fn ws_replays_after_since_then_streams_live() {
     let server = TestServer::start(&[]).await;
     server.publish(20);
     let mut ws = ws_connect(&server, "/api/ws?since=10").await;
-    let mut seqs: Vec<u64> = ws_ticks(&mut ws, 10)
-        .await
-        .iter()
-        .map(|t| seq_of(t))
-        .collect();
+    let mut seqs: Vec<u64> = ws_ticks(&mut ws, 10).await.iter().map(|t| seq_of(t)).collect();
     server.publish(5);
     seqs.extend(ws_ticks(&mut ws, 5).await.iter().map(|t| seq_of(t)));
     assert_eq!(seqs, (11..=25).collect::<Vec<_>>());
@@ -149,31 +110,12 @@ async fn ws_replays_after_since_then_streams_live() {
 async fn all_four_transports_carry_byte_identical_ticks() {
     let server = TestServer::start(&[]).await;
     server.publish(30);
-    let poll = raw_ticks(
-        &http()
-            .get(server.url("/api/poll?since=0"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let poll =
+        raw_ticks(&http().get(server.url("/api/poll?since=0")).send().await.unwrap().text().await.unwrap());
     let long_poll = raw_ticks(
-        &http()
-            .get(server.url("/api/long-poll?since=0"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        &http().get(server.url("/api/long-poll?since=0")).send().await.unwrap().text().await.unwrap(),
     );
-    let sse = SseClient::connect(&server, "/api/sse", Some("0"))
-        .await
-        .unwrap()
-        .ticks(30)
-        .await;
+    let sse = SseClient::connect(&server, "/api/sse", Some("0")).await.unwrap().ticks(30).await;
     let ws = ws_ticks(&mut ws_connect(&server, "/api/ws?since=0").await, 30).await;
     assert_eq!(poll.len(), 30);
     assert_eq!(poll, long_poll);
@@ -188,14 +130,8 @@ async fn every_transport_filters_by_symbol() {
     server.publish(80);
     let want = server.seqs_of("ACME", 0, 80);
     let seqs = |ticks: Vec<String>| ticks.iter().map(|t| seq_of(t)).collect::<Vec<_>>();
-    let body = http()
-        .get(server.url("/api/poll?since=0&symbols=ACME"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body =
+        http().get(server.url("/api/poll?since=0&symbols=ACME")).send().await.unwrap().text().await.unwrap();
     assert_eq!(seqs(raw_ticks(&body)), want);
     let body = http()
         .get(server.url("/api/long-poll?since=0&symbols=ACME"))
@@ -206,9 +142,7 @@ async fn every_transport_filters_by_symbol() {
         .await
         .unwrap();
     assert_eq!(seqs(raw_ticks(&body)), want);
-    let mut sse = SseClient::connect(&server, "/api/sse?symbols=ACME&last_event_id=0", None)
-        .await
-        .unwrap();
+    let mut sse = SseClient::connect(&server, "/api/sse?symbols=ACME&last_event_id=0", None).await.unwrap();
     assert_eq!(seqs(sse.ticks(want.len()).await), want);
     let mut ws = ws_connect(&server, "/api/ws?symbols=ACME&since=0").await;
     assert_eq!(seqs(ws_ticks(&mut ws, want.len()).await), want);
@@ -228,10 +162,7 @@ async fn ws_subscribe_changes_the_filter_live() {
     let server = TestServer::start(&[]).await;
     let mut ws = ws_connect(&server, "/api/ws").await;
     ws_send(&mut ws, r#"{"type":"subscribe","symbols":["BOLT","CRUX"]}"#).await;
-    assert_eq!(
-        ws_text(&mut ws).await,
-        r#"{"type":"subscribed","symbols":["BOLT","CRUX"]}"#
-    );
+    assert_eq!(ws_text(&mut ws).await, r#"{"type":"subscribed","symbols":["BOLT","CRUX"]}"#);
     server.publish(60);
     let want: Vec<u64> = {
         let mut both = server.seqs_of("BOLT", 0, 60);
@@ -239,11 +170,7 @@ async fn ws_subscribe_changes_the_filter_live() {
         both.sort();
         both
     };
-    let got: Vec<u64> = ws_ticks(&mut ws, want.len())
-        .await
-        .iter()
-        .map(|t| seq_of(t))
-        .collect();
+    let got: Vec<u64> = ws_ticks(&mut ws, want.len()).await.iter().map(|t| seq_of(t)).collect();
     assert_eq!(got, want);
 }
 
@@ -252,23 +179,9 @@ async fn the_ticker_publishes_at_the_configured_rate() {
     let server = TestServer::start_ticking(&["--rate", "200"]).await;
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let head = server.head();
-    assert!(
-        (150..=250).contains(&head),
-        "about 200 ticks in 1 s, got {head}"
-    );
-    let mut sse = SseClient::connect(&server, "/api/sse", Some("0"))
-        .await
-        .unwrap();
-    let seqs: Vec<u64> = sse
-        .ticks(head as usize + 50)
-        .await
-        .iter()
-        .map(|t| seq_of(t))
-        .collect();
-    assert_eq!(
-        seqs,
-        (1..=head + 50).collect::<Vec<_>>(),
-        "replay then live, no hole"
-    );
+    assert!((150..=250).contains(&head), "about 200 ticks in 1 s, got {head}");
+    let mut sse = SseClient::connect(&server, "/api/sse", Some("0")).await.unwrap();
+    let seqs: Vec<u64> = sse.ticks(head as usize + 50).await.iter().map(|t| seq_of(t)).collect();
+    assert_eq!(seqs, (1..=head + 50).collect::<Vec<_>>(), "replay then live, no hole");
     server.stop().await;
 }

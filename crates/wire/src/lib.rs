@@ -161,10 +161,7 @@ mod tests {
             ServerMessage::Control(ControlMessage::Gap { missed: 7 })
         );
         assert_eq!(
-            serde_json::to_string(&ClientMessage::Subscribe {
-                symbols: vec!["ACME".into()]
-            })
-            .unwrap(),
+            serde_json::to_string(&ClientMessage::Subscribe { symbols: vec!["ACME".into()] }).unwrap(),
             r#"{"type":"subscribe","symbols":["ACME"]}"#
         );
     }

@@ -40,13 +40,7 @@ impl TestServer {
         let served = tokio::spawn(pushlab_server::serve(listener, state.clone(), async {
             let _ = stopped.await;
         }));
-        TestServer {
-            state,
-            addr,
-            walk,
-            stop: Some(stop),
-            served,
-        }
+        TestServer { state, addr, walk, stop: Some(stop), served }
     }
 
     /// Like [`start`](Self::start), with the real ticker publishing at `--rate`.
@@ -71,10 +65,8 @@ impl TestServer {
     /// Publishes `n` ticks of the random walk, stamped now.
     pub fn publish(&self, n: u64) {
         let mut walk = self.walk.lock().unwrap();
-        let ts_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros() as u64;
+        let ts_us =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64;
         let head = self.head();
         let frames: Vec<_> = (head + 1..=head + n)
             .map(|seq| {
@@ -90,12 +82,7 @@ impl TestServer {
         let index = self.state.feed.symbol_index(symbol).unwrap();
         let filter = pushlab_server::feed::SymbolFilter::from_indices([index]);
         let batch = self.state.feed.read(after, filter, usize::MAX).unwrap();
-        batch
-            .ticks
-            .iter()
-            .map(|t| t.seq)
-            .filter(|&s| s <= upto)
-            .collect()
+        batch.ticks.iter().map(|t| t.seq).filter(|&s| s <= upto).collect()
     }
 
     /// Asks the server to shut down and waits for `serve` to return.
@@ -111,10 +98,7 @@ impl TestServer {
 
 /// A reqwest client per test: nothing shared between tests.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(70))
-        .build()
-        .unwrap()
+    reqwest::Client::builder().timeout(Duration::from_secs(70)).build().unwrap()
 }
 
 /// GETs `url`, returning the status and the body parsed as JSON.
@@ -136,9 +120,7 @@ pub fn raw_ticks(body: &str) -> Vec<String> {
 }
 
 pub fn seq_of(tick_json: &str) -> u64 {
-    serde_json::from_str::<pushlab_wire::Tick>(tick_json)
-        .unwrap()
-        .seq
+    serde_json::from_str::<pushlab_wire::Tick>(tick_json).unwrap().seq
 }
 
 /// One parsed SSE block: its fields as sent (a comment block has only `comment`).
@@ -173,11 +155,7 @@ impl SseClient {
             return Err((response.status().as_u16(), response.text().await.unwrap()));
         }
         let response_headers = response.headers().clone();
-        Ok(SseClient {
-            response_headers,
-            body: Box::pin(response.bytes_stream()),
-            buffer: String::new(),
-        })
+        Ok(SseClient { response_headers, body: Box::pin(response.bytes_stream()), buffer: String::new() })
     }
 
     /// The next block, or `None` when the server ended the stream.
@@ -187,11 +165,8 @@ impl SseClient {
                 let block: String = self.buffer.drain(..end + 2).collect();
                 return Some(parse_block(&block));
             }
-            let chunk = tokio::time::timeout(PATIENCE, self.body.next())
-                .await
-                .expect("SSE block in time")?;
-            self.buffer
-                .push_str(std::str::from_utf8(&chunk.ok()?).unwrap());
+            let chunk = tokio::time::timeout(PATIENCE, self.body.next()).await.expect("SSE block in time")?;
+            self.buffer.push_str(std::str::from_utf8(&chunk.ok()?).unwrap());
         }
     }
 
@@ -228,20 +203,14 @@ fn parse_block(block: &str) -> SseBlock {
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub async fn ws_connect(server: &TestServer, path: &str) -> Ws {
-    tokio_tungstenite::connect_async(server.ws_url(path))
-        .await
-        .expect("WebSocket handshake")
-        .0
+    tokio_tungstenite::connect_async(server.ws_url(path)).await.expect("WebSocket handshake").0
 }
 
 /// The next text message; panics on anything else (pings are answered by tungstenite).
 pub async fn ws_text(ws: &mut Ws) -> String {
     loop {
-        let message = tokio::time::timeout(PATIENCE, ws.next())
-            .await
-            .expect("message in time")
-            .expect("open")
-            .unwrap();
+        let message =
+            tokio::time::timeout(PATIENCE, ws.next()).await.expect("message in time").expect("open").unwrap();
         match message {
             Message::Text(text) => return text.to_string(),
             Message::Ping(_) | Message::Pong(_) => continue,
@@ -259,11 +228,50 @@ pub async fn ws_ticks(ws: &mut Ws, n: usize) -> Vec<String> {
     let mut ticks = Vec::new();
     while ticks.len() < n {
         let text = ws_text(ws).await;
-        assert!(
-            !text.contains("\"type\""),
-            "unexpected control message {text}"
-        );
+        assert!(!text.contains("\"type\""), "unexpected control message {text}");
         ticks.push(text);
     }
     ticks
+}
+
+/// The real `pushlab-server` binary, started on port 0 (for signals, exit codes and
+/// memory, which an in-process server cannot show).
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    pub async fn start(args: &[&str]) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pushlab-server"))
+            .args(["--addr", "127.0.0.1:0", "--log", "warn"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("starting pushlab-server");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        tokio::time::timeout(PATIENCE, tokio::io::BufReader::new(stdout).read_line(&mut line))
+            .await
+            .expect("the server prints its address")
+            .unwrap();
+        let base = line.trim().strip_prefix("listening on ").expect("listening on http://…").to_owned();
+        ServerProcess { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn stats(&self) -> pushlab_wire::Stats {
+        http().get(self.url("/api/stats")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Sends SIGTERM, as `kill` or a process manager would.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("running").to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    }
 }

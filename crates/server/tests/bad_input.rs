@@ -1,0 +1,145 @@
+//! Bad input gets a 400 naming the parameter, changes nothing, and the server keeps
+//! serving; the connection cap answers 503; admin is for loopback peers only.
+
+mod common;
+
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use common::*;
+use tower::ServiceExt;
+
+/// Every malformed request of SPEC §3, with the parameter its error must name.
+const BAD_REQUESTS: &[(&str, &str)] = &[
+    ("/api/poll?since=-1", "since: expected a tick seq"),
+    ("/api/poll?since=abc", "since: expected a tick seq"),
+    ("/api/poll?since=", "since: expected a tick seq"),
+    ("/api/poll?since=18446744073709551616", "since: expected a tick seq"),
+    ("/api/poll?since=1.5", "since: expected a tick seq"),
+    ("/api/poll?since=999", "since: 999 is ahead of the newest tick (10)"),
+    ("/api/poll?since=1&since=2", "since: given more than once"),
+    ("/api/poll?limit=0", "limit: expected an integer from 1 to 10000"),
+    ("/api/poll?limit=10001", "limit: expected an integer from 1 to 10000"),
+    ("/api/poll?symbols=NOPE", "symbols: unknown symbol \"NOPE\""),
+    ("/api/poll?symbols=", "symbols: expected a comma-separated list"),
+    ("/api/poll?symbols=ACME,", "symbols: expected a comma-separated list"),
+    ("/api/poll?since=%ZZ", "since: expected a tick seq"),
+    ("/api/long-poll?since=x", "since: expected a tick seq"),
+    ("/api/long-poll?since=11", "since: 11 is ahead of the newest tick (10)"),
+    ("/api/long-poll?timeout_ms=60001", "timeout_ms: expected an integer from 0 to 60000"),
+    ("/api/long-poll?timeout_ms=-1", "timeout_ms: expected an integer from 0 to 60000"),
+    ("/api/long-poll?limit=0", "limit: expected an integer from 1 to 10000"),
+    ("/api/long-poll?symbols=acme", "symbols: unknown symbol \"acme\""),
+    ("/api/sse?last_event_id=x", "last_event_id: expected a tick seq"),
+    ("/api/sse?last_event_id=11", "Last-Event-ID: 11 is ahead of the newest tick (10)"),
+    ("/api/sse?symbols=NOPE", "symbols: unknown symbol"),
+    ("/api/ws", "this endpoint speaks WebSocket"),
+];
+
+#[tokio::test]
+async fn every_bad_request_is_a_400_naming_the_parameter() {
+    let server = TestServer::start(&[]).await;
+    server.publish(10);
+    for (path, error) in BAD_REQUESTS {
+        let response = http().get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/json", "{path}");
+        let body: pushlab_wire::ErrorBody = response.json().await.unwrap();
+        assert!(body.error.starts_with(error), "{path}: {:?} should start with {error:?}", body.error);
+    }
+    // Headers too: a bad Last-Event-ID is named as such, and wins over a good query.
+    let err = SseClient::connect(&server, "/api/sse?last_event_id=1", Some("-5")).await.err().unwrap();
+    assert_eq!(err.0, 400);
+    assert!(err.1.contains("Last-Event-ID: expected a tick seq"), "{}", err.1);
+    // WebSocket parameters are checked before the upgrade.
+    let refused = tokio_tungstenite::connect_async(server.ws_url("/api/ws?since=abc")).await.unwrap_err();
+    assert!(matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 400));
+
+    // Nothing changed, and good requests still work.
+    let (status, body) = get_json(&server.url("/api/poll?since=8")).await;
+    assert_eq!((status, body["next"].as_u64(), body["ticks"].as_array().unwrap().len()), (200, Some(10), 2));
+    assert_eq!(server.head(), 10);
+    let mut sse = SseClient::connect(&server, "/api/sse?last_event_id=9", None).await.unwrap();
+    assert_eq!(seq_of(&sse.ticks(1).await[0]), 10);
+}
+
+#[tokio::test]
+async fn admin_rate_is_range_checked_and_applied() {
+    let server = TestServer::start(&[]).await;
+    let post = |body: &'static str| http().post(server.url("/api/admin/rate")).body(body).send();
+    for body in ["", "{}", "{\"rate\":\"fast\"}", "{\"rate\":0}", "{\"rate\":100001}", "[50]"] {
+        let response = post(body).await.unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        assert!(response.text().await.unwrap().contains("rate: expected"), "{body}");
+    }
+    assert_eq!(*server.state.rate.borrow(), 20.0, "bad requests change nothing");
+    let response = post("{\"rate\":50}").await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), r#"{"rate":50.0}"#);
+    let (_, stats) = get_json(&server.url("/api/stats")).await;
+    assert_eq!(stats["ticker"]["rate"], 50.0);
+}
+
+#[tokio::test]
+async fn admin_refuses_a_peer_that_is_not_loopback() {
+    let state = pushlab_server::AppState::new(pushlab_server::Config::from_defaults());
+    let remote: std::net::SocketAddr = "192.0.2.7:5000".parse().unwrap();
+    let app = pushlab_server::app(state.clone()).layer(MockConnectInfo(remote));
+    let request = axum::http::Request::post("/api/admin/rate").body(Body::from(r#"{"rate":50}"#)).unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(*state.rate.borrow(), 20.0);
+}
+
+#[tokio::test]
+async fn past_max_connections_streams_get_503_with_retry_after() {
+    let server = TestServer::start(&["--max-connections", "2"]).await;
+    let sse = SseClient::connect(&server, "/api/sse", None).await.unwrap();
+    let ws = ws_connect(&server, "/api/ws").await;
+    for path in ["/api/sse", "/api/long-poll?timeout_ms=5000"] {
+        let response = http().get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 503, "{path}");
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body: pushlab_wire::ErrorBody = response.json().await.unwrap();
+        assert!(body.error.contains("limit of 2 open connections"), "{}", body.error);
+    }
+    let refused = tokio_tungstenite::connect_async(server.ws_url("/api/ws")).await.unwrap_err();
+    assert!(matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 503));
+    // Short polls are not capped: they hold nothing open.
+    assert_eq!(get_json(&server.url("/api/poll")).await.0, 200);
+    // A closed stream frees its place.
+    drop(sse);
+    drop(ws);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let response = http().get(server.url("/api/long-poll?timeout_ms=0")).send().await.unwrap();
+        if response.status() == 200 && server.state.counters.sse.snapshot().active == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the permits were not released");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    SseClient::connect(&server, "/api/sse", None).await.unwrap();
+}
+
+#[tokio::test]
+async fn stats_metrics_and_health_answer() {
+    let server = TestServer::start(&[]).await;
+    server.publish(3);
+    get_json(&server.url("/api/poll?since=0")).await;
+    let (_, stats) = get_json(&server.url("/api/stats")).await;
+    let stats: pushlab_wire::Stats = serde_json::from_value(stats).unwrap();
+    assert_eq!(
+        (stats.ticker.head, stats.transports.poll.requests, stats.transports.poll.ticks_sent),
+        (3, 1, 3)
+    );
+    assert!(stats.process.rss_bytes > 0 && stats.process.cpu_user_s > 0.0);
+    let metrics = http().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("pushlab_requests_total{transport=\"poll\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("pushlab_ticker_head 3\n"));
+    assert_eq!(http().get(server.url("/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
+    let page = http().get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(http().get(server.url("/report")).send().await.unwrap().status(), 200);
+    assert_eq!(http().get(server.url("/../Cargo.toml")).send().await.unwrap().status(), 404);
+    assert_eq!(http().get(server.url("/results/..%2Fx.json")).send().await.unwrap().status(), 404);
+}

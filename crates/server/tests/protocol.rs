@@ -1,0 +1,133 @@
+//! The protocol edges: WebSocket control messages, close codes, origin and pings;
+//! SSE keepalive comments.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+#[tokio::test]
+async fn invalid_client_messages_get_an_error_and_keep_the_connection_and_filter() {
+    let server = TestServer::start(&[]).await;
+    let mut ws = ws_connect(&server, "/api/ws?symbols=ACME").await;
+    let cases = [
+        ("not json", "invalid JSON"),
+        ("[1,2]", "not a JSON object"),
+        (r#"{"symbols":["ACME"]}"#, "missing \"type\""),
+        (r#"{"type":"unsubscribe"}"#, "unknown type \"unsubscribe\""),
+        (r#"{"type":"subscribe","symbols":[]}"#, "\"symbols\" must be a non-empty list"),
+        (r#"{"type":"subscribe","symbols":"ACME"}"#, "\"symbols\" must be a non-empty list"),
+        (r#"{"type":"subscribe","symbols":[1]}"#, "\"symbols\" must be a non-empty list"),
+        (r#"{"type":"subscribe","symbols":["BOLT","NOPE"]}"#, "symbols: unknown symbol \"NOPE\""),
+    ];
+    for (sent, expected) in cases {
+        ws_send(&mut ws, sent).await;
+        let reply: serde_json::Value = serde_json::from_str(&ws_text(&mut ws).await).unwrap();
+        assert_eq!(reply["type"], "error", "{sent}");
+        let message = reply["message"].as_str().unwrap();
+        assert!(message.starts_with(expected), "{sent}: {message}");
+    }
+    // Still connected, still filtered to ACME only (the bad BOLT,NOPE changed nothing).
+    server.publish(40);
+    let want = server.seqs_of("ACME", 0, 40);
+    let got: Vec<u64> = ws_ticks(&mut ws, want.len()).await.iter().map(|t| seq_of(t)).collect();
+    assert_eq!(got, want);
+}
+
+/// Reads until the server's close frame and returns its code.
+async fn close_code(ws: &mut Ws) -> CloseCode {
+    loop {
+        match tokio::time::timeout(PATIENCE, ws.next()).await.expect("close in time") {
+            Some(Ok(Message::Close(Some(frame)))) => return frame.code,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_binary_frame_closes_with_1003() {
+    let server = TestServer::start(&[]).await;
+    let mut ws = ws_connect(&server, "/api/ws").await;
+    ws.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+    assert_eq!(close_code(&mut ws).await, CloseCode::Unsupported);
+}
+
+#[tokio::test]
+async fn a_message_over_4096_bytes_closes_with_1009() {
+    let server = TestServer::start(&[]).await;
+    let mut ws = ws_connect(&server, "/api/ws").await;
+    let big = format!(r#"{{"type":"subscribe","symbols":["{}"]}}"#, "A".repeat(5000));
+    ws.send(Message::Text(big.into())).await.unwrap();
+    assert_eq!(close_code(&mut ws).await, CloseCode::Size);
+    // A message of exactly 4096 bytes is fine (an error reply: the symbol is unknown).
+    let mut ws = ws_connect(&server, "/api/ws").await;
+    let padding = 4096 - r#"{"type":"subscribe","symbols":[""]}"#.len();
+    ws_send(&mut ws, &format!(r#"{{"type":"subscribe","symbols":["{}"]}}"#, "A".repeat(padding))).await;
+    assert!(ws_text(&mut ws).await.contains("unknown symbol"));
+}
+
+async fn handshake_status(server: &TestServer, origin: &str) -> u16 {
+    let mut request = server.ws_url("/api/ws").into_client_request().unwrap();
+    request.headers_mut().insert("origin", origin.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_unless_allowed() {
+    let server = TestServer::start(&["--allow-origin", "http://workshop.example"]).await;
+    assert_eq!(handshake_status(&server, "http://evil.example").await, 403);
+    assert_eq!(handshake_status(&server, &format!("http://{}", server.addr)).await, 101, "own origin");
+    assert_eq!(handshake_status(&server, "http://workshop.example").await, 101, "allowed");
+    assert_eq!(server.state.counters.ws.snapshot().requests, 3);
+}
+
+#[tokio::test]
+async fn a_websocket_that_never_answers_pings_is_dropped() {
+    let server = TestServer::start(&["--keepalive", "100ms"]).await;
+    // A client that never reads never sees our pings, so never answers them.
+    let _silent = ws_connect(&server, "/api/ws").await;
+    // One that reads answers them (tungstenite does it), and stays.
+    let mut alive = ws_connect(&server, "/api/ws").await;
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = alive.next().await {} });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(server.state.counters.ws.snapshot().active, 2);
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while server.state.counters.ws.snapshot().active != 1 {
+        assert!(std::time::Instant::now() < deadline, "the silent client was not dropped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Well past two intervals, the one that answers is still there.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.state.counters.ws.snapshot().active, 1);
+    reader.abort();
+}
+
+#[tokio::test]
+async fn an_idle_sse_stream_gets_keepalive_comments() {
+    let server = TestServer::start(&["--keepalive", "100ms"]).await;
+    let mut sse = SseClient::connect(&server, "/api/sse", None).await.unwrap();
+    assert_eq!(sse.next_block().await.unwrap().retry.as_deref(), Some("1000"));
+    let started = std::time::Instant::now();
+    let comment = sse.next_block().await.unwrap();
+    assert_eq!(comment.comment.as_deref(), Some("keepalive"));
+    assert!(started.elapsed() >= Duration::from_millis(90), "not before the keepalive period");
+    // A tick still flows after comments.
+    server.publish(1);
+    let next = loop {
+        let block = sse.next_block().await.unwrap();
+        if block.data.is_some() {
+            break block;
+        }
+    };
+    assert_eq!(next.id.as_deref(), Some("1"));
+}

@@ -1,0 +1,65 @@
+//! SIGTERM: stop accepting, end SSE streams, close WebSockets with 1001, answer
+//! pending long-polls, exit 0, all within 5 s.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+#[tokio::test]
+async fn sigterm_drains_every_transport_and_exits_zero_within_5s() {
+    // At 0.1 ticks/s nothing happens for 10 s: every connection below is idle.
+    let mut server = ServerProcess::start(&["--rate", "0.1"]).await;
+    let sse = http().get(server.url("/api/sse")).send().await.unwrap();
+    assert_eq!(sse.status(), 200);
+    let mut sse_body = sse.bytes_stream();
+    let ws_url = server.url("/api/ws").replace("http://", "ws://");
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let long_poll = server.url("/api/long-poll?timeout_ms=60000");
+    let pending = tokio::spawn(async move { http().get(long_poll).send().await });
+    let deadline = Instant::now() + PATIENCE;
+    while server.stats().await.transports.long_poll.active != 1 {
+        assert!(Instant::now() < deadline, "the long-poll is pending");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let started = Instant::now();
+    server.terminate();
+
+    // The SSE body ends (the chunked stream is closed properly, no error).
+    let sse_done = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = sse_body.next().await {
+            chunk.expect("the stream ends cleanly");
+        }
+    });
+    sse_done.await.expect("SSE stream ended within 5 s");
+
+    // The WebSocket gets a close frame with 1001 (going away).
+    let code = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => return Some(frame.code),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("close within 5 s");
+    assert_eq!(code, Some(CloseCode::Away));
+
+    // The process exits 0 within 5 s of the signal.
+    let status =
+        tokio::time::timeout(Duration::from_secs(5), server.child.wait()).await.expect("exit within 5 s");
+    assert!(status.unwrap().success(), "exit code 0");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The long-poll was answered (200), not cut off.
+    let answered = pending.await.unwrap().expect("long-poll answered");
+    assert_eq!(answered.status(), 200);
+    let body: serde_json::Value = answered.json().await.unwrap();
+    assert_eq!(body["ticks"], serde_json::json!([]));
+}
