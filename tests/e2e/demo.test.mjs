@@ -103,21 +103,23 @@ for (const transport of TRANSPORTS) {
   });
 }
 
-test('reconnecting without a cursor counts the ticks sent meanwhile as lost', async () => {
-  await page.uncheck('#resume');
-  await clickToggle('ws');
-  await page.waitForTimeout(OFFLINE_MS);
-  await clickToggle('ws');
-  const after = await eventually(async () => {
-    const p = (await panels()).ws;
-    return ['ok', 'lost'].includes(p.resume) && p;
-  }, 'ws to resume', 5000);
-  assert.equal(after.resume, 'lost', after.resumeText);
-  assert.ok(after.resumeLost >= 10, after.resumeText);
-  assert.equal(after.lost, after.resumeLost, 'the panel\'s lost counter shows the same gap');
-  await page.check('#resume');
-  assert.deepEqual(page.problems, []);
-});
+for (const transport of ['poll', 'ws']) {
+  test(`${transport}: reconnecting without a cursor counts the ticks sent meanwhile as lost`, async () => {
+    await page.uncheck('#resume');
+    await clickToggle(transport);
+    await page.waitForTimeout(OFFLINE_MS);
+    await clickToggle(transport);
+    const after = await eventually(async () => {
+      const p = (await panels())[transport];
+      return ['ok', 'lost'].includes(p.resume) && p;
+    }, `${transport} to resume`, 5000);
+    assert.equal(after.resume, 'lost', after.resumeText);
+    assert.ok(after.resumeLost >= 10, after.resumeText);
+    assert.equal(after.lost, after.resumeLost, 'the panel\'s lost counter shows the same gap');
+    await page.check('#resume');
+    assert.deepEqual(page.problems, []);
+  });
+}
 
 test('the tick rate control changes the server\'s rate', async () => {
   await page.fill('#rate', '50');

@@ -45,6 +45,8 @@ export class Panel {
       snapshot: (list, next) => {
         // The latest price per symbol, not new ticks: shown, but not counted or timed.
         for (const tick of list) this.setPrice(tick);
+        // Reconnecting without a cursor skips every tick between ours and the head.
+        if (this.lastSeq && next > this.lastSeq) this.counts.gapLost += next - this.lastSeq;
         this.lastSeq = Math.max(this.lastSeq, next);
       },
       missed: (k) => {
@@ -84,10 +86,15 @@ export class Panel {
   }
 
   setPrice(tick) {
-    const previous = this.prices.get(tick.symbol);
-    const dir = !previous || previous.price === tick.price ? previous?.dir ?? null : tick.price > previous.price ? 'up' : 'down';
-    const changed = previous && previous.price !== tick.price;
-    this.prices.set(tick.symbol, { price: tick.price, dir, changedAt: changed ? performance.now() : previous?.changedAt ?? 0 });
+    let entry = this.prices.get(tick.symbol);
+    if (!entry) {
+      entry = { price: tick.price, dir: null, changedAt: 0 };
+      this.prices.set(tick.symbol, entry);
+    } else if (tick.price !== entry.price) {
+      entry.dir = tick.price > entry.price ? 'up' : 'down';
+      entry.changedAt = performance.now();
+      entry.price = tick.price;
+    }
     if (tick.symbol === this.options.chartSymbol()) this.chart.add(tick.ts_us, tick.price);
   }
 
