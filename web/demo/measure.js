@@ -69,3 +69,11 @@ export function formatLatency(us) {
   if (ms < 1000) return `${ms.toFixed(0)} ms`;
   return `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** p50 and p99 side by side, the unit once when they share it: "3.65 / 5.85 ms". */
+export function formatLatencyPair(a, b) {
+  const [first, second] = [formatLatency(a), formatLatency(b)];
+  const unit = (text) => text.split(' ')[1];
+  if (unit(first) && unit(first) === unit(second)) return `${first.split(' ')[0]} / ${second}`;
+  return `${first} / ${second}`;
+}

@@ -1,6 +1,6 @@
 // One transport's panel: what it has received, measured the same way for all four, and
 // drawn a few times a second (not per tick, so a fast feed doesn't flood the DOM).
-import { LatencyWindow, nowUs, formatBytes, formatLatency } from './measure.js';
+import { LatencyWindow, nowUs, formatBytes, formatLatency, formatLatencyPair } from './measure.js';
 import { PriceChart } from './price-chart.js';
 
 /** Latency percentiles are over the ticks of the last 5 s (at least the last 20 ticks). */
@@ -160,7 +160,7 @@ export class Panel {
     this.set('ticks', this.counts.ticks, this.counts.ticks.toLocaleString('en-US'));
     this.set('requests', this.counts.requests, this.counts.requests.toLocaleString('en-US'));
     this.set('bytes', this.counts.bytes, formatBytes(this.counts.bytes));
-    this.set('latency', p50, `${formatLatency(p50)} / ${formatLatency(p99)}`);
+    this.set('latency', p50, formatLatencyPair(p50, p99));
     this.set('staleness', staleUs, formatLatency(staleUs)).classList.toggle('warn', staleUs > STALE_WARN_US);
     const lostText = `${this.lost()}` + (this.lost() ? ` (${this.counts.gapLost} from seq gaps, ${this.counts.missed} reported missed)` : '') +
       (this.counts.duplicates ? `, ${this.counts.duplicates} duplicate/out of order` : '') +

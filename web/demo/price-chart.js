@@ -52,7 +52,7 @@ export class PriceChart {
     // Carry the last price to "now": a price holds until the next tick changes it.
     if (data.length) data.push({ x: 0, y: data[data.length - 1].y });
     this.chart.data.datasets[0].data = data;
-    this.chart.options.plugins.title = { display: true, text: symbol, align: 'start', padding: 2, font: { size: 11 } };
+    this.chart.options.scales.y.title = { display: true, text: symbol, padding: 0, font: { size: 11 } };
     this.chart.update('none');
   }
 }
