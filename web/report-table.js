@@ -48,7 +48,9 @@
     for (const [section, keys] of sections(runs)) {
       const row = body.insertRow();
       row.className = 'section';
-      const th = cell('th', SECTION_LABELS[section] ?? section.replaceAll('_', ' '));
+      // The label sits in a span so it can stick to the left while the row scrolls sideways.
+      const th = cell('th', '');
+      th.append(cell('span', SECTION_LABELS[section] ?? section.replaceAll('_', ' ')));
       th.colSpan = runs.length + 1;
       row.append(th);
       for (const key of keys) {
