@@ -35,8 +35,10 @@
    * count, which the charts draw as lines against client count instead of bars.
    */
   function shape(results) {
+    // Known transports in their usual order, any other after them.
+    const rank = (t) => (TRANSPORTS.includes(t) ? TRANSPORTS.indexOf(t) : TRANSPORTS.length);
     const runs = results.runs.slice().sort(
-      (a, b) => TRANSPORTS.indexOf(a.transport) - TRANSPORTS.indexOf(b.transport) || a.rate - b.rate || a.clients - b.clients,
+      (a, b) => rank(a.transport) - rank(b.transport) || a.rate - b.rate || a.clients - b.clients,
     );
     const groups = new Map();
     for (const run of runs) {

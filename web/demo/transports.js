@@ -133,7 +133,9 @@ export class PollClient {
       }
       this.sink.state(`poll failed (${error.message}); next slot retries`, 'error');
     } finally {
-      this.inFlight = false;
+      // Only if still connected the same way: after a disconnect and reconnect, a new
+      // request may be out, and this old one must not let a second one overlap it.
+      if (this.abort?.signal === signal) this.inFlight = false;
     }
   }
 }
