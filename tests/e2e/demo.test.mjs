@@ -146,3 +146,17 @@ test('a shorter poll interval makes the polling panel ask more often', async () 
   assert.ok(added >= 6 && added <= 10, `added ${added} requests in 2 s`);
   assert.deepEqual(page.problems, []);
 });
+
+test('at phone width the panels stack and nothing runs off the side', async () => {
+  const phone = await newPage(browser, { width: 390, height: 844 });
+  await phone.goto(server.url);
+  await phone.waitForFunction(() => [...document.querySelectorAll('[data-counter="ticks"]')].every((d) => Number(d.dataset.value) > 0));
+  const layout = await phone.evaluate(() => ({
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    lefts: [...document.querySelectorAll('.panel')].map((p) => Math.round(p.getBoundingClientRect().left)),
+  }));
+  assert.ok(layout.overflow <= 0, `page is ${layout.overflow} px wider than the screen`);
+  assert.equal(new Set(layout.lefts).size, 1, `one column: ${layout.lefts}`);
+  assert.deepEqual(phone.problems, []);
+  await phone.close();
+});

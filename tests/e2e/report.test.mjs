@@ -144,6 +144,21 @@ test('a file that is not a results file is refused with a message, and the shown
   await page.close();
 });
 
+test('at phone width the charts stack and only the table scrolls sideways', async () => {
+  const page = await openReport(`${server.url}/report?results=sweep`, { width: 390, height: 844 });
+  const layout = await page.evaluate(() => ({
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    chartLefts: [...document.querySelectorAll('figure.chart')].map((f) => Math.round(f.getBoundingClientRect().left)),
+    tableScrolls: document.querySelector('.table-wrap').scrollWidth > document.querySelector('.table-wrap').clientWidth,
+  }));
+  assert.ok(layout.overflow <= 0, `page is ${layout.overflow} px wider than the screen`);
+  assert.equal(new Set(layout.chartLefts).size, 1, `one column: ${layout.chartLefts}`);
+  assert.ok(layout.tableScrolls, 'the 20-run table scrolls inside its box');
+  assertAllDrawn(await chartPixels(page));
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('?results=<name> picks another file from the results directory', async () => {
   const page = await openReport(`${server.url}/report?results=workshop`);
   assert.equal(await page.getAttribute('body', 'data-source'), 'results/workshop.json');
