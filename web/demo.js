@@ -39,8 +39,8 @@ const TRANSPORTS = [
   },
   {
     transport: 'ws', name: 'WebSocket', requests: 'handshakes', bytes: 'message payload bytes',
-    caption: () => 'One WebSocket on /api/ws: an upgraded connection, one message per tick, and the page could talk back ' +
-      '(subscribe). No automatic reconnect: the page reopens it itself with ?since=<last seq>.',
+    caption: () => 'One WebSocket on /api/ws: an upgraded connection, one message per tick, and the page talks back on it: ' +
+      'the symbol filter ("all") sends a subscribe message, no new handshake. No automatic reconnect: the page reopens it with ?since=<last seq>.',
     create: (sink, lastSeq) => new WsClient(sink, lastSeq),
   },
 ];

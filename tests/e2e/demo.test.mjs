@@ -147,6 +147,26 @@ test('a shorter poll interval makes the polling panel ask more often', async () 
   assert.deepEqual(page.problems, []);
 });
 
+test('WebSocket talks back: a symbol filter is a subscribe on the same socket, not a new handshake', async () => {
+  const wsFilter = '.panel[data-transport="ws"] .filter';
+  const before = await panels();
+  await page.selectOption(wsFilter, 'ACME');
+  await eventually(async () => /subscribed to ACME/.test(await page.textContent('.panel[data-transport="ws"] .state')), 'the server to confirm');
+  const filtered = await panels();
+  await page.waitForTimeout(2000);
+  const later = await panels();
+  const added = (t) => later[t].ticks - filtered[t].ticks;
+  // One symbol of eight: far fewer ticks than the unfiltered SSE panel over the same time.
+  assert.ok(added('ws') < added('sse') / 2, `ws +${added('ws')} vs sse +${added('sse')}`);
+  assert.equal(later.ws.requests, before.ws.requests, 'no new handshake');
+  await page.selectOption(wsFilter, '');
+  await eventually(async () => /subscribed to all symbols/.test(await page.textContent('.panel[data-transport="ws"] .state')), 'back to all');
+  await page.waitForTimeout(1000);
+  // Switching filters skipped other symbols' seqs on purpose: none of that is loss.
+  assert.equal((await panels()).ws.lost, before.ws.lost);
+  assert.deepEqual(page.problems, []);
+});
+
 test('at phone width the panels stack and nothing runs off the side', async () => {
   const phone = await newPage(browser, { width: 390, height: 844 });
   await phone.goto(server.url);

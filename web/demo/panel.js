@@ -33,6 +33,7 @@ export class Panel {
     this.chart = new PriceChart(root.querySelector('canvas'), info.transport);
     this.client = info.create(this.sink(), () => this.lastSeq || null);
     this.buildPrices(options.symbols);
+    this.buildFilter(options.symbols);
     root.querySelector('[data-action="toggle"]').addEventListener('click', () => this.toggle());
   }
 
@@ -55,6 +56,16 @@ export class Panel {
         if (this.lastSeq) this.lastSeq += k;
       },
       state: (text, kind) => { this.stateText = text; this.stateKind = kind; },
+      filtering: (symbols) => {
+        // seq is global: with a filter, or while one is changing, a jump in seq is other
+        // symbols' ticks, not loss. Only the server's gap notices count then.
+        this.filter = symbols === null ? { pending: true } : { symbols, partial: symbols.length < this.options.symbols.length };
+        if (symbols) {
+          this.skipNextGap = true; // the first tick under the new filter may jump legitimately
+          this.stateText = `server answered: subscribed to ${symbols.length === this.options.symbols.length ? 'all symbols' : symbols.join(', ')}`;
+          this.stateKind = 'live';
+        }
+      },
       restarted: () => {
         // New numbering: forget our seq, or every new tick would look like a duplicate.
         this.lastSeq = 0;
@@ -72,7 +83,8 @@ export class Panel {
       }
       // seq is global across symbols and the panel subscribes to all of them, so a jump
       // in seq is ticks that never reached us.
-      if (this.lastSeq && tick.seq > this.lastSeq + 1) this.counts.gapLost += tick.seq - this.lastSeq - 1;
+      if (this.lastSeq && tick.seq > this.lastSeq + 1 && this.checksGaps()) this.counts.gapLost += tick.seq - this.lastSeq - 1;
+      this.skipNextGap = false;
       this.lastSeq = tick.seq;
       this.counts.ticks++;
       this.latency.add(now - tick.ts_us);
@@ -96,6 +108,16 @@ export class Panel {
       entry.price = tick.price;
     }
     if (tick.symbol === this.options.chartSymbol()) this.chart.add(tick.ts_us, tick.price);
+  }
+
+  /** Whether a jump in seq means loss: not under a symbol filter, nor while one changes. */
+  checksGaps() {
+    return !this.skipNextGap && !this.filter?.pending && !this.filter?.partial;
+  }
+
+  /** WebSocket only: the symbols to receive (all of them when `symbol` is empty). */
+  setFilter(symbol) {
+    this.client.subscribe(symbol ? [symbol] : this.options.symbols);
   }
 
   lost() {
@@ -141,6 +163,15 @@ export class Panel {
     }
   }
 
+  /** The symbol filter, for a transport that can talk back (WebSocket): hidden otherwise. */
+  buildFilter(symbols) {
+    const select = this.root.querySelector('.filter');
+    if (!this.client.subscribe) return;
+    select.hidden = false;
+    select.append(new Option('all', ''), ...symbols.map((s) => new Option(s, s)));
+    select.addEventListener('change', () => this.setFilter(select.value));
+  }
+
   /** Writes the current state into the DOM; called a few times a second. */
   render() {
     const now = performance.now();
@@ -150,6 +181,7 @@ export class Panel {
       item.querySelector('.price').textContent = price.toFixed(2);
       item.dataset.dir = dir ?? '';
       item.classList.toggle('flash', now - changedAt < FLASH_MS);
+      item.classList.toggle('filtered-out', Boolean(this.filter?.partial && !this.filter.symbols.includes(symbol)));
     }
     if (now - this.percentilesAt >= PERCENTILES_EVERY_MS || this.shownPercentiles[0] === null) {
       this.shownPercentiles = this.latency.percentiles(0.5, 0.99);
@@ -164,7 +196,8 @@ export class Panel {
     this.set('staleness', staleUs, formatLatency(staleUs)).classList.toggle('warn', staleUs > STALE_WARN_US);
     const lostText = `${this.lost()}` + (this.lost() ? ` (${this.counts.gapLost} from seq gaps, ${this.counts.missed} reported missed)` : '') +
       (this.counts.duplicates ? `, ${this.counts.duplicates} duplicate/out of order` : '') +
-      (this.counts.restarts ? `; server restarted ×${this.counts.restarts}` : '');
+      (this.counts.restarts ? `; server restarted ×${this.counts.restarts}` : '') +
+      (this.filter?.partial ? ' (filtered: seq gaps not checked)' : '');
     this.set('lost', this.lost(), lostText).classList.toggle('bad', this.lost() > 0);
     const state = this.root.querySelector('.state');
     state.textContent = this.stateText ?? '';

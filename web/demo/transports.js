@@ -11,6 +11,8 @@
 //   sink.state(text, kind)    kind: 'live' | 'waiting' | 'error'
 //   sink.restarted()          the server no longer knows our cursor: it restarted, and its
 //                             seq began again at 1, so the panel starts counting afresh
+//   sink.filtering(symbols)   (WebSocket) a new symbol filter was sent: null while the server
+//                             has not confirmed it yet, then the symbols it confirmed
 import { utf8Bytes } from './measure.js';
 
 /** Pause before a pull loop tries again after an error, so a dead server isn't hammered. */
@@ -230,18 +232,24 @@ export class SseClient {
 
 /**
  * WebSocket: one connection on `/api/ws?since=N`, one text message per tick, control
- * messages with a `type`. Unlike EventSource it has no reconnect of its own: when the
- * server closes it, this page reopens it with the last seq it saw.
+ * messages with a `type`. It is the one transport where the page talks back on the same
+ * connection: `subscribe` changes the symbol filter without a new handshake. Unlike
+ * EventSource it has no reconnect of its own: when the server closes it, this page
+ * reopens it with the last seq it saw (and its filter).
  */
 export class WsClient {
   constructor(sink, lastSeq) {
     this.sink = sink;
     this.lastSeq = lastSeq; // () => the newest seq the panel has, for reconnecting
+    this.symbols = null; // the filter to reopen with; null: all symbols
   }
 
   connect(cursor) {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const socket = new WebSocket(`${scheme}://${location.host}/api/ws${cursor === null ? '' : `?since=${cursor}`}`);
+    const query = new URLSearchParams();
+    if (cursor !== null) query.set('since', cursor);
+    if (this.symbols) query.set('symbols', this.symbols.join(','));
+    const socket = new WebSocket(`${scheme}://${location.host}/api/ws${query.size ? `?${query}` : ''}`);
     this.socket = socket;
     this.sink.state('handshake', 'waiting');
     let opened = false;
@@ -255,6 +263,7 @@ export class WsClient {
       const message = JSON.parse(event.data);
       if (message.type === 'gap') this.sink.missed(message.missed);
       else if (message.type === 'error') this.sink.state(`server says: ${message.message}`, 'error');
+      else if (message.type === 'subscribed') this.sink.filtering(message.symbols);
       else if (message.type === undefined) this.sink.ticks([message]);
     };
     socket.onclose = (event) => {
@@ -280,6 +289,15 @@ export class WsClient {
       }
     }
     if (this.socket) this.connect(this.lastSeq());
+  }
+
+  /** Sends `{"type":"subscribe","symbols":[…]}` on the open socket; also used on reopening. */
+  subscribe(symbols) {
+    this.symbols = symbols;
+    if (this.socket?.readyState !== WebSocket.OPEN) return; // the next connect() carries it
+    this.socket.send(JSON.stringify({ type: 'subscribe', symbols }));
+    this.sink.filtering(null);
+    this.sink.state(`sent subscribe ${symbols.join(',')}; waiting for the server's answer`, 'waiting');
   }
 
   disconnect() {
