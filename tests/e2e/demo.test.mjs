@@ -142,8 +142,8 @@ test('a shorter poll interval makes the polling panel ask more often', async () 
   const start = (await panels()).poll.requests;
   await page.waitForTimeout(2000);
   const added = (await panels()).poll.requests - start;
-  // 2 s at 250 ms is 8 slots; allow for a slot skipped while a request was out.
-  assert.ok(added >= 6 && added <= 10, `added ${added} requests in 2 s`);
+  // 2 s at 250 ms is 8 slots; allow for slots skipped while a request was out on a busy machine.
+  assert.ok(added >= 5 && added <= 10, `added ${added} requests in 2 s`);
   assert.deepEqual(page.problems, []);
 });
 
