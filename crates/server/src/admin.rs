@@ -1,28 +1,42 @@
 //! `POST /api/admin/rate`: change the tick rate while clients are connected, from
-//! the demo page's slider or a workshop script. Loopback peers only: it changes what
-//! every client sees.
+//! the demo page's control or a workshop script. It changes what every client sees,
+//! so it answers only this machine: a loopback peer, a loopback `Host` (no DNS
+//! rebinding), a JSON body (a cross-site page must then ask permission first, a CORS
+//! preflight we never grant), and no foreign `Origin`.
 
 use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, header};
 use pushlab_wire::RateBody;
 
 use crate::error::ApiError;
+use crate::origin::{check_origin, host, is_loopback_host};
 use crate::state::AppState;
 use crate::ticker::RATE_RANGE;
 
 pub async fn set_rate(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<RateBody>, ApiError> {
-    if !peer.ip().is_loopback() {
+    // to_canonical: a v4 peer on a dual-stack socket shows as ::ffff:127.0.0.1.
+    if !peer.ip().to_canonical().is_loopback() {
         return Err(ApiError::Forbidden(format!(
             "admin endpoints answer loopback peers only, not {}",
             peer.ip()
         )));
+    }
+    if !is_loopback_host(host(&headers)) {
+        return Err(ApiError::Forbidden("admin endpoints answer requests to localhost only".into()));
+    }
+    check_origin(&headers, &state.config.allow_origin)?;
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if !json.is_some_and(|v| v.starts_with("application/json")) {
+        return Err(ApiError::bad("rate: send the body as Content-Type: application/json"));
     }
     let range = format!("a number from {} to {}", RATE_RANGE.start(), RATE_RANGE.end());
     // Parsed as a Value, not straight into RateBody: serde would also accept `[50]`.
@@ -33,7 +47,11 @@ pub async fn set_rate(
     if !RATE_RANGE.contains(&rate) {
         return Err(ApiError::bad(format!("rate: expected {range}, got {rate}")));
     }
-    state.rate.send_replace(rate);
-    tracing::info!(rate, %peer, "tick rate changed");
+    // The ticker restarts its schedule on a change: an unchanged rate (a slider
+    // re-posting its value) must not, or at 0.1 ticks/s no tick would ever come.
+    let changed = state.rate.send_if_modified(|current| std::mem::replace(current, rate) != rate);
+    if changed {
+        tracing::info!(rate, %peer, "tick rate changed");
+    }
     Ok(Json(RateBody { rate }))
 }

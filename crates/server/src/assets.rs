@@ -5,7 +5,7 @@
 use std::path::{Component, Path};
 
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{Uri, header};
+use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use include_dir::{Dir, include_dir};
 
@@ -61,8 +61,11 @@ pub async fn report(State(state): State<AppState>) -> Result<Response, ApiError>
     web_file(&state, "report.html").await
 }
 
-/// Any other path: a file of `web/`, or 404.
-pub async fn fallback(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+/// Any other path: a file of `web/` for GET or HEAD, else 404 or 405.
+pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Result<Response, ApiError> {
+    if method != Method::GET && method != Method::HEAD {
+        return Err(ApiError::MethodNotAllowed);
+    }
     web_file(&state, uri.path().trim_start_matches('/')).await
 }
 

@@ -18,6 +18,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// `--max-connections` streams, WebSockets and pending long-polls are open.
     #[error("the server is at its limit of {limit} open connections; retry in {RETRY_AFTER_SECS} s")]
     TooManyConnections { limit: u64 },
@@ -38,6 +40,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyConnections { .. } | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         };
         let body = Json(ErrorBody { error: self.to_string() });

@@ -20,6 +20,11 @@ use tokio::sync::watch;
 /// The most symbols a feed can carry: a filter is a 64-bit set of symbol indices.
 pub const MAX_SYMBOLS: usize = 64;
 
+/// Ticks a streaming transport (SSE, WebSocket) reads per step. A client far behind
+/// catches up in steps this size, so one read never copies the whole history, and a
+/// stalled stream holds at most this many (shared) frames.
+pub const PUSH_BATCH_TICKS: usize = 64;
+
 /// One published tick, in every encoding a transport needs, each built once.
 #[derive(Debug)]
 pub struct TickFrame {
@@ -74,7 +79,7 @@ pub struct Batch {
     /// once evicted, the feed no longer knows which of them matched.
     pub missed: u64,
     /// `limit` cut the list: more matching ticks are waiting, read again at once.
-    pub cut: bool,
+    pub truncated: bool,
 }
 
 /// A cursor ahead of the newest tick: the client claims ticks that do not exist yet.
@@ -134,8 +139,15 @@ impl Feed {
         self.symbols.iter().position(|s| s == name)
     }
 
+    /// The seq of the newest tick (0 before the first).
     pub fn head(&self) -> u64 {
-        *self.head_tx.borrow()
+        self.log.read().expect("feed lock poisoned").head
+    }
+
+    /// Refuses a cursor ahead of the head: the client claims ticks that do not exist.
+    pub fn check_cursor(&self, cursor: u64) -> Result<u64, CursorAhead> {
+        let head = self.head();
+        if cursor > head { Err(CursorAhead { cursor, head }) } else { Ok(cursor) }
     }
 
     /// A receiver that wakes when the head moves: `rx.wait_for(|&h| h > cursor)`.
@@ -145,22 +157,21 @@ impl Feed {
 
     /// Append ticks (seqs must follow the head without a hole) and wake every waiter once.
     pub fn publish(&self, frames: impl IntoIterator<Item = TickFrame>) {
-        let head = {
-            let mut log = self.log.write().expect("feed lock poisoned");
-            for frame in frames {
-                assert_eq!(frame.seq, log.head + 1, "ticks are published in seq order");
-                let frame = Arc::new(frame);
-                if log.ticks.len() == log.capacity {
-                    log.ticks.pop_front();
-                }
-                log.head = frame.seq;
-                let symbol = frame.symbol;
-                log.latest[symbol] = Some(frame.clone());
-                log.ticks.push_back(frame);
+        let mut log = self.log.write().expect("feed lock poisoned");
+        for frame in frames {
+            assert_eq!(frame.seq, log.head + 1, "ticks are published in seq order");
+            let frame = Arc::new(frame);
+            if log.ticks.len() == log.capacity {
+                log.ticks.pop_front();
             }
-            log.head
-        };
-        self.head_tx.send_replace(head);
+            log.head = frame.seq;
+            let symbol = frame.symbol;
+            log.latest[symbol] = Some(frame.clone());
+            log.ticks.push_back(frame);
+        }
+        // Still under the lock: nobody can read the new head from the log and then
+        // find the watch channel behind it.
+        self.head_tx.send_replace(log.head);
     }
 
     /// The matching ticks after `cursor`, at most `limit` of them.
@@ -176,7 +187,7 @@ impl Feed {
         let mut batch = Batch { next: log.head, missed, ..Batch::default() };
         for frame in log.ticks.iter().skip(skip).filter(|t| filter.matches(t.symbol)) {
             if batch.ticks.len() == limit {
-                batch.cut = true;
+                batch.truncated = true;
                 batch.next = batch.ticks.last().map_or(cursor, |t| t.seq);
                 break;
             }
@@ -192,7 +203,7 @@ impl Feed {
         let mut ticks: Vec<_> =
             log.latest.iter().flatten().filter(|t| filter.matches(t.symbol)).cloned().collect();
         ticks.sort_by_key(|t| t.seq);
-        Batch { ticks, next: log.head, missed: 0, cut: false }
+        Batch { ticks, next: log.head, missed: 0, truncated: false }
     }
 }
 
@@ -215,7 +226,7 @@ mod tests {
     fn reads_after_the_cursor_in_order() {
         let feed = feed_with(10, 5);
         let batch = feed.read(2, SymbolFilter::ALL, 100).unwrap();
-        assert_eq!((seqs(&batch), batch.next, batch.missed, batch.cut), (vec![3, 4, 5], 5, 0, false));
+        assert_eq!((seqs(&batch), batch.next, batch.missed, batch.truncated), (vec![3, 4, 5], 5, 0, false));
         assert!(feed.read(5, SymbolFilter::ALL, 100).unwrap().ticks.is_empty());
     }
 
@@ -223,7 +234,7 @@ mod tests {
     fn limit_cuts_and_next_points_at_the_last_returned_tick() {
         let feed = feed_with(10, 5);
         let batch = feed.read(0, SymbolFilter::ALL, 2).unwrap();
-        assert_eq!((seqs(&batch), batch.next, batch.cut), (vec![1, 2], 2, true));
+        assert_eq!((seqs(&batch), batch.next, batch.truncated), (vec![1, 2], 2, true));
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub const TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u64> = 0..=60_000;
 
 /// `GET /api/long-poll?since=N[&timeout_ms=T][&limit=L][&symbols=A,B]`
 pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
-    let counters = state.counters(Transport::LongPoll);
-    counters.request();
+    let mut active = state.active(Transport::LongPoll);
+    active.counters().request();
     let filter = params.symbols(&state.feed)?;
     let limit = params.limit()?;
     let timeout = Duration::from_millis(params.int_in("timeout_ms", TIMEOUT_MS_RANGE, TIMEOUT_MS_DEFAULT)?);
@@ -35,7 +35,7 @@ pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<
     let mut batch = read(cursor)?;
     if batch.ticks.is_empty() && batch.missed == 0 {
         // Nothing to say yet: hold the request. Only now does it take a cap permit.
-        let _active = state.admit(Transport::LongPoll)?;
+        active.hold_open()?;
         let mut head = state.feed.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         while batch.ticks.is_empty() && batch.missed == 0 {
@@ -55,6 +55,6 @@ pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<
         }
     }
     let body = batch_json(&batch);
-    counters.sent(batch.ticks.len(), body.len());
+    active.counters().sent(batch.ticks.len(), body.len());
     Ok(json_response(body))
 }

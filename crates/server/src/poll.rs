@@ -64,7 +64,7 @@ mod tests {
             Arc::new(TickFrame::new(3, 0, br#"{"seq":3}"#.to_vec())),
             Arc::new(TickFrame::new(4, 0, br#"{"seq":4}"#.to_vec())),
         ];
-        let batch = Batch { ticks, next: 4, missed: 2, cut: false };
+        let batch = Batch { ticks, next: 4, missed: 2, truncated: false };
         assert_eq!(
             String::from_utf8(batch_json(&batch)).unwrap(),
             r#"{"ticks":[{"seq":3},{"seq":4}],"next":4,"missed":2}"#

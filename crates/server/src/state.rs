@@ -13,7 +13,8 @@ use crate::error::ApiError;
 use crate::feed::Feed;
 use crate::stats::{Counters, TransportCounters};
 
-/// Cheap to clone: one `Arc`.
+/// Cheap to clone: one `Arc`. It derefs to [`Shared`], so `state.feed` is the feed
+/// every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -75,40 +76,52 @@ impl AppState {
         }
     }
 
-    /// Counts a request that is answered at once (a poll): no permit, not capped.
+    /// Counts a request being served in `active` until the returned guard is dropped.
+    /// Not capped: a short poll holds nothing open.
     pub fn active(&self, transport: Transport) -> Active {
         self.counters(transport).enter();
-        Active { state: self.clone(), transport, _permit: None }
+        Active { state: self.clone(), transport, permit: None }
     }
 
-    /// Admits a connection that stays open, or refuses it with 503 when
-    /// `--max-connections` are open (the client is told to retry) or the server is stopping.
+    /// Like [`active`](Self::active), for a connection that stays open: it also takes
+    /// a place under `--max-connections` (see [`Active::hold_open`]).
     pub fn admit(&self, transport: Transport) -> Result<Active, ApiError> {
-        if self.shutdown.is_cancelled() {
-            return Err(ApiError::ShuttingDown);
-        }
-        let permit = self
-            .connections
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| ApiError::TooManyConnections { limit: self.config.max_connections })?;
-        self.counters(transport).enter();
-        Ok(Active { state: self.clone(), transport, _permit: Some(permit) })
+        let mut active = self.active(transport);
+        active.hold_open()?;
+        Ok(active)
     }
 }
 
-/// An open connection: counted in `active` (and holding a cap permit) until dropped,
-/// however it ends — finished, client gone, or shutdown.
+/// A request being served: counted in `active` (and, once it holds the connection
+/// open, owning a cap permit) until dropped, however it ends — answered, client gone,
+/// or shutdown.
 #[derive(Debug)]
 pub struct Active {
     state: AppState,
     transport: Transport,
-    _permit: Option<OwnedSemaphorePermit>,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Active {
     pub fn counters(&self) -> &TransportCounters {
         self.state.counters(self.transport)
+    }
+
+    /// Takes a place under `--max-connections` for as long as this request stays open
+    /// (an SSE stream, a WebSocket, a long-poll that waits). Past the cap, or while the
+    /// server is stopping, a 503 that tells the client to retry.
+    pub fn hold_open(&mut self) -> Result<(), ApiError> {
+        if self.state.shutdown.is_cancelled() {
+            return Err(ApiError::ShuttingDown);
+        }
+        let permit = self
+            .state
+            .connections
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooManyConnections { limit: self.state.config.max_connections })?;
+        self.permit = Some(permit);
+        Ok(())
     }
 }
 

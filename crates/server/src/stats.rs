@@ -104,17 +104,20 @@ fn prometheus_text(s: &Stats) -> String {
         (
             "pushlab_active_connections",
             "gauge",
-            "Open SSE streams, WebSockets, pending long-polls, polls being answered.",
+            "Requests being served now: SSE streams, WebSockets, long-polls, polls.",
             |x| x.active,
         ),
-        ("pushlab_requests_total", "counter", "HTTP requests answered (WebSocket: handshakes).", |x| {
-            x.requests
-        }),
+        (
+            "pushlab_requests_total",
+            "counter",
+            "HTTP requests received (WebSocket: handshake requests), refused ones included.",
+            |x| x.requests,
+        ),
         ("pushlab_ticks_sent_total", "counter", "Ticks written to clients.", |x| x.ticks_sent),
         (
             "pushlab_bytes_sent_total",
             "counter",
-            "Body or message payload bytes written (no headers or framing).",
+            "Body or message payload bytes written (no HTTP headers or framing).",
             |x| x.bytes_sent,
         ),
     ];

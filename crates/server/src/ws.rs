@@ -1,8 +1,9 @@
 //! WebSocket: `GET /api/ws` upgrades the HTTP connection to a two-way message channel.
 //!
-//! After a one-time handshake, each tick is one text frame with a 2-to-4-byte header,
-//! the least overhead of all four transports, and the client can talk back
-//! (`{"type":"subscribe",…}` changes its filter live). The price: no automatic
+//! After a one-time handshake, each tick is one text frame with a 2-byte header (4
+//! bytes past 125 bytes of payload, 10 past 64 KiB), the least overhead of all four
+//! transports, and the client can talk back (`{"type":"subscribe",…}` changes its
+//! filter live). The price: no automatic
 //! reconnect or resume in the browser (the page must do it, with `?since=`), pings to
 //! notice dead peers, and proxies that must understand the upgrade.
 //!
@@ -15,7 +16,7 @@ use axum::extract::State;
 use axum::extract::ws::{
     CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::SinkExt;
 use pushlab_wire::ControlMessage;
@@ -23,7 +24,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::ApiError;
-use crate::feed::SymbolFilter;
+use crate::feed::{PUSH_BATCH_TICKS, SymbolFilter};
+use crate::origin::check_origin;
 use crate::params::{Params, symbol_filter};
 use crate::state::{Active, AppState, Transport};
 
@@ -31,11 +33,12 @@ use crate::state::{Active, AppState, Transport};
 pub const BUFFER_BYTES: usize = 4 * 1024;
 /// The write buffer may grow to this while the socket is slow; then sends wait.
 pub const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
-/// The largest message a client may send; a larger one closes the connection with 1009.
+/// The largest message a client may send; tungstenite refuses a larger one and we
+/// close with 1009.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4096;
-/// Ticks read from the feed per step (see `sse.rs`).
-const BATCH_TICKS: usize = 64;
-
+/// A peer is gone after this many keepalive intervals without a frame from it, or
+/// with a write to it stuck.
+const PEER_TIMEOUT_INTERVALS: u32 = 2;
 /// A peer that cannot take our close frame within this is left without one.
 const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -50,16 +53,16 @@ pub async fn ws(
     params: Params,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    state.counters(Transport::Ws).request();
+    let mut active = state.active(Transport::Ws);
+    active.counters().request();
     check_origin(&headers, &state.config.allow_origin)?;
     let upgrade = upgrade.map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
     let filter = params.symbols(&state.feed)?;
-    let head = state.feed.head();
-    let cursor = params.cursor("since")?.unwrap_or(head);
-    if cursor > head {
-        return Err(ApiError::bad(format!("since: {cursor} is ahead of the newest tick ({head})")));
-    }
-    let active = state.admit(Transport::Ws)?;
+    let cursor = match params.cursor("since")? {
+        Some(cursor) => state.feed.check_cursor(cursor).map_err(|e| ApiError::bad(format!("since: {e}")))?,
+        None => state.feed.head(),
+    };
+    active.hold_open()?;
     // Shutdown waits for this session's close frame: the tracker counts it until it ends.
     let in_flight = state.tasks.token();
     Ok(upgrade
@@ -69,29 +72,11 @@ pub async fn ws(
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
-            let session = Session { head: state.feed.subscribe(), state, active, socket, cursor, filter };
-            session.run().await;
+            let peer_timeout = state.config.keepalive * PEER_TIMEOUT_INTERVALS;
+            let head = state.feed.subscribe();
+            Session { state, active, socket, head, cursor, filter, peer_timeout }.run().await;
             drop(in_flight);
         }))
-}
-
-/// A browser always sends `Origin`. Accept none (not a browser), our own, or one the
-/// operator allowed: otherwise any web page could open a socket to us with the
-/// visitor's cookies (cross-site WebSocket hijacking).
-fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or_default();
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let own = origin == format!("http://{host}") || origin == format!("https://{host}");
-    if own || allowed.iter().any(|a| a == "*" || a == origin) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "Origin {origin:?} is not allowed; start the server with --allow-origin {origin} to accept it"
-        )))
-    }
 }
 
 struct Session {
@@ -101,6 +86,8 @@ struct Session {
     head: watch::Receiver<u64>,
     cursor: u64,
     filter: SymbolFilter,
+    /// How long a write may wait on the peer, and how long it may stay silent.
+    peer_timeout: Duration,
 }
 
 /// What woke the session up.
@@ -114,9 +101,14 @@ enum Event {
 /// Why a session ends; each case is what the peer is told.
 enum End {
     Close(u16, &'static str),
-    /// The peer is gone or silent: nothing more to say.
+    /// The peer closed: answer its close frame, as the protocol asks.
+    PeerClosed,
+    /// The peer is gone, silent or not reading: nothing more to say.
     Drop,
 }
+
+/// The peer did not take a write within the peer timeout, or the socket failed.
+struct PeerGone;
 
 impl Session {
     async fn run(mut self) {
@@ -124,7 +116,7 @@ impl Session {
         let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
         let mut last_heard = Instant::now();
         let end = loop {
-            if self.push_ready(keepalive * 2).await.is_err() {
+            if self.push_ready().await.is_err() {
                 break End::Drop;
             }
             let cursor = self.cursor;
@@ -146,45 +138,67 @@ impl Session {
                     }
                 }
                 Event::PingDue => {
-                    if last_heard.elapsed() > keepalive * 2 {
-                        break End::Drop; // two intervals without a pong
-                    }
-                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                    let silent = last_heard.elapsed() > self.peer_timeout;
+                    if silent || self.send(Message::Ping(Default::default())).await.is_err() {
                         break End::Drop;
                     }
                 }
             }
         };
-        if let End::Close(code, reason) = end {
-            let frame = CloseFrame { code, reason: reason.into() };
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+        match end {
+            End::Close(code, reason) => {
+                let frame = CloseFrame { code, reason: reason.into() };
+                let _ =
+                    tokio::time::timeout(CLOSE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+            }
+            // tungstenite has queued the reply to the peer's close; a flush sends it.
+            End::PeerClosed => {
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.socket.flush()).await;
+            }
+            End::Drop => {}
         }
     }
 
-    /// Writes every matching tick past the cursor. A peer that takes none of it for
-    /// `timeout` is dropped: its cursor would only fall further behind.
-    async fn push_ready(&mut self, timeout: Duration) -> Result<(), ()> {
+    /// Sends one message, giving up on a peer that takes nothing for the peer timeout
+    /// (a client that writes but never reads would otherwise hold this task forever).
+    async fn send(&mut self, message: Message) -> Result<(), PeerGone> {
+        match tokio::time::timeout(self.peer_timeout, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(PeerGone),
+        }
+    }
+
+    /// Writes every matching tick past the cursor, a batch at a time, then flushes.
+    async fn push_ready(&mut self) -> Result<(), PeerGone> {
         loop {
-            let batch = self.state.feed.read(self.cursor, self.filter, BATCH_TICKS).map_err(drop)?;
+            if self.state.shutdown.is_cancelled() {
+                return Ok(()); // the main loop sends 1001 next
+            }
+            let batch =
+                self.state.feed.read(self.cursor, self.filter, PUSH_BATCH_TICKS).map_err(|_| PeerGone)?;
             self.cursor = batch.next;
+            if batch.missed == 0 && batch.ticks.is_empty() {
+                return Ok(());
+            }
             let mut bytes = 0;
+            let socket = &mut self.socket;
             let write = async {
                 if batch.missed > 0 {
                     let gap = control(&ControlMessage::Gap { missed: batch.missed });
                     bytes += gap.len();
-                    self.socket.feed(Message::Text(gap.into())).await?;
+                    socket.feed(Message::Text(gap.into())).await?;
                 }
                 for tick in &batch.ticks {
                     bytes += tick.ws_text.len();
-                    self.socket.feed(Message::Text(tick.ws_text.clone())).await?;
+                    socket.feed(Message::Text(tick.ws_text.clone())).await?;
                 }
-                self.socket.flush().await
+                socket.flush().await
             };
-            if batch.missed > 0 || !batch.ticks.is_empty() {
-                tokio::time::timeout(timeout, write).await.map_err(drop)?.map_err(drop)?;
-                self.active.counters().sent(batch.ticks.len(), bytes);
+            match tokio::time::timeout(self.peer_timeout, write).await {
+                Ok(Ok(())) => self.active.counters().sent(batch.ticks.len(), bytes),
+                _ => return Err(PeerGone),
             }
-            if !batch.cut {
+            if !batch.truncated {
                 return Ok(());
             }
         }
@@ -192,33 +206,26 @@ impl Session {
 
     /// Handles one message from the client; `Some` ends the session.
     async fn on_message(&mut self, message: Option<Result<Message, axum::Error>>) -> Option<End> {
-        let message = match message {
-            None => return Some(End::Drop),
-            Some(Ok(message)) => message,
-            Some(Err(e)) if is_too_big(&e) => {
-                return Some(End::Close(CLOSE_TOO_BIG, "message over 4096 bytes"));
-            }
-            Some(Err(_)) => return Some(End::Drop),
-        };
+        let Some(message) = message else { return Some(End::Drop) };
         let reply = match message {
-            Message::Text(text) if text.len() > MAX_CLIENT_MESSAGE_BYTES => {
-                return Some(End::Close(CLOSE_TOO_BIG, "message over 4096 bytes"));
-            }
-            Message::Text(text) => match self.subscribe(&text) {
+            Ok(Message::Text(text)) => match self.subscribe(&text) {
                 Ok(symbols) => ControlMessage::Subscribed { symbols },
                 Err(message) => ControlMessage::Error { message },
             },
-            Message::Binary(_) => {
+            Ok(Message::Binary(_)) => {
                 return Some(End::Close(CLOSE_UNSUPPORTED, "binary frames are not accepted"));
             }
-            Message::Close(_) => return Some(End::Drop),
-            Message::Ping(_) | Message::Pong(_) => return None, // tungstenite answers pings itself
+            Ok(Message::Close(_)) => return Some(End::PeerClosed),
+            Ok(Message::Ping(_) | Message::Pong(_)) => return None, // tungstenite answers pings itself
+            Err(e) if is_too_big(&e) => return Some(End::Close(CLOSE_TOO_BIG, "message over 4096 bytes")),
+            Err(_) => return Some(End::Drop),
         };
-        self.socket.send(Message::Text(control(&reply).into())).await.err().map(|_| End::Drop)
+        self.send(Message::Text(control(&reply).into())).await.err().map(|PeerGone| End::Drop)
     }
 
     /// Applies `{"type":"subscribe","symbols":[…]}`; any other message is an error and
-    /// leaves the filter as it was.
+    /// leaves the filter as it was. Checked by hand rather than by deserializing
+    /// `pushlab_wire::ClientMessage`, so each mistake gets its own plain message.
     fn subscribe(&mut self, text: &str) -> Result<Vec<String>, String> {
         const EXPECTED: &str = r#"expected {"type":"subscribe","symbols":["ACME",…]}"#;
         let value: serde_json::Value =
@@ -230,9 +237,7 @@ impl Session {
             None => return Err(format!("missing \"type\"; {EXPECTED}")),
         }
         let names: Vec<String> = match object.get("symbols").and_then(|s| s.as_array()) {
-            Some(list) if !list.is_empty() => {
-                list.iter().map(|s| s.as_str().map(str::to_owned)).collect::<Option<_>>()
-            }
+            Some(list) if !list.is_empty() => list.iter().map(|s| s.as_str().map(str::to_owned)).collect(),
             _ => None,
         }
         .ok_or_else(|| format!("\"symbols\" must be a non-empty list of strings; {EXPECTED}"))?;

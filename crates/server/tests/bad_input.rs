@@ -30,7 +30,10 @@ const BAD_REQUESTS: &[(&str, &str)] = &[
     ("/api/long-poll?limit=0", "limit: expected an integer from 1 to 10000"),
     ("/api/long-poll?symbols=acme", "symbols: unknown symbol \"acme\""),
     ("/api/sse?last_event_id=x", "last_event_id: expected a tick seq"),
-    ("/api/sse?last_event_id=11", "Last-Event-ID: 11 is ahead of the newest tick (10)"),
+    ("/api/sse?last_event_id=11", "last_event_id: 11 is ahead of the newest tick (10)"),
+    ("/api/poll?since=18446744073709551615", "since: 18446744073709551615 is ahead"),
+    ("/api/long-poll?since=18446744073709551615", "since: 18446744073709551615 is ahead"),
+    ("/api/sse?last_event_id=18446744073709551615", "last_event_id: 18446744073709551615 is ahead"),
     ("/api/sse?symbols=NOPE", "symbols: unknown symbol"),
     ("/api/ws", "this endpoint speaks WebSocket"),
 ];
@@ -46,13 +49,27 @@ async fn every_bad_request_is_a_400_naming_the_parameter() {
         let body: pushlab_wire::ErrorBody = response.json().await.unwrap();
         assert!(body.error.starts_with(error), "{path}: {:?} should start with {error:?}", body.error);
     }
-    // Headers too: a bad Last-Event-ID is named as such, and wins over a good query.
+    // Headers too: a bad Last-Event-ID is named as such, even beside a good query …
     let err = SseClient::connect(&server, "/api/sse?last_event_id=1", Some("-5")).await.err().unwrap();
     assert_eq!(err.0, 400);
     assert!(err.1.contains("Last-Event-ID: expected a tick seq"), "{}", err.1);
+    let err = SseClient::connect(&server, "/api/sse", Some("11")).await.err().unwrap();
+    assert!(err.1.contains("Last-Event-ID: 11 is ahead"), "{}", err.1);
+    // … and a bad query is refused even when a good header would win.
+    let err = SseClient::connect(&server, "/api/sse?last_event_id=x", Some("5")).await.err().unwrap();
+    assert!(err.1.contains("last_event_id: expected a tick seq"), "{}", err.1);
+    // Other methods and escapes get JSON errors too.
+    let response = http().post(server.url("/api/poll")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.json::<pushlab_wire::ErrorBody>().await.unwrap().error, "method not allowed");
     // WebSocket parameters are checked before the upgrade.
-    let refused = tokio_tungstenite::connect_async(server.ws_url("/api/ws?since=abc")).await.unwrap_err();
-    assert!(matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 400));
+    for path in ["/api/ws?since=abc", "/api/ws?since=18446744073709551615", "/api/ws?symbols=NOPE"] {
+        let refused = tokio_tungstenite::connect_async(server.ws_url(path)).await.unwrap_err();
+        assert!(
+            matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 400),
+            "{path}"
+        );
+    }
 
     // Nothing changed, and good requests still work.
     let (status, body) = get_json(&server.url("/api/poll?since=8")).await;
@@ -65,12 +82,21 @@ async fn every_bad_request_is_a_400_naming_the_parameter() {
 #[tokio::test]
 async fn admin_rate_is_range_checked_and_applied() {
     let server = TestServer::start(&[]).await;
-    let post = |body: &'static str| http().post(server.url("/api/admin/rate")).body(body).send();
+    let post = |body: &'static str| {
+        http()
+            .post(server.url("/api/admin/rate"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
     for body in ["", "{}", "{\"rate\":\"fast\"}", "{\"rate\":0}", "{\"rate\":100001}", "[50]"] {
         let response = post(body).await.unwrap();
         assert_eq!(response.status(), 400, "{body}");
         assert!(response.text().await.unwrap().contains("rate: expected"), "{body}");
     }
+    // Not JSON: a plain form post, as a cross-site page could send without asking.
+    let form = http().post(server.url("/api/admin/rate")).body("{\"rate\":50}").send().await.unwrap();
+    assert_eq!(form.status(), 400);
     assert_eq!(*server.state.rate.borrow(), 20.0, "bad requests change nothing");
     let response = post("{\"rate\":50}").await.unwrap();
     assert_eq!(response.status(), 200);
@@ -79,15 +105,37 @@ async fn admin_rate_is_range_checked_and_applied() {
     assert_eq!(stats["ticker"]["rate"], 50.0);
 }
 
-#[tokio::test]
-async fn admin_refuses_a_peer_that_is_not_loopback() {
+/// POSTs a valid rate change through the router as if from `peer`, with extra headers.
+async fn admin_status(peer: &str, headers: &[(&str, &str)]) -> u16 {
     let state = pushlab_server::AppState::new(pushlab_server::Config::from_defaults());
-    let remote: std::net::SocketAddr = "192.0.2.7:5000".parse().unwrap();
-    let app = pushlab_server::app(state.clone()).layer(MockConnectInfo(remote));
-    let request = axum::http::Request::post("/api/admin/rate").body(Body::from(r#"{"rate":50}"#)).unwrap();
-    let response = app.oneshot(request).await.unwrap();
-    assert_eq!(response.status(), 403);
-    assert_eq!(*state.rate.borrow(), 20.0);
+    let peer: std::net::SocketAddr = peer.parse().unwrap();
+    let app = pushlab_server::app(state.clone()).layer(MockConnectInfo(peer));
+    let mut request = axum::http::Request::post("/api/admin/rate").header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app.oneshot(request.body(Body::from(r#"{"rate":50}"#)).unwrap()).await.unwrap();
+    let expected_rate = if response.status() == 200 { 50.0 } else { 20.0 };
+    assert_eq!(*state.rate.borrow(), expected_rate, "only an accepted request changes the rate");
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn admin_answers_this_machine_only() {
+    let local = [("host", "127.0.0.1:3000")];
+    assert_eq!(admin_status("127.0.0.1:5000", &local).await, 200);
+    assert_eq!(admin_status("[::ffff:127.0.0.1]:5000", &local).await, 200, "v4 loopback on a v6 socket");
+    assert_eq!(admin_status("[::1]:5000", &[("host", "[::1]:3000")]).await, 200);
+    assert_eq!(admin_status("192.0.2.7:5000", &local).await, 403, "a peer on the network");
+    assert_eq!(
+        admin_status("127.0.0.1:5000", &[("host", "rebound.example:3000")]).await,
+        403,
+        "DNS rebinding"
+    );
+    let foreign = [("host", "127.0.0.1:3000"), ("origin", "http://evil.example")];
+    assert_eq!(admin_status("127.0.0.1:5000", &foreign).await, 403, "a page of another site");
+    let own = [("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")];
+    assert_eq!(admin_status("127.0.0.1:5000", &own).await, 200, "the demo page itself");
 }
 
 #[tokio::test]
@@ -104,20 +152,30 @@ async fn past_max_connections_streams_get_503_with_retry_after() {
     }
     let refused = tokio_tungstenite::connect_async(server.ws_url("/api/ws")).await.unwrap_err();
     assert!(matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 503));
-    // Short polls are not capped: they hold nothing open.
+    // Short polls, and long-polls that can answer at once, hold nothing open: not capped.
+    server.publish(3);
     assert_eq!(get_json(&server.url("/api/poll")).await.0, 200);
+    assert_eq!(get_json(&server.url("/api/long-poll?since=0")).await.0, 200);
     // A closed stream frees its place.
     drop(sse);
     drop(ws);
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        let response = http().get(server.url("/api/long-poll?timeout_ms=0")).send().await.unwrap();
-        if response.status() == 200 && server.state.counters.sse.snapshot().active == 0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the permits were not released");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until(|| {
+        server.state.counters.sse.snapshot().active + server.state.counters.ws.snapshot().active == 0
+    })
+    .await;
+    let _one = SseClient::connect(&server, "/api/sse", None).await.unwrap();
+    let _two = SseClient::connect(&server, "/api/sse", None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_long_poll_whose_client_leaves_frees_its_place() {
+    let server = TestServer::start(&["--max-connections", "1"]).await;
+    let url = server.url("/api/long-poll?timeout_ms=60000");
+    let waiting = tokio::spawn(async move { http().get(url).send().await });
+    wait_until(|| server.state.counters.long_poll.snapshot().active == 1).await;
+    assert_eq!(http().get(server.url("/api/sse")).send().await.unwrap().status(), 503);
+    waiting.abort(); // the client hangs up long before its 60 s timeout
+    wait_until(|| server.state.counters.long_poll.snapshot().active == 0).await;
     SseClient::connect(&server, "/api/sse", None).await.unwrap();
 }
 
@@ -140,6 +198,21 @@ async fn stats_metrics_and_health_answer() {
     let page = http().get(server.url("/")).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
     assert_eq!(http().get(server.url("/report")).send().await.unwrap().status(), 200);
-    assert_eq!(http().get(server.url("/../Cargo.toml")).send().await.unwrap().status(), 404);
-    assert_eq!(http().get(server.url("/results/..%2Fx.json")).send().await.unwrap().status(), 404);
+    // reqwest would normalise `/../`, so these go over a raw socket, exactly as typed.
+    for path in
+        ["/../Cargo.toml", "/%2e%2e/Cargo.toml", "/results/../Cargo.toml", "/results/..%2Flatest.json"]
+    {
+        assert_eq!(raw_status(&server, path).await, 404, "{path}");
+    }
+}
+
+/// The status of a GET for `path` sent byte for byte over a fresh connection.
+async fn raw_status(server: &TestServer, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response[9..12]).parse().unwrap()
 }

@@ -131,3 +131,58 @@ async fn an_idle_sse_stream_gets_keepalive_comments() {
     };
     assert_eq!(next.id.as_deref(), Some("1"));
 }
+
+#[tokio::test]
+async fn a_close_from_the_client_is_answered() {
+    let server = TestServer::start(&[]).await;
+    let mut ws = ws_connect(&server, "/api/ws").await;
+    ws.close(None).await.unwrap();
+    // The server's reply to our close frame arrives, then the stream ends: a clean close.
+    let reply = tokio::time::timeout(PATIENCE, ws.next()).await.unwrap();
+    assert!(matches!(reply, Some(Ok(Message::Close(_)))), "{reply:?}");
+    wait_until(|| server.state.counters.ws.snapshot().active == 0).await;
+}
+
+#[tokio::test]
+async fn a_client_that_writes_but_never_reads_is_dropped() {
+    // Every message gets an error reply; a client that never reads them fills the
+    // socket, and the server gives up on it after two keepalive intervals.
+    let server = TestServer::start(&["--keepalive", "200ms"]).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    let (ws, _) = tokio_tungstenite::client_async(server.ws_url("/api/ws"), stream).await.unwrap();
+    let (mut sink, _never_read) = ws.split();
+    let junk = "x".repeat(4000); // invalid JSON: each earns a ~4 KB error reply
+    let writer =
+        tokio::spawn(async move { while sink.send(Message::Text(junk.clone().into())).await.is_ok() {} });
+    wait_until(|| server.state.counters.ws.snapshot().active == 1).await;
+    wait_until(|| server.state.counters.ws.snapshot().active == 0).await;
+    writer.abort();
+}
+
+#[tokio::test]
+async fn a_filtered_sse_stream_gets_keepalives_while_other_symbols_tick() {
+    let server = TestServer::start(&["--keepalive", "300ms", "--symbols", "ACME,BOLT"]).await;
+    let mut sse = SseClient::connect(&server, "/api/sse?symbols=ACME", None).await.unwrap();
+    sse.next_block().await.unwrap(); // retry:
+    // BOLT ticks every 100 ms wake the stream, but nothing is written for ACME.
+    let mut bolt_ticks = tokio::spawn({
+        let state = server.state.clone();
+        async move {
+            let feed = &state.feed;
+            let bolt = feed.symbol_index("BOLT").unwrap();
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let seq = feed.head() + 1;
+                feed.publish([pushlab_server::feed::TickFrame::new(seq, bolt, b"{}".to_vec())]);
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let block = sse.next_block().await.unwrap();
+    assert_eq!(block.comment.as_deref(), Some("keepalive"));
+    assert!(started.elapsed() < Duration::from_millis(1000), "due 300 ms after the last write");
+    bolt_ticks.abort();
+    let _ = (&mut bolt_ticks).await;
+}

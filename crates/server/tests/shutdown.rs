@@ -63,3 +63,33 @@ async fn sigterm_drains_every_transport_and_exits_zero_within_5s() {
     let body: serde_json::Value = answered.json().await.unwrap();
     assert_eq!(body["ticks"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_cannot_hold_shutdown_past_5s() {
+    use tokio::io::AsyncWriteExt;
+    // 8 KiB ticks at 500/s fill a non-reading client's socket buffers in a second or
+    // two; its stream then can neither finish nor end cleanly.
+    let mut server = ServerProcess::start(&["--rate", "500", "--payload-bytes", "8192"]).await;
+    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    stalled.write_all(format!("GET /api/sse HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let started = Instant::now();
+    server.terminate();
+    // New connections are refused at once: the listener is closed first.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after the signal");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status =
+        tokio::time::timeout(Duration::from_secs(5), server.child.wait()).await.expect("exit within 5 s");
+    assert!(status.unwrap().success(), "exit code 0");
+    let took = started.elapsed();
+    assert!(took >= pushlab_server::SHUTDOWN_GRACE, "it waited for the stalled client ({took:?})");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    drop(stalled);
+}

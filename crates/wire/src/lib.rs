@@ -70,8 +70,7 @@ pub enum ServerMessage {
 impl ServerMessage {
     /// Parse one WebSocket text message: a control message if it has a `type`, else a tick.
     pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
-        // A control message is tiny and rare; try the common case (a tick) first only
-        // when the text cannot be a control message.
+        // Every control message has a "type" key and a tick never has one.
         if text.contains("\"type\"") {
             serde_json::from_str(text).map(ServerMessage::Control)
         } else {
@@ -109,13 +108,15 @@ pub struct TransportsStats {
 /// Counters of one transport since the server started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TransportStats {
-    /// Open SSE streams / WebSockets / pending long-polls / polls being answered.
+    /// Requests being served now: open SSE streams and WebSockets, long-polls (waiting
+    /// or answering), polls being answered.
     pub active: u64,
-    /// HTTP requests answered (WebSocket: handshakes accepted).
+    /// HTTP requests received (WebSocket: handshake requests), refused ones included.
     pub requests: u64,
     /// Ticks written to clients.
     pub ticks_sent: u64,
-    /// Response body / message payload bytes written (not HTTP headers or framing).
+    /// Response body / message payload bytes written, gap notices and SSE comments
+    /// included; HTTP headers, chunk-size lines and WebSocket frame headers are not.
     pub bytes_sent: u64,
 }
 

@@ -96,6 +96,15 @@ impl TestServer {
     }
 }
 
+/// Polls `condition` until it holds, failing the test after [`PATIENCE`].
+pub async fn wait_until(mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "condition not met in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A reqwest client per test: nothing shared between tests.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(70)).build().unwrap()
