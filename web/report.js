@@ -37,8 +37,11 @@
     box.className = 'notice error';
     box.textContent = message;
     $('status').replaceChildren(box);
-    if (document.body.dataset.state !== 'ready') $('source').textContent = 'no results loaded';
-    document.body.dataset.state = document.body.dataset.state === 'ready' ? 'ready' : 'error';
+    // A bad file picked over good results leaves those on show (still "ready"), with the message above.
+    if (document.body.dataset.state !== 'ready') {
+      $('source').textContent = 'no results loaded';
+      document.body.dataset.state = 'error';
+    }
     document.body.dataset.error = message;
   }
 

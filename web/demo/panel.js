@@ -194,17 +194,23 @@ export class Panel {
     this.set('bytes', this.counts.bytes, formatBytes(this.counts.bytes));
     this.set('latency', p50, formatLatencyPair(p50, p99));
     this.set('staleness', staleUs, formatLatency(staleUs)).classList.toggle('warn', staleUs > STALE_WARN_US);
-    const lostText = `${this.lost()}` + (this.lost() ? ` (${this.counts.gapLost} from seq gaps, ${this.counts.missed} reported missed)` : '') +
-      (this.counts.duplicates ? `, ${this.counts.duplicates} duplicate/out of order` : '') +
-      (this.counts.restarts ? `; server restarted ×${this.counts.restarts}` : '') +
-      (this.filter?.partial ? ' (filtered: seq gaps not checked)' : '');
-    this.set('lost', this.lost(), lostText).classList.toggle('bad', this.lost() > 0);
+    this.set('lost', this.lost(), this.lostText()).classList.toggle('bad', this.lost() > 0);
     const state = this.root.querySelector('.state');
     state.textContent = this.stateText ?? '';
     state.dataset.kind = this.stateKind ?? '';
     this.root.querySelector('[data-action="toggle"]').textContent = this.connected ? 'Disconnect' : 'Reconnect';
     this.renderResume();
     this.chart.draw(this.options.chartSymbol());
+  }
+
+  /** "0", or where the losses came from, plus anything that qualifies the count. */
+  lostText() {
+    const { gapLost, missed, duplicates, restarts } = this.counts;
+    return `${this.lost()}` +
+      (this.lost() ? ` (${gapLost} from seq gaps, ${missed} reported missed)` : '') +
+      (duplicates ? `, ${duplicates} duplicate/out of order` : '') +
+      (restarts ? `; server restarted ×${restarts}` : '') +
+      (this.filter?.partial ? ' (filtered: seq gaps not checked)' : '');
   }
 
   set(counter, value, text) {
@@ -237,7 +243,8 @@ export class Panel {
       element.dataset.resume = lost ? 'lost' : 'ok';
       element.textContent = r.cursor === null
         ? `Resumed from now ${offline}, without a cursor: ${lost} ticks lost.`
-        : `Resumed ${offline}: ${r.replayed} ticks replayed from the server's history, ${lost} lost.`;
+        : `Resumed ${offline}: ${r.replayed} ticks replayed from the server's history, ${lost} lost` +
+          (this.filter?.partial ? ' (server-reported only: seq gaps are not checked under a filter).' : '.');
     }
   }
 }
