@@ -21,7 +21,7 @@ const CHROMIUM = process.env.PUSHLAB_CHROMIUM ?? '/usr/bin/chromium';
 const SERVER_START_TIMEOUT_MS = 15_000;
 
 /**
- * Starts pushlab-server on 127.0.0.1:0 and resolves once it prints
+ * Starts pushlab-server on 127.0.0.1:0 (or `options.addr`) and resolves once it prints
  * `listening on http://…`. `options.args` are extra flags; `options.webDir: false`
  * serves the files compiled into the binary instead of web/.
  */
@@ -29,7 +29,7 @@ export async function startServer(options = {}) {
   if (!existsSync(SERVER_BIN)) {
     throw new Error(`no server binary at ${SERVER_BIN}: run \`cargo build --release -p pushlab-server\` or set PUSHLAB_SERVER_BIN`);
   }
-  const args = ['--addr', '127.0.0.1:0', ...(options.webDir === false ? [] : ['--web-dir', path.join(ROOT, 'web')]), ...(options.args ?? [])];
+  const args = ['--addr', options.addr ?? '127.0.0.1:0', ...(options.webDir === false ? [] : ['--web-dir', path.join(ROOT, 'web')]), ...(options.args ?? [])];
   const child = spawn(SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise((resolve, reject) => {

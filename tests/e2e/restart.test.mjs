@@ -1,0 +1,46 @@
+// The live demo when the server restarts under it (a presenter restarting with other
+// flags): every panel must come back by itself. The new server's seq starts again at 1,
+// so a panel that kept its old cursor would be refused (400) or would take every new
+// tick for a duplicate; the panels notice and start counting afresh.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newPage, eventually } from './helpers.mjs';
+
+const TRANSPORTS = ['poll', 'long-poll', 'sse', 'ws'];
+/** While the server is down, the page's requests fail: that is the point, not a problem. */
+const EXPECTED_WHILE_DOWN = /ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|ERR_INCOMPLETE_CHUNKED_ENCODING|status of 400|response code: 400/;
+
+let server, browser;
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function panels(page) {
+  return page.$$eval('.panel', (all) => Object.fromEntries(all.map((p) => [p.dataset.transport, {
+    ticks: Number(p.querySelector('[data-counter="ticks"]').dataset.value),
+    lost: p.querySelector('[data-counter="lost"]').textContent,
+    state: p.querySelector('.state').textContent,
+    kind: p.querySelector('.state').dataset.kind,
+  }])));
+}
+
+test('after a server restart on the same address, all four panels receive again, with no false duplicates', async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  const page = await newPage(browser);
+  await page.goto(server.url);
+  await eventually(async () => Object.values(await panels(page)).every((p) => p.ticks > 0), 'ticks before the restart');
+
+  const addr = new URL(server.url).host;
+  await server.stop();
+  const down = await panels(page);
+  server = await startServer({ addr });
+
+  const back = await eventually(async () => {
+    const now = await panels(page);
+    return TRANSPORTS.every((t) => now[t].ticks >= down[t].ticks + 10 && now[t].kind === 'live') && now;
+  }, 'every panel to receive from the new server', 10_000);
+  for (const t of TRANSPORTS) assert.doesNotMatch(back[t].lost, /duplicate/, `${t}: ${back[t].lost}`);
+  assert.deepEqual(page.problems.filter((p) => !EXPECTED_WHILE_DOWN.test(p)), []);
+});
