@@ -3,7 +3,7 @@
 // compare the request counters, then disconnect and reconnect each panel.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, eventually } from './helpers.mjs';
+import { startServer, launchBrowser, newPage, eventually, readPanels } from './helpers.mjs';
 
 const TRANSPORTS = ['poll', 'long-poll', 'sse', 'ws'];
 /** Long enough offline for the ticker (20 ticks/s by default) to emit a couple of dozen ticks. */
@@ -21,19 +21,7 @@ after(async () => {
   await server?.stop();
 });
 
-/** Every panel's counters (raw numbers from data-value) and resume verdict. */
-function panels() {
-  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.panel')].map((panel) => {
-    const value = (name) => Number(panel.querySelector(`[data-counter="${name}"]`).dataset.value || NaN);
-    const resume = panel.querySelector('.resume');
-    return [panel.dataset.transport, {
-      ticks: value('ticks'), requests: value('requests'), bytes: value('bytes'), lost: value('lost'),
-      latencyP50Us: value('latency'), prices: [...panel.querySelectorAll('.prices .price')].map((p) => p.textContent),
-      resume: resume.dataset.resume, resumeLost: Number(resume.dataset.lost), resumeText: resume.textContent,
-      button: panel.querySelector('[data-action="toggle"]').textContent,
-    }];
-  })));
-}
+const panels = () => readPanels(page);
 
 async function serverStats() {
   const response = await fetch(`${server.url}/api/stats`);

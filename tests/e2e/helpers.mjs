@@ -102,3 +102,20 @@ export async function eventually(probe, what, timeoutMs = 5000) {
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
+
+/** The demo's panels as data: each counter's raw number (data-value), state and resume verdict. */
+export function readPanels(page) {
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.panel')].map((panel) => {
+    const value = (name) => Number(panel.querySelector(`[data-counter="${name}"]`).dataset.value || NaN);
+    const resume = panel.querySelector('.resume');
+    const state = panel.querySelector('.state');
+    return [panel.dataset.transport, {
+      ticks: value('ticks'), requests: value('requests'), bytes: value('bytes'), lost: value('lost'),
+      lostText: panel.querySelector('[data-counter="lost"]').textContent,
+      latencyP50Us: value('latency'), prices: [...panel.querySelectorAll('.prices .price')].map((p) => p.textContent),
+      state: state.textContent, stateKind: state.dataset.kind,
+      resume: resume.dataset.resume, resumeLost: Number(resume.dataset.lost), resumeText: resume.textContent,
+      button: panel.querySelector('[data-action="toggle"]').textContent,
+    }];
+  })));
+}

@@ -4,7 +4,7 @@
 // tick for a duplicate; the panels notice and start counting afresh.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, eventually } from './helpers.mjs';
+import { startServer, launchBrowser, newPage, eventually, readPanels } from './helpers.mjs';
 
 const TRANSPORTS = ['poll', 'long-poll', 'sse', 'ws'];
 /** While the server is down, the page's requests fail: that is the point, not a problem. */
@@ -16,31 +16,22 @@ after(async () => {
   await server?.stop();
 });
 
-function panels(page) {
-  return page.$$eval('.panel', (all) => Object.fromEntries(all.map((p) => [p.dataset.transport, {
-    ticks: Number(p.querySelector('[data-counter="ticks"]').dataset.value),
-    lost: p.querySelector('[data-counter="lost"]').textContent,
-    state: p.querySelector('.state').textContent,
-    kind: p.querySelector('.state').dataset.kind,
-  }])));
-}
-
 test('after a server restart on the same address, all four panels receive again, with no false duplicates', async () => {
   server = await startServer();
   browser = await launchBrowser();
   const page = await newPage(browser);
   await page.goto(server.url);
-  await eventually(async () => Object.values(await panels(page)).every((p) => p.ticks > 0), 'ticks before the restart');
+  await eventually(async () => Object.values(await readPanels(page)).every((p) => p.ticks > 0), 'ticks before the restart');
 
   const addr = new URL(server.url).host;
   await server.stop();
-  const down = await panels(page);
+  const down = await readPanels(page);
   server = await startServer({ addr });
 
   const back = await eventually(async () => {
-    const now = await panels(page);
-    return TRANSPORTS.every((t) => now[t].ticks >= down[t].ticks + 10 && now[t].kind === 'live') && now;
+    const now = await readPanels(page);
+    return TRANSPORTS.every((t) => now[t].ticks >= down[t].ticks + 10 && now[t].stateKind === 'live') && now;
   }, 'every panel to receive from the new server', 10_000);
-  for (const t of TRANSPORTS) assert.doesNotMatch(back[t].lost, /duplicate/, `${t}: ${back[t].lost}`);
+  for (const t of TRANSPORTS) assert.doesNotMatch(back[t].lostText, /duplicate/, `${t}: ${back[t].lostText}`);
   assert.deepEqual(page.problems.filter((p) => !EXPECTED_WHILE_DOWN.test(p)), []);
 });
