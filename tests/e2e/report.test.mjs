@@ -176,7 +176,9 @@ test('works self-contained, as compare writes results/report.html: data and scri
   const dir = mkdtempSync(path.join(tmpdir(), 'pushlab-report-'));
   try {
     const file = path.join(dir, 'report.html');
-    writeFileSync(file, inlineReport(readFileSync(path.join(FIXTURES, 'quick.json'), 'utf8')));
+    // A note that would close the data element, or inject markup, if not escaped and shown as text.
+    const results = { ...fixture('quick.json'), note: 'FIXTURE </script><b>not bold</b>' };
+    writeFileSync(file, inlineReport(JSON.stringify(results)));
     const page = await newPage(browser, { width: 1280, height: 800 });
     const requests = [];
     page.on('request', (r) => requests.push(r.url()));
@@ -184,6 +186,8 @@ test('works self-contained, as compare writes results/report.html: data and scri
     await page.waitForFunction(() => document.body.dataset.state !== 'loading');
     assert.equal(await page.getAttribute('body', 'data-state'), 'ready', await page.getAttribute('body', 'data-error'));
     assert.equal(await page.getAttribute('body', 'data-source'), 'the results embedded in this page');
+    assert.equal(await page.textContent('[data-notice]'), results.note);
+    assert.equal(await page.$('#summary b'), null, 'the note is text, not markup');
     assertAllDrawn(await chartPixels(page));
     assert.deepEqual(requests, [`file://${file}`], 'the file needs nothing beside it');
     assert.deepEqual(page.problems, []);
@@ -194,9 +198,10 @@ test('works self-contained, as compare writes results/report.html: data and scri
 });
 
 /**
- * What `compare` does to web/report.html (issue 3's contract): put the results JSON in
- * place of the `null` in the pushlab-data element, and inline every local script and
- * stylesheet. `<` is escaped in the JSON so a string in it cannot close the element.
+ * What `compare` does to web/report.html (the contract with crates/loadgen/src/html.rs):
+ * put the results JSON in place of the `null` in the pushlab-data element, with `</`
+ * written `<\/` so no string in it can close the element, and inline every local script
+ * and stylesheet.
  */
 function inlineReport(resultsJson) {
   const web = path.join(ROOT, 'web');
@@ -204,7 +209,7 @@ function inlineReport(resultsJson) {
   const dataElement = '<script id="pushlab-data" type="application/json">null</script>';
   assert.ok(html.includes(dataElement), 'report.html holds the data element compare fills');
   return html
-    .replace(dataElement, () => dataElement.replace('null', resultsJson.trim().replaceAll('<', '\\u003c')))
+    .replace(dataElement, () => dataElement.replace('null', () => resultsJson.trim().replaceAll('</', '<\\/')))
     .replace(/<script src="([^"]+)"><\/script>/g, (_, src) => `<script>${readFileSync(path.join(web, src), 'utf8')}</script>`)
     .replace(/<link rel="stylesheet" href="([^"]+)">/g, (_, href) => `<style>${readFileSync(path.join(web, href), 'utf8')}</style>`);
 }
