@@ -23,6 +23,10 @@
     rss_per_conn_bytes: 'RSS per connection', heap_per_conn_bytes: 'heap per connection',
     tcp_mem_per_conn_bytes: 'kernel TCP memory per connection', 'connect.count': 'connections / responses timed',
     cpu_pct: 'CPU % (of one core)', rss_bytes: 'RSS', p50_us: 'p50 (ms)', p99_us: 'p99 (ms)', max_us: 'max (ms)',
+    'run.drain_s': 'drain after the window (s)', expected_per_client: 'expected per client',
+    tcp_mem_before_bytes: 'kernel TCP memory before clients', tcp_mem_with_clients_bytes: 'kernel TCP memory with all connected',
+    cpu_source: 'CPU measured from', 'loadgen.heap_bytes': 'heap', heap_per_client_bytes: 'heap per client',
+    host_load_1m: 'machine load average (1 min)',
   };
   /** A non-zero value in these rows is a problem worth seeing at a glance. */
   const BAD_WHEN_NONZERO = new Set(['ticks.lost', 'ticks.duplicates', 'ticks.out_of_order', 'ticks.gap_missed', 'requests.late']);

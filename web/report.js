@@ -69,6 +69,12 @@
         busy.map((r) => `${LABELS[r.transport] ?? r.transport} at ${formatNumber(r.clients)} clients`).join(', ') +
         '): there, part of the latency may be the load generator\'s, not the transport\'s.'));
     }
+    // A load average above the core count: something else wanted the CPU during the run.
+    const crowded = shaped.runs.filter((r) => m.cores && r.loadgen?.host_load_1m > m.cores);
+    if (crowded.length) {
+      lines.push(notice(`The machine's load average was above its ${m.cores} cores in ${crowded.length} run(s): ` +
+        'other work competed for the CPU there, so those figures are less trustworthy.'));
+    }
     container.replaceChildren(...lines);
   }
 
