@@ -63,6 +63,10 @@ test('polling requests grow with time while SSE and WebSocket stay at one connec
   assert.equal(stats.transports.sse.requests, 1);
   assert.equal(stats.transports.ws.requests, 1);
   for (const t of TRANSPORTS) assert.equal(later[t].lost, 0, `${t} lost nothing`);
+  // What the latency numbers teach: a 1 s poll waits half an interval on average, a push
+  // transport a few ms (bounds wide enough for a busy machine, far apart enough to mean it).
+  assert.ok(later.poll.latencyP50Us > 300_000 && later.poll.latencyP50Us < 700_000, `poll p50 ${later.poll.latencyP50Us} µs`);
+  for (const t of ['long-poll', 'sse', 'ws']) assert.ok(later[t].latencyP50Us < 150_000, `${t} p50 ${later[t].latencyP50Us} µs`);
   assert.deepEqual(page.problems, []);
 });
 
