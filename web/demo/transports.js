@@ -3,7 +3,7 @@
 // Every client has the same shape: `connect(cursor)` starts receiving after tick seq
 // `cursor` (null: from now on), `disconnect()` stops. What it receives goes to a `sink`
 // (a panel) through the same calls, so the panel measures all four alike:
-//   sink.request()            an HTTP request / stream / handshake was started
+//   sink.request()            an HTTP request was sent, or a stream / socket opened
 //   sink.bytes(n)             payload bytes the page could see (see each class)
 //   sink.ticks(list)          ticks received, oldest first
 //   sink.snapshot(list, next) latest price per symbol (not new ticks) and the cursor after them
@@ -23,8 +23,8 @@ const LONG_POLL_TIMEOUT_MS = 25_000;
 const POLL_LIMIT = 1000;
 /** A full answer means more is waiting: ask again at once, at most this many times per slot. */
 const POLL_DRAIN_MAX = 10;
-/** Pause before reopening a WebSocket the server closed (EventSource does its own). */
-const WS_RECONNECT_MS = 1000;
+/** Pause before reopening a socket the server closed, or a stream it refused (EventSource retries dropped streams by itself). */
+const REOPEN_MS = 1000;
 
 class HttpError extends Error {
   constructor(status, message) {
@@ -216,7 +216,7 @@ export class SseClient {
         this.sink.state('stream refused (server restarted?); reopening from now', 'error');
         this.sink.restarted();
         this.disconnect();
-        this.retry = setTimeout(() => this.connect(null), WS_RECONNECT_MS);
+        this.retry = setTimeout(() => this.connect(null), REOPEN_MS);
       } else {
         this.sink.state('stream lost; the browser reconnects with Last-Event-ID', 'error');
       }
@@ -269,8 +269,8 @@ export class WsClient {
     socket.onclose = (event) => {
       if (this.socket !== socket) return; // closed by disconnect(): nothing to do
       const why = opened ? `closed by the server (${event.code})` : 'could not connect';
-      this.sink.state(`${why}; reopening in ${WS_RECONNECT_MS} ms`, 'error');
-      this.retry = setTimeout(() => this.reopen(opened ? null : cursor), WS_RECONNECT_MS);
+      this.sink.state(`${why}; reopening in ${REOPEN_MS} ms`, 'error');
+      this.retry = setTimeout(() => this.reopen(opened ? null : cursor), REOPEN_MS);
     };
   }
 
