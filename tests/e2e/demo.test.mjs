@@ -162,7 +162,10 @@ test('WebSocket talks back: a symbol filter is a subscribe on the same socket, n
 test('at phone width the panels stack and nothing runs off the side', async () => {
   const phone = await newPage(browser, { width: 390, height: 844 });
   await phone.goto(server.url);
-  await phone.waitForFunction(() => [...document.querySelectorAll('[data-counter="ticks"]')].every((d) => Number(d.dataset.value) > 0));
+  await phone.waitForFunction(() => {
+    const counters = [...document.querySelectorAll('[data-counter="ticks"]')];
+    return counters.length === 4 && counters.every((d) => Number(d.dataset.value) > 0);
+  });
   const layout = await phone.evaluate(() => ({
     overflow: document.documentElement.scrollWidth - window.innerWidth,
     lefts: [...document.querySelectorAll('.panel')].map((p) => Math.round(p.getBoundingClientRect().left)),
