@@ -18,6 +18,11 @@ load *ARGS:
     cargo build --release -q -p pushlab-load
     {{release}}/pushlab-load run {{ARGS}}
 
+# Print the exact bytes of one exchange: `just wire poll|long-poll|sse|ws`.
+wire TRANSPORT:
+    cargo build --release -q -p pushlab-server -p pushlab-load
+    {{release}}/pushlab-load wire --transport {{TRANSPORT}}
+
 # Run the server on 127.0.0.1:3000 (pass flags after, e.g. `just serve --rate 100`).
 serve *ARGS:
     cargo build --release -q -p pushlab-server
