@@ -4,7 +4,7 @@
 //! |-- ramp --|-- settle --|========= window =========|-- drain --|
 //!  clients    all          figures are taken here      ticks of the window still
 //!  connect    connected                                 in flight are received
-//!                                                       (1 s, longer while they arrive)
+//!                                                       (until each client is past it)
 //! ```
 //!
 //! Server memory is sampled before any client connects and again at the end of the
