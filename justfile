@@ -1,21 +1,45 @@
 # pushlab — the commands that matter. `just` lists them.
 
+# The release binaries compare and serve use.
+release := "target/release"
+
 # List the recipes.
 default:
     @just --list
 
-# Compare the four transports (quick preset: 100 clients each, ~2 minutes).
+# Compare the four transports side by side (default: the quick preset, under 3 minutes).
+# Pass flags after, e.g. `just compare --preset workshop` or `just compare --clients 500`.
 compare *ARGS:
-    @echo "The load generator (pushlab-load compare) is not merged yet: see issue 'Load generator'."
-    @exit 1
+    cargo build --release -q -p pushlab-server -p pushlab-load
+    {{release}}/pushlab-load compare {{ARGS}}
+
+# Drive one transport against a running server, e.g. `just load --transport sse --clients 1000`.
+load *ARGS:
+    cargo build --release -q -p pushlab-load
+    {{release}}/pushlab-load run {{ARGS}}
 
 # Run the server on 127.0.0.1:3000 (pass flags after, e.g. `just serve --rate 100`).
 serve *ARGS:
-    cargo run --release -p pushlab-server -- {{ARGS}}
+    cargo build --release -q -p pushlab-server
+    {{release}}/pushlab-server {{ARGS}}
 
-# Every test: unit and integration (real sockets) for all crates.
-test:
+# Every test: unit and integration (real sockets) for all crates, then the pages in Chromium.
+test: test-rust test-browser
+
+# Unit and integration tests of the Rust crates.
+test-rust:
     cargo test --workspace
+
+# End-to-end tests of the pages in Debian's Chromium (playwright-core).
+test-browser:
+    cargo build -q -p pushlab-server
+    [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+    PUSHLAB_SERVER_BIN=target/debug/pushlab-server node --test tests/e2e/
+
+# Screenshots of both pages into docs/img/ (needs a release server build).
+screenshots:
+    cargo build --release -q -p pushlab-server
+    node tests/e2e/screenshots.mjs
 
 # Formatting and clippy, as CI wants them.
 lint:

@@ -1,0 +1,45 @@
+// Saves screenshots of both pages under docs/img/, at 1280×800 and at phone width,
+// from a real pushlab-server: the demo after it has run a few seconds, the report from
+// the quick and sweep fixtures (which say on the page that they are fixtures).
+//
+// Run: node tests/e2e/screenshots.mjs   (not a test: `node --test` does not pick it up)
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, resultsDirWith, launchBrowser, newPage, ROOT } from './helpers.mjs';
+
+const OUT = path.join(ROOT, 'docs/img');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+/** Long enough for every panel to fill its prices and start its chart. */
+const DEMO_WARMUP_MS = 6000;
+
+const SHOTS = [
+  { file: 'demo-1280.png', url: '/', viewport: DESKTOP, waitMs: DEMO_WARMUP_MS },
+  { file: 'demo-phone.png', url: '/', viewport: PHONE, waitMs: DEMO_WARMUP_MS, fullPage: true },
+  { file: 'report-1280.png', url: '/report?results=quick', viewport: DESKTOP },
+  { file: 'report-sweep-1280.png', url: '/report?results=sweep', viewport: DESKTOP },
+  { file: 'report-phone.png', url: '/report?results=quick', viewport: PHONE },
+];
+
+mkdirSync(OUT, { recursive: true });
+const results = resultsDirWith('quick.json');
+const server = await startServer({ args: ['--results-dir', results.dir] });
+const browser = await launchBrowser();
+let problems = 0;
+try {
+  for (const shot of SHOTS) {
+    const page = await newPage(browser, shot.viewport);
+    await page.goto(server.url + shot.url);
+    if (shot.waitMs) await page.waitForTimeout(shot.waitMs);
+    else await page.waitForFunction(() => document.body.dataset.state === 'ready');
+    await page.screenshot({ path: path.join(OUT, shot.file), fullPage: shot.fullPage ?? false });
+    console.log(`docs/img/${shot.file}${page.problems.length ? `  PROBLEMS: ${page.problems.join('; ')}` : ''}`);
+    problems += page.problems.length;
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  await server.stop();
+  results.remove();
+}
+process.exitCode = problems ? 1 : 0;

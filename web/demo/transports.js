@@ -1,0 +1,309 @@
+// The four ways this page gets ticks, each written the way a real page would use it.
+//
+// Every client has the same shape: `connect(cursor)` starts receiving after tick seq
+// `cursor` (null: from now on), `disconnect()` stops. What it receives goes to a `sink`
+// (a panel) through the same calls, so the panel measures all four alike:
+//   sink.request()            an HTTP request was sent, or a stream / socket opened
+//   sink.bytes(n)             payload bytes the page could see (see each class)
+//   sink.ticks(list)          ticks received, oldest first
+//   sink.snapshot(list, next) latest price per symbol (not new ticks) and the cursor after them
+//   sink.missed(k)            the server says k ticks after our cursor left its history
+//   sink.state(text, kind)    kind: 'live' | 'waiting' | 'error'
+//   sink.restarted()          the server no longer knows our cursor: it restarted, and its
+//                             seq began again at 1, so the panel starts counting afresh
+//   sink.filtering(symbols)   (WebSocket) a new symbol filter was sent: null while the server
+//                             has not confirmed it yet, then the symbols it confirmed
+import { utf8Bytes } from './measure.js';
+
+/** Pause before a pull loop tries again after an error, so a dead server isn't hammered. */
+const RETRY_AFTER_ERROR_MS = 1000;
+/** How long the server may hold a long-poll (SPEC default 25 s; the range is 0..=60000). */
+const LONG_POLL_TIMEOUT_MS = 25_000;
+/** Ticks per poll answer (the server's default; its range is 1..=10000). */
+const POLL_LIMIT = 1000;
+/** A full answer means more is waiting: ask again at once, at most this many times per slot. */
+const POLL_DRAIN_MAX = 10;
+/** Pause before reopening a socket the server closed, or a stream it refused (EventSource retries dropped streams by itself). */
+const REOPEN_MS = 1000;
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(`${status}: ${message}`);
+    this.status = status;
+  }
+}
+
+/** Fetches `url` and reports the request and its body bytes; returns the parsed JSON body. */
+async function fetchJson(url, sink, signal) {
+  sink.request();
+  const response = await fetch(url, { signal, cache: 'no-store' });
+  // arrayBuffer, not json(): its length is exactly the body bytes that arrived.
+  const body = await response.arrayBuffer();
+  sink.bytes(body.byteLength);
+  const json = JSON.parse(new TextDecoder().decode(body));
+  if (!response.ok) throw new HttpError(response.status, json.error ?? 'error');
+  return json;
+}
+
+/**
+ * Our requests are well formed, so a 400 to a request with a cursor means the cursor is
+ * ahead of the server's head: the server restarted and its seq began again at 1.
+ */
+function cursorRefused(error, cursor) {
+  return error instanceof HttpError && error.status === 400 && cursor !== null;
+}
+
+/** What a poll or long-poll answer carries: missed ticks, then the ticks themselves. */
+function deliver(answer, sink) {
+  if (answer.missed > 0) sink.missed(answer.missed);
+  if (answer.ticks.length) sink.ticks(answer.ticks);
+  return answer.next;
+}
+
+/**
+ * Polling: `GET /api/poll?since=N` on a fixed schedule. The schedule is open-loop (slot
+ * k is at start + k × interval, whatever the previous answer took), like a page using
+ * setInterval; a slot that comes while the previous request is still out is skipped.
+ */
+export class PollClient {
+  constructor(sink, intervalMs) {
+    this.sink = sink;
+    this.intervalMs = intervalMs;
+  }
+
+  connect(cursor) {
+    this.cursor = cursor;
+    this.abort = new AbortController();
+    this.inFlight = false;
+    this.startSchedule();
+    this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
+  }
+
+  disconnect() {
+    clearTimeout(this.timer);
+    this.abort?.abort();
+    this.abort = null;
+  }
+
+  /** A new interval applies at once, from a fresh schedule. */
+  setInterval(intervalMs) {
+    this.intervalMs = intervalMs;
+    if (!this.abort) return;
+    clearTimeout(this.timer);
+    this.startSchedule();
+    this.sink.state(`polling every ${intervalMs} ms`, 'live');
+  }
+
+  startSchedule() {
+    this.start = performance.now();
+    this.slot = 0;
+    this.onSlot();
+  }
+
+  onSlot() {
+    if (!this.inFlight) this.pollOnce();
+    this.slot++;
+    const delay = this.start + this.slot * this.intervalMs - performance.now();
+    this.timer = setTimeout(() => this.onSlot(), Math.max(0, delay));
+  }
+
+  async pollOnce() {
+    const { signal } = this.abort;
+    this.inFlight = true;
+    try {
+      if (this.cursor === null) {
+        // No cursor yet: the server answers with the latest price of each symbol and the
+        // head, which is where our cursor starts.
+        const answer = await fetchJson('api/poll', this.sink, signal);
+        this.sink.snapshot(answer.ticks, answer.next);
+        this.cursor = answer.next;
+      } else {
+        // A full answer was cut at the limit (its `next` is the last tick it holds): drain
+        // the rest now rather than fall further behind until the history runs out.
+        for (let round = 0; round < POLL_DRAIN_MAX; round++) {
+          const answer = await fetchJson(`api/poll?since=${this.cursor}&limit=${POLL_LIMIT}`, this.sink, signal);
+          this.cursor = deliver(answer, this.sink);
+          if (answer.ticks.length < POLL_LIMIT) break;
+        }
+      }
+      this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
+    } catch (error) {
+      if (signal.aborted) return;
+      if (cursorRefused(error, this.cursor)) {
+        this.sink.restarted();
+        this.cursor = null;
+      }
+      this.sink.state(`poll failed (${error.message}); next slot retries`, 'error');
+    } finally {
+      // Only if still connected the same way: after a disconnect and reconnect, a new
+      // request may be out, and this old one must not let a second one overlap it.
+      if (this.abort?.signal === signal) this.inFlight = false;
+    }
+  }
+}
+
+/**
+ * Long-polling: `GET /api/long-poll?since=N`; the server answers as soon as a tick after
+ * N exists (or after its timeout, empty), and the page asks again at once.
+ */
+export class LongPollClient {
+  constructor(sink) {
+    this.sink = sink;
+  }
+
+  connect(cursor) {
+    this.abort = new AbortController();
+    this.loop(cursor, this.abort.signal);
+  }
+
+  disconnect() {
+    this.abort?.abort();
+    this.abort = null;
+  }
+
+  async loop(cursor, signal) {
+    while (!signal.aborted) {
+      const since = cursor === null ? '' : `since=${cursor}&`;
+      this.sink.state('request held by the server until a tick exists', 'live');
+      try {
+        const answer = await fetchJson(`api/long-poll?${since}timeout_ms=${LONG_POLL_TIMEOUT_MS}`, this.sink, signal);
+        cursor = deliver(answer, this.sink);
+      } catch (error) {
+        if (signal.aborted) return;
+        if (cursorRefused(error, cursor)) {
+          this.sink.restarted();
+          cursor = null;
+        }
+        this.sink.state(`long-poll failed (${error.message}); retrying in ${RETRY_AFTER_ERROR_MS} ms`, 'error');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_ERROR_MS));
+      }
+    }
+  }
+}
+
+/**
+ * Server-Sent Events: one `EventSource` on `/api/sse`. On a network error the browser
+ * reconnects by itself (after the server's `retry: 1000`) and sends `Last-Event-ID`, so
+ * the server replays what was missed; the page only picks the cursor of a new stream.
+ */
+export class SseClient {
+  constructor(sink) {
+    this.sink = sink;
+  }
+
+  connect(cursor) {
+    const source = new EventSource(cursor === null ? 'api/sse' : `api/sse?last_event_id=${cursor}`);
+    this.source = source;
+    this.sink.state('opening the stream', 'waiting');
+    source.onopen = () => {
+      this.sink.request();
+      this.sink.state('one open stream, server pushes each tick', 'live');
+    };
+    source.onmessage = (event) => {
+      // The page sees each event's id and data, not the HTTP headers, `retry:` or keep-alive
+      // comments: count the event as it was on the wire, `id: N\ndata: {…}\n\n`.
+      this.sink.bytes(utf8Bytes(`id: ${event.lastEventId}\ndata: ${event.data}\n\n`));
+      this.sink.ticks([JSON.parse(event.data)]);
+    };
+    source.addEventListener('gap', (event) => {
+      this.sink.bytes(utf8Bytes(`event: gap\ndata: ${event.data}\n\n`));
+      this.sink.missed(JSON.parse(event.data).missed);
+    });
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        // The server refused the stream (a 400 for the Last-Event-ID it doesn't know after
+        // a restart, or a 503 when full): EventSource gives up for good, so start over.
+        this.sink.state('stream refused (server restarted?); reopening from now', 'error');
+        this.sink.restarted();
+        this.disconnect();
+        this.retry = setTimeout(() => this.connect(null), REOPEN_MS);
+      } else {
+        this.sink.state('stream lost; the browser reconnects with Last-Event-ID', 'error');
+      }
+    };
+  }
+
+  disconnect() {
+    clearTimeout(this.retry);
+    this.source?.close();
+    this.source = null;
+  }
+}
+
+/**
+ * WebSocket: one connection on `/api/ws?since=N`, one text message per tick, control
+ * messages with a `type`. It is the one transport where the page talks back on the same
+ * connection: `subscribe` changes the symbol filter without a new handshake. Unlike
+ * EventSource it has no reconnect of its own: when the server closes it, this page
+ * reopens it with the last seq it saw (and its filter).
+ */
+export class WsClient {
+  constructor(sink, lastSeq) {
+    this.sink = sink;
+    this.lastSeq = lastSeq; // () => the newest seq the panel has, for reconnecting
+    this.symbols = null; // the filter to reopen with; null: all symbols
+  }
+
+  connect(cursor) {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const query = new URLSearchParams();
+    if (cursor !== null) query.set('since', cursor);
+    if (this.symbols) query.set('symbols', this.symbols.join(','));
+    const socket = new WebSocket(`${scheme}://${location.host}/api/ws${query.size ? `?${query}` : ''}`);
+    this.socket = socket;
+    this.sink.state('handshake', 'waiting');
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+      this.sink.request();
+      this.sink.state('one open socket, server pushes each tick', 'live');
+    };
+    socket.onmessage = (event) => {
+      this.sink.bytes(utf8Bytes(event.data)); // the message payload; frame headers are not visible
+      const message = JSON.parse(event.data);
+      if (message.type === 'gap') this.sink.missed(message.missed);
+      else if (message.type === 'error') this.sink.state(`server says: ${message.message}`, 'error');
+      else if (message.type === 'subscribed') this.sink.filtering(message.symbols);
+      else if (message.type === undefined) this.sink.ticks([message]);
+    };
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return; // closed by disconnect(): nothing to do
+      const why = opened ? `closed by the server (${event.code})` : 'could not connect';
+      this.sink.state(`${why}; reopening in ${REOPEN_MS} ms`, 'error');
+      this.retry = setTimeout(() => this.reopen(opened ? null : cursor), REOPEN_MS);
+    };
+  }
+
+  /**
+   * Reopens with the last seq we saw. A browser cannot read why a handshake failed, so
+   * after a failed one with a cursor, ask the server for its head: a head behind our
+   * cursor means it restarted and would refuse the cursor forever.
+   */
+  async reopen(refusedCursor) {
+    if (refusedCursor !== null && refusedCursor !== undefined) {
+      try {
+        const stats = await (await fetch('api/stats', { cache: 'no-store' })).json();
+        if (stats.ticker.head < refusedCursor) this.sink.restarted();
+      } catch {
+        // Server still down: keep the cursor and let the next attempt find out.
+      }
+    }
+    if (this.socket) this.connect(this.lastSeq());
+  }
+
+  /** Sends `{"type":"subscribe","symbols":[…]}` on the open socket; also used on reopening. */
+  subscribe(symbols) {
+    this.symbols = symbols;
+    if (this.socket?.readyState !== WebSocket.OPEN) return; // the next connect() carries it
+    this.socket.send(JSON.stringify({ type: 'subscribe', symbols }));
+    this.sink.filtering(null);
+    this.sink.state(`sent subscribe ${symbols.join(',')}; waiting for the server's answer`, 'waiting');
+  }
+
+  disconnect() {
+    clearTimeout(this.retry);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000, 'disconnected from the page');
+  }
+}

@@ -1,0 +1,152 @@
+/* The report page: finds a results file, then draws its summary, charts and table.
+ *
+ * Where the results come from, in order:
+ *   1. the JSON `compare` embedded in <script id="pushlab-data"> (the self-contained
+ *      results/report.html, which opens from disk without a server);
+ *   2. otherwise results/<name>.json from the server, name from `?results=<name>`,
+ *      default `latest` (a relative URL, so it works under /report);
+ *   3. any file the user picks or drops on the page, at any time.
+ * `body[data-state]` is "loading", "ready" or "error", which the browser tests wait on.
+ */
+(function (pushlab) {
+  'use strict';
+  const { validate, shape, formatNumber, formatBytes, formatMs, LABELS } = pushlab;
+  const $ = (id) => document.getElementById(id);
+
+  /** A results name the server can serve: no slashes, no dots leading out of results/. */
+  const RESULTS_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+  /** Above this share of one core, the load generator may itself be the bottleneck. */
+  const LOADGEN_BUSY_PCT = 90;
+
+  function show(results, source) {
+    const problems = validate(results);
+    if (problems.length) return fail(`${source} is not a pushlab results file: ${problems.join('; ')}.`);
+    const shaped = shape(results);
+    $('source').textContent = `from ${source}`;
+    $('status').replaceChildren();
+    renderSummary($('summary'), results, shaped);
+    pushlab.renderCharts($('charts'), shaped);
+    pushlab.renderTable($('numbers-table'), shaped);
+    $('numbers').hidden = false;
+    document.body.dataset.state = 'ready';
+    document.body.dataset.source = source;
+  }
+
+  function fail(message) {
+    const box = document.createElement('p');
+    box.className = 'notice error';
+    box.textContent = message;
+    $('status').replaceChildren(box);
+    // A bad file picked over good results leaves those on show (still "ready"), with the message above.
+    if (document.body.dataset.state !== 'ready') {
+      $('source').textContent = 'no results loaded';
+      document.body.dataset.state = 'error';
+    }
+    document.body.dataset.error = message;
+  }
+
+  function renderSummary(container, results, shaped) {
+    const s = results.scenario ?? {};
+    const m = results.machine ?? {};
+    const lines = [];
+    if (results.fixture || results.note) lines.push(notice(results.note ?? 'This file is a fixture, not a measurement.'));
+    const transports = shaped.transports.map((t) => LABELS[t] ?? t).join(', ');
+    const clients = shaped.clientCounts.map((c) => formatNumber(c)).join(', ');
+    const rates = shaped.groups.map((g) => formatNumber(g.rate)).join(' and ');
+    lines.push(paragraph(
+      `${s.preset ? `Preset “${s.preset}”: ` : ''}${transports} with ${clients} clients at ${rates} ticks/s` +
+      `${s.poll_interval_ms ? `, polling every ${formatMs(s.poll_interval_ms)}` : ''}` +
+      `${s.duration_s ? `, measured for ${s.duration_s} s per run` : ''}` +
+      `${shaped.sweep ? ' — a sweep, so the charts draw lines against client count' : ''}.`,
+    ));
+    lines.push(paragraph(
+      `Run ${results.generated_at ? new Date(results.generated_at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '(no date)'}` +
+      ` on ${m.cores ?? '?'} cores, ${m.memory_bytes ? formatBytes(m.memory_bytes) : '? memory'}, ${m.os ?? 'unknown OS'}` +
+      `${m.kernel ? `, kernel ${m.kernel}` : ''}. A fresh server process served each transport.`, 'muted'));
+    const busy = shaped.runs.filter((r) => r.loadgen?.cpu_pct >= LOADGEN_BUSY_PCT);
+    if (busy.length) {
+      lines.push(notice(`The load generator used ${LOADGEN_BUSY_PCT}% or more of a core in ${busy.length} run(s) (` +
+        busy.map((r) => `${LABELS[r.transport] ?? r.transport} at ${formatNumber(r.clients)} clients`).join(', ') +
+        '): there, part of the latency may be the load generator\'s, not the transport\'s.'));
+    }
+    // A load average above the core count: something else wanted the CPU during the run.
+    const crowded = shaped.runs.filter((r) => m.cores && r.loadgen?.host_load_1m > m.cores);
+    if (crowded.length) {
+      lines.push(notice(`The machine's load average was above its ${m.cores} cores in ${crowded.length} run(s): ` +
+        'other work competed for the CPU there, so those figures are less trustworthy.'));
+    }
+    container.replaceChildren(...lines);
+  }
+
+  function paragraph(text, className) {
+    const p = document.createElement('p');
+    p.textContent = text;
+    if (className) p.className = className;
+    return p;
+  }
+
+  function notice(text) {
+    const p = paragraph(text, 'notice');
+    p.dataset.notice = '';
+    return p;
+  }
+
+  async function loadFromServer() {
+    const name = new URLSearchParams(location.search).get('results') ?? 'latest';
+    if (!RESULTS_NAME.test(name)) return fail(`“${name}” is not a results file name (letters, digits, - _ . only).`);
+    const url = `results/${name}.json`;
+    try {
+      const response = await fetch(url, { cache: 'no-store' });
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      show(await response.json(), url);
+    } catch (error) {
+      fail(`Could not load ${url} (${error.message}). Run \`just compare\` to make one, ` +
+        'or open a results file with the button above (or drop it on this page).');
+    }
+  }
+
+  function loadFile(file) {
+    if (!file) return;
+    file.text().then(
+      (text) => {
+        let results;
+        try { results = JSON.parse(text); } catch (error) { return fail(`${file.name} is not JSON (${error.message}).`); }
+        show(results, file.name);
+      },
+      (error) => fail(`Could not read ${file.name}: ${error.message}`),
+    );
+  }
+
+  function listenForFiles() {
+    $('file-input').addEventListener('change', (event) => loadFile(event.target.files[0]));
+    const overlay = $('drop-overlay');
+    // dragover must be cancelled for the drop to reach us instead of the browser opening the file.
+    window.addEventListener('dragover', (event) => { event.preventDefault(); overlay.hidden = false; });
+    window.addEventListener('dragleave', (event) => { if (!event.relatedTarget) overlay.hidden = true; });
+    window.addEventListener('drop', (event) => {
+      event.preventDefault();
+      overlay.hidden = true;
+      loadFile(event.dataTransfer?.files?.[0]);
+    });
+  }
+
+  function start() {
+    document.body.dataset.state = 'loading';
+    listenForFiles();
+    if (typeof Chart === 'undefined') return fail('The chart library (vendor/chart.umd.min.js) did not load.');
+    let embedded = null;
+    try {
+      embedded = JSON.parse($('pushlab-data').textContent);
+    } catch (error) {
+      return fail(`The results embedded in this page are not valid JSON (${error.message}).`);
+    }
+    if (embedded !== null) {
+      $('demo-link').hidden = true; // a file opened from disk has no live demo beside it
+      show(embedded, 'the results embedded in this page');
+    } else {
+      loadFromServer();
+    }
+  }
+
+  start();
+})(window.pushlab = window.pushlab || {});
