@@ -69,6 +69,8 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
 
 async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     let scenario = args.scenario()?;
+    // Fail now, not after minutes of runs, if the results cannot be written.
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let most = scenario.clients.iter().copied().max().unwrap_or(0);
     procfs::ensure_fd_limit(most)?;
     let bin = match &args.server_bin {
