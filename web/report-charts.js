@@ -27,9 +27,12 @@
       sweepReading: 'Lines: p99 solid, p50 dashed.',
     },
     {
-      id: 'requests', title: 'Requests per client per minute', unit: 'requests/min', log: true,
-      reading: 'HTTP requests (or WebSocket handshakes) each client made per minute, log scale: polling pays one per ' +
-        'interval even when nothing changed, long-polling one per answer, SSE and WebSocket one per connection.',
+      // Linear, not log: SSE and WebSocket often make 0 requests in the window (they
+      // connected before it), and a log axis cannot show a 0 at all.
+      id: 'requests', title: 'Requests per client per minute', unit: 'requests/min',
+      reading: 'HTTP requests (or WebSocket handshakes) each client made per minute: polling pays one per ' +
+        'interval even when nothing changed, long-polling one per answer, SSE and WebSocket only their one connection ' +
+        '(usually 0 in the window, as they connected before it).',
       fields: [{ label: 'requests/min', get: (r) => r.requests?.per_client_per_min }],
     },
     {
@@ -47,7 +50,8 @@
     {
       id: 'memory', title: 'Server memory per connection', unit: 'KiB',
       reading: 'Memory the server (RSS, heap) and the kernel (TCP buffers) hold per connected client, from the ' +
-        'growth between no clients and all connected; polling keeps no connection between requests, so it stays near zero.',
+        'growth between no clients and all connected; a polling client costs this too while it keeps its keep-alive ' +
+        'connection open between polls.',
       fields: [
         { label: 'RSS', get: kib((r) => r.server?.rss_per_conn_bytes), inLines: true },
         { label: 'heap', get: kib((r) => r.server?.heap_per_conn_bytes), dash: [6, 4], inLines: true },

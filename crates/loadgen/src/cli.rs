@@ -28,6 +28,23 @@ pub enum Command {
     /// Start a fresh pushlab-server per transport, run the same scenario against each,
     /// print them side by side and write results/*.json and results/report.html.
     Compare(CompareArgs),
+    /// Print the exact bytes of one exchange of a transport, captured on a plain
+    /// socket: HTTP headers, chunk-size lines, WebSocket frame headers decoded.
+    Wire(WireArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WireArgs {
+    /// Which transport's exchange to capture.
+    #[arg(long, value_enum)]
+    pub transport: Transport,
+    /// A running server to capture from; by default a fresh one is started for it
+    /// (2 ticks/s, seed 42), so a long-poll is visibly held.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The pushlab-server binary when starting one (default: next to this executable).
+    #[arg(long, env = "PUSHLAB_LOAD_SERVER_BIN")]
+    pub server_bin: Option<PathBuf>,
 }
 
 /// Knobs `run` and `compare` share.

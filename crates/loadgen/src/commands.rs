@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, CompareArgs, RunArgs, run_spec, validate};
+use crate::cli::{Cli, Command, CompareArgs, RunArgs, WireArgs, run_spec, validate};
 use crate::net::Target;
 use crate::procfs;
 use crate::results::{self, Results};
@@ -23,6 +23,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Run(args) => run_command(args).await,
             Command::Compare(args) => compare_command(args).await,
+            Command::Wire(args) => wire_command(args).await,
         }
     };
     // On Ctrl-C or SIGTERM the work is dropped, and with it any server process it
@@ -166,4 +167,47 @@ fn report_template() -> &'static str {
 
 fn report_asset(path: &str) -> Option<Vec<u8>> {
     pushlab_server::assets::get(path).map(<[u8]>::to_vec)
+}
+
+/// Ticks the feed must have before a capture, so there are cursors to resume from.
+const WIRE_MIN_HEAD: u64 = 3;
+
+async fn wire_command(args: WireArgs) -> anyhow::Result<()> {
+    let mut started = None;
+    let target = match &args.url {
+        Some(url) => Target::resolve(url, false).await?,
+        None => {
+            let bin = match &args.server_bin {
+                Some(bin) => bin.clone(),
+                None => server::find_binary()?,
+            };
+            let quiet = ["--rate", "2", "--seed", "42", "--log", "warn"].map(String::from);
+            let process = ServerProcess::start(&bin, &quiet).await?;
+            let target = process.server.target.clone();
+            started = Some(process);
+            target
+        }
+    };
+    let head = wait_for_head(&target, WIRE_MIN_HEAD).await?;
+    print!("{}", crate::wire::capture(args.transport, target.addr, head).await?);
+    if let Some(process) = started {
+        process.stop().await?;
+    }
+    Ok(())
+}
+
+/// Waits (at most 10 s) until the server's head reaches `min`, and returns the head.
+async fn wait_for_head(target: &Target, min: u64) -> anyhow::Result<u64> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats: pushlab_wire::Stats = crate::net::fetch_json(target, "/api/stats").await?;
+        if stats.ticker.head >= min {
+            return Ok(stats.ticker.head);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the server's feed did not reach {min} ticks in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

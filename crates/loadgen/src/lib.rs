@@ -13,6 +13,7 @@
 //! - [`reference`]: which ticks were expected, read from the server's own log.
 //! - [`procfs`]: CPU and memory of the server and of this process; the fd limit.
 //! - [`results`], [`table`], [`html`]: the JSON, the terminal table, the report page.
+//! - [`wire`]: `pushlab-load wire`, the exact bytes of one exchange per transport.
 
 pub mod cli;
 pub mod clients;
@@ -28,3 +29,4 @@ pub mod scenario;
 pub mod server;
 pub mod sse_parse;
 pub mod table;
+pub mod wire;
