@@ -80,6 +80,31 @@ pub fn render(runs: &[RunRecord]) -> String {
     out.join("\n")
 }
 
+/// Load-generator CPU, in % of one core, above which its own latency may be in the
+/// figures: it shares the machine with the server it measures.
+const LOADGEN_BUSY_PCT: f64 = 80.0;
+
+/// One line per run whose figures the machine may have distorted, to print under the table.
+pub fn warnings(runs: &[RunRecord], cores: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in runs {
+        let run = format!("{} × {} at {}/s", r.transport, r.clients, r.rate);
+        if r.loadgen.cpu_pct >= LOADGEN_BUSY_PCT {
+            out.push(format!(
+                "{run}: the load generator used {:.0} % of a core; its own delays are in the latency",
+                r.loadgen.cpu_pct
+            ));
+        }
+        if r.loadgen.host_load_1m > cores as f64 {
+            out.push(format!(
+                "{run}: load average {:.1} on {cores} cores: other work competed for the CPU",
+                r.loadgen.host_load_1m
+            ));
+        }
+    }
+    out
+}
+
 fn render_one(runs: &[RunRecord]) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
@@ -133,5 +158,16 @@ mod tests {
         let text = render(&sweep);
         assert_eq!(header_rules(&text), 2, "{text}");
         assert!(text.contains("19000 clients"));
+    }
+
+    #[test]
+    fn a_busy_machine_is_called_out() {
+        let mut busy = record(Transport::Ws, 19000);
+        busy.loadgen.cpu_pct = 95.0;
+        busy.loadgen.host_load_1m = 3.5;
+        let quiet = record(Transport::Sse, 100);
+        let notes = warnings(&[busy, quiet], 2);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes.iter().all(|n| n.starts_with("ws × 19000")), "{notes:?}");
     }
 }
