@@ -59,7 +59,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     scenario.rates = vec![record.rate];
     let results = Results::new(scenario, vec![record]);
-    println!("{}", table::render(&results.runs));
+    print_table(&results);
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&results)?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
@@ -70,6 +70,8 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
 
 async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     let scenario = args.scenario()?;
+    // Fail now, not after minutes of runs, if the results cannot be written.
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let most = scenario.clients.iter().copied().max().unwrap_or(0);
     procfs::ensure_fd_limit(most)?;
     let bin = match &args.server_bin {
@@ -101,9 +103,16 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         }
     }
     let results = Results::new(scenario, records);
-    println!("{}", table::render(&results.runs));
+    print_table(&results);
     write_outputs(&results, &args.out)?;
     Ok(())
+}
+
+fn print_table(results: &Results) {
+    println!("{}", table::render(&results.runs));
+    for note in table::warnings(&results.runs, results.machine.cores) {
+        println!("note: {note}");
+    }
 }
 
 /// The flags of a fresh server for one run of `s` at `rate`.

@@ -10,7 +10,7 @@
 //! - [`measure`]: the measuring, once: latency histograms per group of clients, tick
 //!   accounting (delivered, duplicates, out of order, gaps), requests, errors by kind.
 //! - [`net`]: connecting, and counting every byte on the client sockets.
-//! - [`reference`]: which ticks were expected, read from the server's own log.
+//! - [`reference`](mod@reference): which ticks were expected, read from the server's own log.
 //! - [`procfs`]: CPU and memory of the server and of this process; the fd limit.
 //! - [`results`], [`table`], [`html`]: the JSON, the terminal table, the report page.
 //! - [`wire`]: `pushlab-load wire`, the exact bytes of one exchange per transport.

@@ -148,6 +148,9 @@ pub struct Traffic {
     pub bytes_read: AtomicU64,
     pub bytes_written: AtomicU64,
     pub requests: AtomicU64,
+    /// Clients that have received a tick scheduled after the window: they have all
+    /// of the window that they will get, so the run need not wait for them.
+    pub caught_up: AtomicU64,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +204,7 @@ impl Measurement {
             window: self.window,
             max_seq: 0,
             seen: SeqSet::default(),
+            caught_up: false,
         }
     }
 
@@ -214,10 +218,9 @@ impl Measurement {
         sum
     }
 
-    /// Ticks delivered so far, without merging histograms: to see whether the window's
-    /// ticks are still arriving.
-    pub fn delivered(&self) -> u64 {
-        self.groups.iter().map(|g| g.totals().delivered).sum()
+    /// How many clients have received a tick scheduled after the window.
+    pub fn caught_up(&self) -> u64 {
+        self.groups.iter().map(|g| g.traffic.caught_up.load(Relaxed)).sum()
     }
 
     pub fn totals(&self) -> Totals {
@@ -237,6 +240,7 @@ pub struct Probe {
     window: Window,
     max_seq: u64,
     seen: SeqSet,
+    caught_up: bool,
 }
 
 impl Probe {
@@ -258,6 +262,10 @@ impl Probe {
             let after_higher = tick.seq < self.max_seq;
             self.max_seq = self.max_seq.max(tick.seq);
             if !self.window.contains(tick.ts_us) {
+                if tick.ts_us >= self.window.end_us && !self.caught_up {
+                    self.caught_up = true;
+                    self.group.traffic.caught_up.fetch_add(1, Relaxed);
+                }
                 continue;
             }
             if !self.seen.insert(tick.seq) {
@@ -337,6 +345,18 @@ mod tests {
         let t = run(w, &[(1, 9), (2, 10), (3, 19), (4, 20), (3, 19)]);
         assert_eq!((t.delivered, t.duplicates), (2, 1));
         assert_eq!(t.latency_us.len(), 2);
+    }
+
+    #[test]
+    fn a_client_is_caught_up_once_it_sees_a_tick_after_the_window() {
+        let m = Measurement::new(Window { start_us: 10, end_us: 20 });
+        let (mut a, mut b) = (m.probe(0), m.probe(1));
+        a.tick(&tick(1, 19));
+        assert_eq!(m.caught_up(), 0);
+        a.tick(&tick(2, 20));
+        a.tick(&tick(3, 21));
+        b.tick(&tick(2, 20));
+        assert_eq!(m.caught_up(), 2, "each client counts once");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! |-- ramp --|-- settle --|========= window =========|-- drain --|
 //!  clients    all          figures are taken here      ticks of the window still
 //!  connect    connected                                 in flight are received
-//!                                                       (1 s, longer while they arrive)
+//!                                                       (until each client is past it)
 //! ```
 //!
 //! Server memory is sampled before any client connects and again at the end of the
@@ -34,10 +34,10 @@ use crate::scenario::Transport;
 
 /// How long before the window the "with clients" server sample is taken.
 const STATS_LEAD: Duration = Duration::from_millis(300);
-/// Time after the window for its last ticks to arrive (plus one poll interval for polling).
+/// Nominal drain, for the progress bar: a tick interval or a poll interval is typical.
 const DRAIN: Duration = Duration::from_secs(1);
-/// How often the drain checks whether window ticks are still arriving.
-const DRAIN_CHECK: Duration = Duration::from_millis(250);
+/// How often the drain checks whether every client has caught up.
+const DRAIN_CHECK: Duration = Duration::from_millis(100);
 /// Longest drain: a tick of the window not received this long after it is lost.
 const MAX_DRAIN: Duration = Duration::from_secs(15);
 /// How long clients get to stop once the run is over before they are abandoned.
@@ -215,24 +215,15 @@ fn start_clients(
     clients
 }
 
-/// Wait for the window's last ticks: at least [`DRAIN`] (plus a poll interval), then as
-/// long as window ticks are still arriving, up to [`MAX_DRAIN`]. A client that lags
-/// seconds behind thus shows up as latency, not as loss; past the bound it is loss.
+/// Wait for the window's last ticks: until every client has received a tick scheduled
+/// after the window (streams arrive in order, so it has everything before it), at most
+/// [`MAX_DRAIN`]. A client lagging seconds behind thus shows up as latency, not loss;
+/// a tick still missing after the bound is lost. (A quiet feed with a narrow symbol
+/// filter, or a client that cannot reconnect, waits the whole bound.)
 async fn drain(spec: &RunSpec, measurement: &Measurement) -> Duration {
     let began = Instant::now();
-    sleep_until(began + spec.drain()).await;
-    let every = match spec.transport {
-        Transport::Poll => spec.poll_interval + DRAIN_CHECK,
-        _ => DRAIN_CHECK,
-    };
-    let mut seen = measurement.delivered();
-    while began.elapsed() < MAX_DRAIN {
-        tokio::time::sleep(every).await;
-        let now = measurement.delivered();
-        if now == seen {
-            break;
-        }
-        seen = now;
+    while measurement.caught_up() < spec.clients as u64 && began.elapsed() < MAX_DRAIN {
+        tokio::time::sleep(DRAIN_CHECK).await;
     }
     began.elapsed()
 }

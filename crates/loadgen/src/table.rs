@@ -62,7 +62,50 @@ const ROWS: &[Row] = &[
     ("host load (1 min)", |r| format!("{:.1}", r.loadgen.host_load_1m)),
 ];
 
+/// Columns one table holds before a comparison is split, one table per transport.
+const MAX_COLUMNS: usize = 5;
+
+/// All runs side by side; a sweep too wide for one screen gets a table per transport.
 pub fn render(runs: &[RunRecord]) -> String {
+    if runs.len() <= MAX_COLUMNS {
+        return render_one(runs);
+    }
+    let mut out = Vec::new();
+    let mut rest = runs;
+    while let Some(first) = rest.first() {
+        let same = rest.iter().take_while(|r| r.transport == first.transport).count();
+        out.push(render_one(&rest[..same]));
+        rest = &rest[same..];
+    }
+    out.join("\n")
+}
+
+/// Load-generator CPU, in % of one core, above which its own latency may be in the
+/// figures: it shares the machine with the server it measures.
+const LOADGEN_BUSY_PCT: f64 = 80.0;
+
+/// One line per run whose figures the machine may have distorted, to print under the table.
+pub fn warnings(runs: &[RunRecord], cores: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in runs {
+        let run = format!("{} × {} at {}/s", r.transport, r.clients, r.rate);
+        if r.loadgen.cpu_pct >= LOADGEN_BUSY_PCT {
+            out.push(format!(
+                "{run}: the load generator used {:.0} % of a core; its own delays are in the latency",
+                r.loadgen.cpu_pct
+            ));
+        }
+        if r.loadgen.host_load_1m > cores as f64 {
+            out.push(format!(
+                "{run}: load average {:.1} on {cores} cores: other work competed for the CPU",
+                r.loadgen.host_load_1m
+            ));
+        }
+    }
+    out
+}
+
+fn render_one(runs: &[RunRecord]) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     let mut header = vec![String::new()];
@@ -77,4 +120,54 @@ pub fn render(runs: &[RunRecord]) -> String {
         column.set_cell_alignment(CellAlignment::Right);
     }
     table.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Transport;
+
+    fn record(transport: Transport, clients: usize) -> RunRecord {
+        RunRecord {
+            transport,
+            clients,
+            rate: 20.0,
+            poll_interval_ms: 1000,
+            window_s: 15.0,
+            drain_s: 0.1,
+            latency_us: Default::default(),
+            ticks: Default::default(),
+            requests: Default::default(),
+            wire: Default::default(),
+            server: Default::default(),
+            connect: Default::default(),
+            errors: Default::default(),
+            loadgen: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_sweep_gets_one_table_per_transport() {
+        let header_rules = |text: &str| text.lines().filter(|l| l.starts_with('╞')).count();
+        let four: Vec<_> = Transport::ALL.iter().map(|&t| record(t, 100)).collect();
+        assert_eq!(header_rules(&render(&four)), 1);
+        let sweep: Vec<_> = [Transport::Sse, Transport::Ws]
+            .iter()
+            .flat_map(|&t| [100, 1000, 5000, 19000].map(|n| record(t, n)))
+            .collect();
+        let text = render(&sweep);
+        assert_eq!(header_rules(&text), 2, "{text}");
+        assert!(text.contains("19000 clients"));
+    }
+
+    #[test]
+    fn a_busy_machine_is_called_out() {
+        let mut busy = record(Transport::Ws, 19000);
+        busy.loadgen.cpu_pct = 95.0;
+        busy.loadgen.host_load_1m = 3.5;
+        let quiet = record(Transport::Sse, 100);
+        let notes = warnings(&[busy, quiet], 2);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes.iter().all(|n| n.starts_with("ws × 19000")), "{notes:?}");
+    }
 }

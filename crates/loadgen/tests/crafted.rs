@@ -23,6 +23,10 @@ const CRAFTED: &[Option<u64>] =
 const GAP: u64 = 2;
 /// When the crafted stream starts: inside the window (settle 500 ms, window 1 s).
 const SEND_AT: Duration = Duration::from_millis(650);
+/// When one more tick follows, scheduled after the window: it tells the run that the
+/// clients have caught up, so it need not wait out the longest drain.
+const AFTER_AT: Duration = Duration::from_millis(1600);
+const AFTER_SEQ: u64 = 9;
 
 /// The log the fake server "generated": every seq 1..=8, each with the time it was first sent.
 #[derive(Clone, Default)]
@@ -88,31 +92,51 @@ async fn poll(State(log): State<Log>, Query(q): Query<Since>) -> Json<PollRespon
 }
 
 async fn sse(State(log): State<Log>) -> impl IntoResponse {
-    let body = async_stream(move || {
-        let mut text = String::from("retry: 1000\r\n: hello\r\n\r\n");
-        for item in log.crafted() {
-            match item {
-                Ok(t) => {
-                    let json = serde_json::to_string(&t).unwrap();
-                    text.push_str(&format!("id: {}\r\ndata: {json}\r\n\r\n", t.seq));
+    let later = log.clone();
+    let then = move || format!("id: {AFTER_SEQ}\r\ndata: {}\r\n\r\n", later.after());
+    let body = async_stream(
+        move || {
+            let mut text = String::from("retry: 1000\r\n: hello\r\n\r\n");
+            for item in log.crafted() {
+                match item {
+                    Ok(t) => {
+                        let json = serde_json::to_string(&t).unwrap();
+                        text.push_str(&format!("id: {}\r\ndata: {json}\r\n\r\n", t.seq));
+                    }
+                    Err(missed) => {
+                        text.push_str(&format!("event: gap\r\ndata: {{\"missed\":{missed}}}\r\n\r\n"))
+                    }
                 }
-                Err(missed) => text.push_str(&format!("event: gap\r\ndata: {{\"missed\":{missed}}}\r\n\r\n")),
             }
-        }
-        text
-    });
+            text
+        },
+        then,
+    );
     ([(axum::http::header::CONTENT_TYPE, "text/event-stream")], axum::body::Body::from_stream(body))
 }
 
-/// A body that sends `make()` at [`SEND_AT`] after the request and then stays open.
+/// A body that sends `make()` at [`SEND_AT`] after the request, `then()` at
+/// [`AFTER_AT`], and then stays open.
 fn async_stream(
     make: impl FnOnce() -> String + Send + 'static,
+    then: impl FnOnce() -> String + Send + 'static,
 ) -> impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send {
-    let first = futures_util::stream::once(async move {
-        tokio::time::sleep(SEND_AT).await;
-        Ok(make())
-    });
-    futures_util::StreamExt::chain(first, futures_util::stream::pending())
+    let start = tokio::time::Instant::now();
+    let at = |delay: Duration, text: Box<dyn FnOnce() -> String + Send>| {
+        futures_util::stream::once(async move {
+            tokio::time::sleep_until(start + delay).await;
+            Ok(text())
+        })
+    };
+    let both = futures_util::StreamExt::chain(at(SEND_AT, Box::new(make)), at(AFTER_AT, Box::new(then)));
+    futures_util::StreamExt::chain(both, futures_util::stream::pending())
+}
+
+impl Log {
+    /// The tick after the window, as JSON.
+    fn after(&self) -> String {
+        serde_json::to_string(&self.tick(AFTER_SEQ)).unwrap()
+    }
 }
 
 async fn ws(State(log): State<Log>, upgrade: WebSocketUpgrade) -> impl IntoResponse {
@@ -127,6 +151,8 @@ async fn ws(State(log): State<Log>, upgrade: WebSocketUpgrade) -> impl IntoRespo
                 return;
             }
         }
+        tokio::time::sleep(AFTER_AT - SEND_AT).await;
+        let _ = socket.send(Message::Text(log.after().into())).await;
         while socket.recv().await.is_some() {}
     })
 }
@@ -175,6 +201,7 @@ async fn crafted_run(transport: Transport) {
     // One request (or handshake) per client, made before the window: none inside it.
     assert_eq!(r.requests.total, 0);
     assert!(r.wire.bytes_read > 0);
+    assert!(r.drain_s < 2.0, "the tick after the window ended the drain: {}", r.drain_s);
 }
 
 #[tokio::test]
