@@ -1,6 +1,7 @@
 // Saves screenshots of both pages under docs/img/, at 1280×800 and at phone width,
 // from a real pushlab-server: the demo after it has run a few seconds, the report from
-// the quick and sweep fixtures (which say on the page that they are fixtures).
+// the quick and sweep fixtures (which say on the page that they are fixtures), and the
+// report of the measured results committed under docs/results/ (for docs/results.md).
 //
 // Run: node tests/e2e/screenshots.mjs   (not a test: `node --test` does not pick it up)
 import { mkdirSync } from 'node:fs';
@@ -21,25 +22,42 @@ const SHOTS = [
   { file: 'report-phone.png', url: '/report?results=quick', viewport: PHONE },
 ];
 
+/** The measured runs of docs/results/*.json, served as the server's results dir. */
+const MEASURED = [
+  { file: 'results-quick.png', url: '/report?results=quick', viewport: DESKTOP, fullPage: true },
+  { file: 'results-workshop.png', url: '/report?results=workshop', viewport: DESKTOP, fullPage: true },
+];
+
 mkdirSync(OUT, { recursive: true });
-const results = resultsDirWith('quick.json');
-const server = await startServer({ args: ['--results-dir', results.dir] });
-const browser = await launchBrowser();
 let problems = 0;
+const browser = await launchBrowser();
 try {
-  for (const shot of SHOTS) {
-    const page = await newPage(browser, shot.viewport);
-    await page.goto(server.url + shot.url);
-    if (shot.waitMs) await page.waitForTimeout(shot.waitMs);
-    else await page.waitForFunction(() => document.body.dataset.state === 'ready');
-    await page.screenshot({ path: path.join(OUT, shot.file), fullPage: shot.fullPage ?? false });
-    console.log(`docs/img/${shot.file}${page.problems.length ? `  PROBLEMS: ${page.problems.join('; ')}` : ''}`);
-    problems += page.problems.length;
-    await page.close();
-  }
+  const results = resultsDirWith('quick.json');
+  problems += await shoot(SHOTS, ['--results-dir', results.dir]);
+  results.remove();
+  problems += await shoot(MEASURED, ['--results-dir', path.join(ROOT, 'docs/results')]);
 } finally {
   await browser.close();
-  await server.stop();
-  results.remove();
 }
 process.exitCode = problems ? 1 : 0;
+
+/** Takes `shots` from a fresh server started with `args`; returns the problems seen. */
+async function shoot(shots, args) {
+  const server = await startServer({ args });
+  let seen = 0;
+  try {
+    for (const shot of shots) {
+      const page = await newPage(browser, shot.viewport);
+      await page.goto(server.url + shot.url);
+      if (shot.waitMs) await page.waitForTimeout(shot.waitMs);
+      else await page.waitForFunction(() => document.body.dataset.state === 'ready');
+      await page.screenshot({ path: path.join(OUT, shot.file), fullPage: shot.fullPage ?? false });
+      console.log(`docs/img/${shot.file}${page.problems.length ? `  PROBLEMS: ${page.problems.join('; ')}` : ''}`);
+      seen += page.problems.length;
+      await page.close();
+    }
+  } finally {
+    await server.stop();
+  }
+  return seen;
+}
