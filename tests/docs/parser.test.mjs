@@ -133,6 +133,11 @@ test('runCommand: exit code and interleaved output; the timeout stops the whole 
   assert.equal(stopped.code, 124);
   assert.ok(Date.now() - started < 5000, 'the pipe was stopped with its shell');
   assert.equal((await runCommand('pwd', { cwd: REPO })).output.trim(), REPO);
+  const marker = `docs-test-leftover-${process.pid}`;
+  const background = await runCommand(`bash -c 'exec -a ${marker} sleep 60' & echo started`, { cwd: REPO });
+  assert.deepEqual([background.code, background.output, background.seconds < 5], [0, 'started\n', true]);
+  const left = await runCommand(`pgrep -f '${marker.replace(/r-/, '[r]-')}' || true`, { cwd: REPO });
+  assert.equal(left.output.trim(), '', 'a background process the command left was killed');
 });
 
 test('runServerCommand: passes once `listening on` shows, then stops it; fails if it exits first or stays silent', async () => {

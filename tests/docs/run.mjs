@@ -75,36 +75,46 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   });
 }
 
-/** Spawns `bash -c command` as the leader of its own process group, collecting stdout and stderr interleaved. */
+/**
+ * Spawns `argv` as the leader of its own process group, collecting stdout and stderr
+ * interleaved. `exited` resolves with the leader's exit code; `closed` once its output
+ * pipes are closed too, which a background process it started may delay indefinitely.
+ */
 function spawnGroup(argv, { cwd, env }) {
   const child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   liveGroups.add(child);
   const result = { output: '' };
   child.stdout.on('data', (chunk) => { result.output += chunk; });
   child.stderr.on('data', (chunk) => { result.output += chunk; });
+  const closed = new Promise((resolve) => child.on('close', resolve));
   const exited = new Promise((resolve) => {
     child.on('error', (error) => { result.output += `\n[spawn error] ${error.message}`; resolve(127); });
-    child.on('close', (code, signal) => {
-      liveGroups.delete(child);
-      resolve(code ?? 128 + (constants.signals[signal] ?? 0));
-    });
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0)));
   });
-  return { child, result, exited };
+  /** Kills what is left of the group and waits for the last output. */
+  const finish = async () => {
+    killGroup(child, 'SIGKILL');
+    await closed;
+    liveGroups.delete(child);
+  };
+  return { child, result, exited, finish };
 }
 
 /**
  * Runs `bash -c command` under GNU `timeout` (which signals the command's whole process
  * group, so a `cargo`, a `curl` in a pipe or a server started by `compare` is stopped too).
  * Resolves `{ code, output, seconds }`: 124 means the timeout stopped it. A watchdog
- * kills the group if even `timeout` hangs.
+ * kills the group if even `timeout` hangs, and what the command left running in the
+ * background is killed when it ends.
  */
 export async function runCommand(command, { cwd = ROOT, env = process.env, timeoutS = COMMAND_TIMEOUT_S } = {}) {
   const started = Date.now();
-  const { child, result, exited } = spawnGroup(
+  const { child, result, exited, finish } = spawnGroup(
     ['timeout', '-k', String(KILL_GRACE_S), String(timeoutS), 'bash', '-c', command], { cwd, env });
   const watchdog = setTimeout(() => killGroup(child, 'SIGKILL'), (timeoutS + 2 * KILL_GRACE_S) * 1000);
   const code = await exited;
   clearTimeout(watchdog);
+  await finish(); // whatever the command left running in the background (`x &`) goes too
   return { code, output: result.output, seconds: (Date.now() - started) / 1000 };
 }
 
@@ -115,7 +125,7 @@ export async function runCommand(command, { cwd = ROOT, env = process.env, timeo
  */
 export async function runServerCommand(command, { cwd = ROOT, env = process.env, timeoutS = SERVER_START_TIMEOUT_S } = {}) {
   const started = Date.now();
-  const { child, result, exited } = spawnGroup(['bash', '-c', command], { cwd, env });
+  const { child, result, exited, finish } = spawnGroup(['bash', '-c', command], { cwd, env });
   const outcome = await new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ ok: false, why: `printed no \`listening on\` within ${timeoutS} s` }), timeoutS * 1000);
     const poll = setInterval(() => {
@@ -123,17 +133,17 @@ export async function runServerCommand(command, { cwd = ROOT, env = process.env,
     }, 100);
     exited.then((code) => {
       clearTimeout(timer); clearInterval(poll);
-      // It may print the line and exit in the same instant: the line decides.
+      // Exiting fails even right after `listening on`: a server that stops is no server.
       resolve(/listening on/.test(result.output) ? { ok: false, why: `exited (code ${code}) right after listening` }
         : { ok: false, why: `exited (code ${code}) before printing \`listening on\`` });
     });
   });
-  if (child.exitCode === null && child.signalCode === null) {
-    killGroup(child, 'SIGTERM');
-    const grace = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_S * 1000);
-    await exited;
-    clearTimeout(grace);
-  }
+  // Even if bash is gone, what it started may not be: the whole group goes.
+  killGroup(child, 'SIGTERM');
+  const grace = setTimeout(() => killGroup(child, 'SIGKILL'), KILL_GRACE_S * 1000);
+  await exited;
+  clearTimeout(grace);
+  await finish();
   return { ...outcome, output: result.output, seconds: (Date.now() - started) / 1000 };
 }
 
