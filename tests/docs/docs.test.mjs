@@ -41,7 +41,7 @@
 //    with stdin empty, PUSHLAB_LOAD_OUT set to a fresh temporary directory (so
 //    `compare` never writes your results/; kept and named in the report if the command
 //    fails) and no other PUSHLAB_* variable from your environment; it must exit 0.
-//    A *streaming* command — one with a `-N` option or naming `/api/sse` or `/api/ws` —
+//    A *streaming* command — with a `-N` option (`-sN` too) or naming `/api/sse` or `/api/ws` —
 //    is stopped after 5 s, and being stopped (exit 124) is its pass; for any other
 //    command 124 (timed out) is a failure. A failure shows the command as written and
 //    as run, the exit code, the time and the last 40 lines of output. Commands run one

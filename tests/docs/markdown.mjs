@@ -213,7 +213,8 @@ export const usesDocsServer = (command) => new RegExp(DOCS_ADDR.source).test(com
 export const substitutePort = (command, port) => command.replace(DOCS_ADDR, `$1:${port}`);
 
 /**
- * A command that streams until stopped: it has a `-N` option (curl's no-buffer) or names
- * the SSE or WebSocket endpoint. For these, being stopped by the timeout is a pass.
+ * A command that streams until stopped: it has a `-N` option (curl's no-buffer, also in
+ * a cluster like `-sN`) or names the SSE or WebSocket endpoint. For these, being stopped
+ * by the timeout is a pass.
  */
-export const isStreaming = (command) => /(^|\s)-N(\s|$)/.test(command) || /\/api\/(sse|ws)\b/.test(command);
+export const isStreaming = (command) => /(^|\s)-[a-zA-Z]*N[a-zA-Z]*(\s|$)/.test(command) || /\/api\/(sse|ws)\b/.test(command);

@@ -118,6 +118,8 @@ test('port substitution: localhost:3000 and 127.0.0.1:3000 (also ws://) get the 
 
 test('streaming commands: a `-N` option or the SSE / WebSocket endpoint', () => {
   assert.ok(isStreaming('curl -N localhost:3000/x'));
+  assert.ok(isStreaming('curl -sN localhost:3000/x'));
+  assert.ok(!isStreaming('curl --no-buffer-NOT localhost:3000/x'));
   assert.ok(isStreaming('curl localhost:3000/api/sse'));
   assert.ok(isStreaming('websocat ws://localhost:3000/api/ws?since=0'));
   assert.ok(!isStreaming("curl 'localhost:3000/api/poll?since=0'"));
