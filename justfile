@@ -28,8 +28,8 @@ serve *ARGS:
     cargo build --release -q -p pushlab-server
     {{release}}/pushlab-server {{ARGS}}
 
-# Every test: unit and integration (real sockets) for all crates, then the pages in Chromium.
-test: test-rust test-browser
+# Every test: unit and integration (real sockets), the pages in Chromium, and the docs.
+test: test-rust test-browser test-docs
 
 # Unit and integration tests of the Rust crates.
 test-rust:
@@ -40,6 +40,12 @@ test-browser:
     cargo build -q -p pushlab-server
     [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
     PUSHLAB_SERVER_BIN=target/debug/pushlab-server node --test tests/e2e/
+
+# The docs stay true: every `sh` command in README.md and docs/ runs, every linked file exists.
+test-docs:
+    cargo build --release -q -p pushlab-server -p pushlab-load
+    [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+    node --test tests/docs/
 
 # Screenshots of both pages into docs/img/ (needs a release server build).
 screenshots:
