@@ -197,6 +197,7 @@ async fn stats_metrics_and_health_answer() {
     assert_eq!(http().get(server.url("/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
     let page = http().get(server.url("/")).send().await.unwrap();
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     assert_eq!(http().get(server.url("/report")).send().await.unwrap().status(), 200);
     // reqwest would normalise `/../`, so these go over a raw socket, exactly as typed.
     for path in
