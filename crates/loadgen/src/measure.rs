@@ -102,8 +102,6 @@ pub struct Totals {
     pub delivered: u64,
     pub duplicates: u64,
     pub out_of_order: u64,
-    pub empty: u64,
-    pub late: u64,
     pub gaps: Vec<Gap>,
     pub errors: BTreeMap<&'static str, u64>,
 }
@@ -116,8 +114,6 @@ impl Default for Totals {
             delivered: 0,
             duplicates: 0,
             out_of_order: 0,
-            empty: 0,
-            late: 0,
             gaps: Vec::new(),
             errors: BTreeMap::new(),
         }
@@ -132,8 +128,6 @@ impl Totals {
         self.delivered += other.delivered;
         self.duplicates += other.duplicates;
         self.out_of_order += other.out_of_order;
-        self.empty += other.empty;
-        self.late += other.late;
         self.gaps.extend_from_slice(&other.gaps);
         for (kind, n) in &other.errors {
             *self.errors.entry(kind).or_default() += n;
@@ -148,6 +142,10 @@ pub struct Traffic {
     pub bytes_read: AtomicU64,
     pub bytes_written: AtomicU64,
     pub requests: AtomicU64,
+    /// Poll and long-poll answers with no tick and no gap.
+    pub empty: AtomicU64,
+    /// Polls answered after their slot had ended.
+    pub late: AtomicU64,
     /// Clients that have received a tick scheduled after the window: they have all
     /// of the window that they will get, so the run need not wait for them.
     pub caught_up: AtomicU64,
@@ -158,6 +156,8 @@ pub struct TrafficSnapshot {
     pub bytes_read: u64,
     pub bytes_written: u64,
     pub requests: u64,
+    pub empty: u64,
+    pub late: u64,
 }
 
 impl std::ops::Sub for TrafficSnapshot {
@@ -167,6 +167,8 @@ impl std::ops::Sub for TrafficSnapshot {
             bytes_read: self.bytes_read - rhs.bytes_read,
             bytes_written: self.bytes_written - rhs.bytes_written,
             requests: self.requests - rhs.requests,
+            empty: self.empty - rhs.empty,
+            late: self.late - rhs.late,
         }
     }
 }
@@ -214,6 +216,8 @@ impl Measurement {
             sum.bytes_read += g.traffic.bytes_read.load(Relaxed);
             sum.bytes_written += g.traffic.bytes_written.load(Relaxed);
             sum.requests += g.traffic.requests.load(Relaxed);
+            sum.empty += g.traffic.empty.load(Relaxed);
+            sum.late += g.traffic.late.load(Relaxed);
         }
         sum
     }
@@ -302,12 +306,13 @@ impl Probe {
 
     /// A poll or long-poll answer with no ticks (and no gap).
     pub fn empty(&self) {
-        self.group.totals().empty += 1;
+        self.group.traffic.empty.fetch_add(1, Relaxed);
     }
 
-    /// A poll whose answer came after its next slot had begun.
+    /// A poll whose answer came after its slot had ended (counted, like requests,
+    /// between the window's edges).
     pub fn late(&self) {
-        self.group.totals().late += 1;
+        self.group.traffic.late.fetch_add(1, Relaxed);
     }
 
     pub fn error(&self, kind: &'static str) {

@@ -146,7 +146,10 @@ pub async fn run(
     progress.set_message(label("ramp"));
     let clients = start_clients(spec, &measurement, &settings, start, &stop);
 
-    sleep_until((start + window_start).checked_sub(STATS_LEAD).unwrap_or(start)).await;
+    // STATS_LEAD before the window, but never before the last client has started:
+    // with a settle shorter than the lead, at the end of the ramp.
+    let with_at = (start + window_start).checked_sub(STATS_LEAD).unwrap_or(start).max(start + spec.ramp);
+    sleep_until(with_at).await;
     // Not awaited here: a busy server may answer late, and the window's edge must not move.
     let with = tokio::spawn({
         let server = server.clone();
@@ -154,14 +157,16 @@ pub async fn run(
     });
     sleep_until(start + window_start).await;
     progress.set_message(label("window"));
-    let (traffic0, server_cpu0) = (measurement.traffic(), server.cpu().await?);
+    // Our own figures first: asking a loaded server for its CPU (without --server-pid)
+    // may take a while, and must not shift our window.
     let me = std::process::id();
     let self_cpu0 = procfs::cpu_time(me).unwrap_or_default();
+    let (traffic0, server_cpu0) = (measurement.traffic(), server.cpu().await?);
 
     sleep_until(start + window_end).await;
-    let (traffic1, server_cpu1) = (measurement.traffic(), server.cpu().await?);
     let self_cpu = procfs::cpu_time(me).unwrap_or_default().saturating_sub(self_cpu0);
     let (self_rss, self_heap) = (procfs::rss_bytes(me).unwrap_or(0), alloc::heap_bytes());
+    let (traffic1, server_cpu1) = (measurement.traffic(), server.cpu().await?);
     progress.set_message(label("drain"));
     let drain = drain(spec, &measurement).await;
 
@@ -273,8 +278,8 @@ fn record(
         requests: Requests {
             total: traffic.requests,
             per_client_per_min: per(traffic.requests as f64 * 60.0 / window_s, n),
-            empty: totals.empty,
-            late: totals.late,
+            empty: traffic.empty,
+            late: traffic.late,
         },
         wire: Wire {
             bytes_read: traffic.bytes_read,

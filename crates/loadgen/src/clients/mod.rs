@@ -88,6 +88,10 @@ impl ClientError {
             Self::Status(400..=499) => "status_4xx",
             Self::Status(_) => "status_other",
             Self::Parse(_) => "parse",
+            // A refused handshake is an HTTP status like any other (503 past the cap).
+            Self::Ws(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Self::Status(response.status().as_u16()).kind()
+            }
             Self::Ws(_) => "ws",
             Self::ServerMessage(_) => "server_error_message",
             Self::Closed => "closed_by_server",

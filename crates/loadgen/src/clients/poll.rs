@@ -33,6 +33,12 @@ pub async fn run(mut c: Client) {
             _ = c.cancel.cancelled() => return,
             slot = slots.tick() => slot,
         };
+        // After an overrun, `tick` hands back the slot that passed meanwhile: skip it
+        // (the late poll was counted) rather than poll the moment the answer came,
+        // which would turn the schedule into "poll after the answer".
+        if tokio::time::Instant::now() >= slot + interval {
+            continue;
+        }
         let result = tokio::select! {
             _ = cancel.cancelled() => return,
             r = c.ask(&mut sender, "/api/poll", &[], &mut cursor) => r,
