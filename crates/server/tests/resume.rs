@@ -10,12 +10,12 @@ async fn sse_resumes_after_a_reconnect_with_last_event_id() {
     let server = TestServer::start(&[]).await;
     server.publish(15);
     let mut sse = SseClient::connect(&server, "/api/sse", Some("0")).await.unwrap();
-    let first: Vec<u64> = sse.ticks(15).await.iter().map(|t| seq_of(t)).collect();
+    let first = seqs(&sse.ticks(15).await);
     drop(sse); // the client goes away …
     server.publish(10); // … ticks 16..=25 happen while it is gone …
     // … and it comes back the way EventSource does: the header, not the query, counts.
     let mut sse = SseClient::connect(&server, "/api/sse?last_event_id=3", Some("15")).await.unwrap();
-    let resumed: Vec<u64> = sse.ticks(10).await.iter().map(|t| seq_of(t)).collect();
+    let resumed = seqs(&sse.ticks(10).await);
     assert_eq!(first, (1..=15).collect::<Vec<_>>());
     assert_eq!(resumed, (16..=25).collect::<Vec<_>>());
 }
@@ -29,7 +29,7 @@ async fn ws_and_polls_resume_from_their_cursor() {
     drop(ws);
     server.publish(8);
     let mut ws = ws_connect(&server, "/api/ws?since=12").await;
-    let resumed: Vec<u64> = ws_ticks(&mut ws, 8).await.iter().map(|t| seq_of(t)).collect();
+    let resumed = seqs(&ws_ticks(&mut ws, 8).await);
     assert_eq!(resumed, (13..=20).collect::<Vec<_>>());
     for path in ["/api/poll?since=12", "/api/long-poll?since=12"] {
         let (_, body) = get_json(&server.url(path)).await;
@@ -66,12 +66,12 @@ async fn sse_and_ws_send_a_gap_with_the_exact_count_then_continue() {
     sse.next_block().await.unwrap(); // retry:
     let gap = sse.next_block().await.unwrap();
     assert_eq!((gap.event.as_deref(), gap.data.as_deref()), (Some("gap"), Some(r#"{"missed":74}"#)));
-    let after: Vec<u64> = sse.ticks(16).await.iter().map(|t| seq_of(t)).collect();
+    let after = seqs(&sse.ticks(16).await);
     assert_eq!(after, (85..=100).collect::<Vec<_>>());
 
     let mut ws = ws_connect(&server, "/api/ws?since=10").await;
     assert_eq!(ws_text(&mut ws).await, r#"{"type":"gap","missed":74}"#);
-    let after: Vec<u64> = ws_ticks(&mut ws, 16).await.iter().map(|t| seq_of(t)).collect();
+    let after = seqs(&ws_ticks(&mut ws, 16).await);
     assert_eq!(after, (85..=100).collect::<Vec<_>>());
 }
 

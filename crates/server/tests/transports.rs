@@ -101,11 +101,11 @@ async fn sse_replays_after_the_cursor_then_streams_live() {
     assert_eq!(first.retry.as_deref(), Some("1000"), "the stream opens with retry:");
     let replay = sse.next_block().await.unwrap();
     assert_eq!((replay.id.as_deref(), replay.event), (Some("11"), None));
-    let mut seqs = vec![seq_of(&replay.data.unwrap())];
-    seqs.extend(sse.ticks(9).await.iter().map(|t| seq_of(t)));
+    let mut got = vec![seq_of(&replay.data.unwrap())];
+    got.extend(seqs(&sse.ticks(9).await));
     server.publish(5);
-    seqs.extend(sse.ticks(5).await.iter().map(|t| seq_of(t)));
-    assert_eq!(seqs, (11..=25).collect::<Vec<_>>());
+    got.extend(seqs(&sse.ticks(5).await));
+    assert_eq!(got, (11..=25).collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -113,10 +113,10 @@ async fn ws_replays_after_since_then_streams_live() {
     let server = TestServer::start(&[]).await;
     server.publish(20);
     let mut ws = ws_connect(&server, "/api/ws?since=10").await;
-    let mut seqs: Vec<u64> = ws_ticks(&mut ws, 10).await.iter().map(|t| seq_of(t)).collect();
+    let mut got = seqs(&ws_ticks(&mut ws, 10).await);
     server.publish(5);
-    seqs.extend(ws_ticks(&mut ws, 5).await.iter().map(|t| seq_of(t)));
-    assert_eq!(seqs, (11..=25).collect::<Vec<_>>());
+    got.extend(seqs(&ws_ticks(&mut ws, 5).await));
+    assert_eq!(got, (11..=25).collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -142,10 +142,9 @@ async fn every_transport_filters_by_symbol() {
     let server = TestServer::start(&[]).await;
     server.publish(80);
     let want = server.seqs_of("ACME", 0, 80);
-    let seqs = |ticks: Vec<String>| ticks.iter().map(|t| seq_of(t)).collect::<Vec<_>>();
     let body =
         http().get(server.url("/api/poll?since=0&symbols=ACME")).send().await.unwrap().text().await.unwrap();
-    assert_eq!(seqs(raw_ticks(&body)), want);
+    assert_eq!(seqs(&raw_ticks(&body)), want);
     let body = http()
         .get(server.url("/api/long-poll?since=0&symbols=ACME"))
         .send()
@@ -154,11 +153,11 @@ async fn every_transport_filters_by_symbol() {
         .text()
         .await
         .unwrap();
-    assert_eq!(seqs(raw_ticks(&body)), want);
+    assert_eq!(seqs(&raw_ticks(&body)), want);
     let mut sse = SseClient::connect(&server, "/api/sse?symbols=ACME&last_event_id=0", None).await.unwrap();
-    assert_eq!(seqs(sse.ticks(want.len()).await), want);
+    assert_eq!(seqs(&sse.ticks(want.len()).await), want);
     let mut ws = ws_connect(&server, "/api/ws?symbols=ACME&since=0").await;
-    assert_eq!(seqs(ws_ticks(&mut ws, want.len()).await), want);
+    assert_eq!(seqs(&ws_ticks(&mut ws, want.len()).await), want);
     // Nothing else arrives: the next tick on both streams is the next ACME tick.
     let mut published = 80;
     while server.seqs_of("ACME", 80, published).is_empty() {
@@ -166,8 +165,8 @@ async fn every_transport_filters_by_symbol() {
         published += 1;
     }
     let next_acme = server.seqs_of("ACME", 80, published);
-    assert_eq!(seqs(sse.ticks(1).await), next_acme);
-    assert_eq!(seqs(ws_ticks(&mut ws, 1).await), next_acme);
+    assert_eq!(seqs(&sse.ticks(1).await), next_acme);
+    assert_eq!(seqs(&ws_ticks(&mut ws, 1).await), next_acme);
 }
 
 #[tokio::test]
@@ -183,7 +182,7 @@ async fn ws_subscribe_changes_the_filter_live() {
         both.sort();
         both
     };
-    let got: Vec<u64> = ws_ticks(&mut ws, want.len()).await.iter().map(|t| seq_of(t)).collect();
+    let got = seqs(&ws_ticks(&mut ws, want.len()).await);
     assert_eq!(got, want);
 }
 
@@ -195,7 +194,7 @@ async fn the_real_ticker_feeds_every_transport_without_a_hole() {
     wait_until(|| server.head() >= 50).await;
     let head = server.head();
     let mut sse = SseClient::connect(&server, "/api/sse", Some("0")).await.unwrap();
-    let seqs: Vec<u64> = sse.ticks(head as usize + 50).await.iter().map(|t| seq_of(t)).collect();
-    assert_eq!(seqs, (1..=head + 50).collect::<Vec<_>>(), "replay then live, no hole");
+    let got = seqs(&sse.ticks(head as usize + 50).await);
+    assert_eq!(got, (1..=head + 50).collect::<Vec<_>>(), "replay then live, no hole");
     server.stop().await;
 }

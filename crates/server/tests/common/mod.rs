@@ -132,6 +132,11 @@ pub fn seq_of(tick_json: &str) -> u64 {
     serde_json::from_str::<pushlab_wire::Tick>(tick_json).unwrap().seq
 }
 
+/// The seqs of ticks received as JSON, in the order received.
+pub fn seqs(ticks: &[String]) -> Vec<u64> {
+    ticks.iter().map(|t| seq_of(t)).collect()
+}
+
 /// One parsed SSE block: its fields as sent (a comment block has only `comment`).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SseBlock {
