@@ -198,7 +198,7 @@ test('works self-contained, as compare writes results/report.html: data and scri
 });
 
 /**
- * What `compare` does to web/report.html (the contract with crates/loadgen/src/html.rs):
+ * What `compare` does to web/report.html (the contract with crates/load/src/html.rs):
  * put the results JSON in place of the `null` in the pushlab-data element, with `</`
  * written `<\/` so no string in it can close the element, and inline every local script
  * and stylesheet.

@@ -10,12 +10,12 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, header};
-use pushlab_wire::RateBody;
+use pushlab_contract::RateBody;
 
 use crate::error::ApiError;
 use crate::origin::{check_origin, host, is_loopback_host};
 use crate::state::AppState;
-use crate::ticker::RATE_RANGE;
+use pushlab_contract::limits::RATE_RANGE;
 
 pub async fn set_rate(
     State(state): State<AppState>,

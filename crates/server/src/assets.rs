@@ -1,5 +1,5 @@
-//! The pages: `web/` compiled into the binary so the server runs from anywhere, or
-//! served from disk with `--web-dir` while editing them. Also the load generator's
+//! Serving the pages: `web/` as compiled into `pushlab-pages`, so the server runs from
+//! anywhere, or from disk with `--web-dir` while editing them. Also the load generator's
 //! results files, so `/report` can load `results/latest.json`.
 
 use std::path::{Component, Path};
@@ -7,32 +7,10 @@ use std::path::{Component, Path};
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use include_dir::{Dir, include_dir};
+use pushlab_pages::{content_type, get};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-static WEB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../web");
-
-/// A file of `web/` as compiled in, e.g. `get("report.html")`.
-pub fn get(path: &str) -> Option<&'static [u8]> {
-    WEB.get_file(path).map(|f| f.contents())
-}
-
-/// The content type for a file name, by extension.
-pub fn content_type(path: &str) -> &'static str {
-    match path.rsplit('.').next().unwrap_or_default() {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "txt" | "md" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
 
 /// A relative path with no `..`, root or prefix: nothing outside the folder.
 fn is_inside(path: &str) -> bool {
@@ -94,12 +72,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pages_are_compiled_in_and_paths_stay_inside() {
-        assert!(get("index.html").is_some() && get("report.html").is_some());
+    fn paths_stay_inside() {
         assert!(is_inside("vendor/x.js"));
         for bad in ["", "../Cargo.toml", "/etc/passwd", "a/../../b"] {
             assert!(!is_inside(bad), "{bad}");
         }
-        assert_eq!(content_type("a/b.js"), "text/javascript; charset=utf-8");
     }
 }

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::feed::MAX_SYMBOLS;
-use crate::ticker::RATE_RANGE;
+use pushlab_contract::limits::{HISTORY_RANGE, MAX_SYMBOLS, PAYLOAD_BYTES_RANGE, RATE_RANGE};
 
 /// The symbols of the simulated market when `--symbols` is not given.
 pub const DEFAULT_SYMBOLS: &str = "ACME,BOLT,CRUX,DYNA,ECHO,FLUX,GRIT,HALO";
@@ -35,7 +34,7 @@ pub struct Config {
     pub seed: u64,
 
     /// How many of the latest ticks the server keeps, so clients can resume from a cursor.
-    #[arg(long, env = "PUSHLAB_HISTORY", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, env = "PUSHLAB_HISTORY", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(HISTORY_RANGE))]
     pub history: u64,
 
     /// Idle SSE streams get a `:` comment, and WebSockets a ping, this often (e.g. 15s, 500ms).
@@ -47,7 +46,7 @@ pub struct Config {
     pub max_connections: u64,
 
     /// Pad every tick with a `pad` string to about this many bytes (64 to 65536).
-    #[arg(long, env = "PUSHLAB_PAYLOAD_BYTES", value_parser = clap::value_parser!(u64).range(64..=65_536))]
+    #[arg(long, env = "PUSHLAB_PAYLOAD_BYTES", value_parser = clap::value_parser!(u64).range(PAYLOAD_BYTES_RANGE))]
     pub payload_bytes: Option<u64>,
 
     /// Extra WebSocket `Origin`s to accept, comma-separated (`*` accepts any). The

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use pushlab_wire::ErrorBody;
+use pushlab_contract::ErrorBody;
 
 /// Seconds a client turned away at the connection cap is told to wait.
 pub const RETRY_AFTER_SECS: u64 = 1;

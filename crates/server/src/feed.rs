@@ -18,7 +18,7 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 /// The most symbols a feed can carry: a filter is a 64-bit set of symbol indices.
-pub const MAX_SYMBOLS: usize = 64;
+pub use pushlab_contract::limits::MAX_SYMBOLS;
 
 /// Ticks a streaming transport (SSE, WebSocket) reads per step. A client far behind
 /// catches up in steps this size, so one read never copies the whole history, and a

@@ -9,8 +9,9 @@
 //!   works and what it costs: [`poll`], [`long_poll`], [`sse`], [`ws`].
 //! - [`params`] and [`error`]: bad input becomes a 400 naming the parameter.
 //! - [`state`]: what handlers share, and the connection cap (503 past it).
-//! - [`stats`], [`process`], [`alloc`]: `/api/stats` and `/metrics`.
-//! - [`assets`]: the pages, compiled in; [`admin`]: changing the rate at run time;
+//! - [`counters`]: what each transport has served; [`stats`] and [`process`] report
+//!   them with the process's CPU and memory as `/api/stats` and `/metrics`.
+//! - [`assets`]: the pages (compiled into `pushlab-pages`); [`admin`]: changing the rate at run time;
 //!   [`origin`]: which browsers pages may use the WebSocket and admin endpoints.
 //!
 //! [`app`] builds the router (tests call it directly); [`run`] serves it until a
@@ -18,9 +19,9 @@
 //! requests plus [`CLOSE_GRACE`] for WebSocket close frames, 4 s in all (SPEC: 5 s).
 
 pub mod admin;
-pub mod alloc;
 pub mod assets;
 pub mod config;
+pub mod counters;
 pub mod error;
 pub mod feed;
 pub mod long_poll;

@@ -10,15 +10,13 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::Response;
+use pushlab_contract::Transport;
+use pushlab_contract::limits::{LONG_POLL_TIMEOUT_MS_DEFAULT, LONG_POLL_TIMEOUT_MS_RANGE};
 
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::poll::{batch_json, json_response};
-use crate::state::{AppState, Transport};
-
-/// `timeout_ms`: default and accepted range. Under typical proxy idle timeouts (60 s).
-pub const TIMEOUT_MS_DEFAULT: u64 = 25_000;
-pub const TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u64> = 0..=60_000;
+use crate::state::AppState;
 
 /// `GET /api/long-poll?since=N[&timeout_ms=T][&limit=L][&symbols=A,B]`
 pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {
@@ -26,7 +24,11 @@ pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<
     active.counters().request();
     let filter = params.symbols(&state.feed)?;
     let limit = params.limit()?;
-    let timeout = Duration::from_millis(params.int_in("timeout_ms", TIMEOUT_MS_RANGE, TIMEOUT_MS_DEFAULT)?);
+    let timeout = Duration::from_millis(params.int_in(
+        "timeout_ms",
+        LONG_POLL_TIMEOUT_MS_RANGE,
+        LONG_POLL_TIMEOUT_MS_DEFAULT,
+    )?);
     // No cursor: wait for the next tick after now.
     let mut cursor = params.cursor("since")?.unwrap_or_else(|| state.feed.head());
     let read =

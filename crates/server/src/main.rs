@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use pushlab_server::alloc::CountingAlloc;
+use pushlab_alloc::CountingAlloc;
 use pushlab_server::{Config, run};
 use tracing_subscriber::EnvFilter;
 

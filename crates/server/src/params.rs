@@ -5,13 +5,10 @@ use std::ops::RangeInclusive;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
+use pushlab_contract::limits::{LIMIT_DEFAULT, LIMIT_RANGE};
 
 use crate::error::ApiError;
 use crate::feed::{Feed, SymbolFilter};
-
-/// `limit` for poll and long-poll: default and accepted range.
-pub const LIMIT_DEFAULT: u64 = 1000;
-pub const LIMIT_RANGE: RangeInclusive<u64> = 1..=10_000;
 
 /// The raw query string as name/value pairs, in order.
 #[derive(Debug, Default)]

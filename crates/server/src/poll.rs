@@ -7,11 +7,12 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use pushlab_contract::Transport;
 
 use crate::error::ApiError;
 use crate::feed::Batch;
 use crate::params::Params;
-use crate::state::{AppState, Transport};
+use crate::state::AppState;
 
 /// `GET /api/poll?since=N[&limit=L][&symbols=A,B]`
 pub async fn poll(State(state): State<AppState>, params: Params) -> Result<Response, ApiError> {

@@ -2,7 +2,7 @@
 //! `/proc` and `getrusage` on every `/api/stats` call; nothing here is sampled or kept.
 #![allow(unsafe_code)] // two libc calls, each explained below
 
-use pushlab_wire::{KernelStats, ProcessStats};
+use pushlab_contract::{KernelStats, ProcessStats};
 
 fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions and only reads a constant.
@@ -31,7 +31,7 @@ pub fn cpu_seconds() -> (f64, f64) {
 
 pub fn process_stats() -> ProcessStats {
     let (cpu_user_s, cpu_sys_s) = cpu_seconds();
-    ProcessStats { rss_bytes: rss_bytes(), heap_bytes: crate::alloc::heap_bytes(), cpu_user_s, cpu_sys_s }
+    ProcessStats { rss_bytes: rss_bytes(), heap_bytes: pushlab_alloc::heap_bytes(), cpu_user_s, cpu_sys_s }
 }
 
 /// Memory the kernel holds for every TCP socket on the machine (not only ours):

@@ -19,16 +19,15 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::stream::{self, Stream};
+use pushlab_contract::Transport;
+use pushlab_contract::limits::SSE_RETRY_MS;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::ApiError;
 use crate::feed::{PUSH_BATCH_TICKS, SymbolFilter};
 use crate::params::{Params, parse_cursor};
-use crate::state::{Active, AppState, Transport};
-
-/// The reconnect delay the stream asks `EventSource` to use, in ms.
-pub const RETRY_MS: u64 = 1000;
+use crate::state::{Active, AppState};
 
 /// The comment sent on an idle stream so proxies and load balancers keep it open.
 const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";
@@ -113,7 +112,7 @@ struct EventStream {
 
 impl EventStream {
     fn into_stream(mut self) -> impl Stream<Item = Result<Bytes, Infallible>> {
-        let retry = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
+        let retry = Bytes::from(format!("retry: {SSE_RETRY_MS}\n\n"));
         self.pending.push_back(Chunk { bytes: retry, ticks: 0 });
         stream::unfold(self, |mut events| async move {
             let chunk = events.next_chunk().await?;

@@ -4,14 +4,15 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use pushlab_contract::Transport;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::counters::{Counters, TransportCounters};
 use crate::error::ApiError;
 use crate::feed::Feed;
-use crate::stats::{Counters, TransportCounters};
 
 /// Cheap to clone: one `Arc`. It derefs to [`Shared`], so `state.feed` is the feed
 /// every handler shares.
@@ -40,15 +41,6 @@ impl Deref for AppState {
     }
 }
 
-/// The four transports, for picking their counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Poll,
-    LongPoll,
-    Sse,
-    Ws,
-}
-
 impl AppState {
     pub fn new(config: Config) -> Self {
         let history = usize::try_from(config.history).expect("history fits in memory");
@@ -67,13 +59,7 @@ impl AppState {
     }
 
     pub fn counters(&self, transport: Transport) -> &TransportCounters {
-        let c = &self.counters;
-        match transport {
-            Transport::Poll => &c.poll,
-            Transport::LongPoll => &c.long_poll,
-            Transport::Sse => &c.sse,
-            Transport::Ws => &c.ws,
-        }
+        self.counters.of(transport)
     }
 
     /// Counts a request being served in `active` until the returned guard is dropped.
@@ -81,14 +67,6 @@ impl AppState {
     pub fn active(&self, transport: Transport) -> Active {
         self.counters(transport).enter();
         Active { state: self.clone(), transport, permit: None }
-    }
-
-    /// Like [`active`](Self::active), for a connection that stays open: it also takes
-    /// a place under `--max-connections` (see [`Active::hold_open`]).
-    pub fn admit(&self, transport: Transport) -> Result<Active, ApiError> {
-        let mut active = self.active(transport);
-        active.hold_open()?;
-        Ok(active)
     }
 }
 

@@ -2,81 +2,25 @@
 //! load generator and the pages) and `/metrics` (Prometheus text).
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use pushlab_wire::{Stats, TickerStats, TransportStats, TransportsStats};
+use pushlab_contract::{Stats, TickerStats, Transport, TransportStats};
 
 use crate::process::{kernel_stats, process_stats};
 use crate::state::AppState;
 
-/// Counters of one transport. Relaxed atomics: each is an independent tally, read
-/// for reporting, never used to synchronise anything.
-#[derive(Debug, Default)]
-pub struct TransportCounters {
-    active: AtomicU64,
-    requests: AtomicU64,
-    ticks_sent: AtomicU64,
-    bytes_sent: AtomicU64,
-}
-
-impl TransportCounters {
-    pub fn request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// `ticks` ticks in `bytes` bytes of body or message payload were written.
-    pub fn sent(&self, ticks: usize, bytes: usize) {
-        self.ticks_sent.fetch_add(ticks as u64, Ordering::Relaxed);
-        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
-    /// One more open connection (see [`crate::state::Active`], which pairs it with `leave`).
-    pub(crate) fn enter(&self) {
-        self.active.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn leave(&self) {
-        self.active.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    pub fn snapshot(&self) -> TransportStats {
-        TransportStats {
-            active: self.active.load(Ordering::Relaxed),
-            requests: self.requests.load(Ordering::Relaxed),
-            ticks_sent: self.ticks_sent.load(Ordering::Relaxed),
-            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// One set of counters per transport.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub poll: TransportCounters,
-    pub long_poll: TransportCounters,
-    pub sse: TransportCounters,
-    pub ws: TransportCounters,
-}
-
 /// Everything `/api/stats` reports, read now.
 pub fn snapshot(state: &AppState) -> Stats {
-    let c = &state.counters;
     Stats {
         ticker: TickerStats {
             head: state.feed.head(),
             rate: *state.rate.borrow(),
             symbols: state.feed.symbols().to_vec(),
         },
-        transports: TransportsStats {
-            poll: c.poll.snapshot(),
-            long_poll: c.long_poll.snapshot(),
-            sse: c.sse.snapshot(),
-            ws: c.ws.snapshot(),
-        },
+        transports: state.counters.snapshot(),
         process: process_stats(),
         kernel: kernel_stats(),
     }
@@ -99,7 +43,15 @@ type Family = (&'static str, &'static str, &'static str, fn(&TransportStats) -> 
 fn prometheus_text(s: &Stats) -> String {
     let mut out = String::new();
     let t = &s.transports;
-    let transports = [("poll", &t.poll), ("long_poll", &t.long_poll), ("sse", &t.sse), ("ws", &t.ws)];
+    let transports = Transport::ALL.map(|transport| {
+        let stats = match transport {
+            Transport::Poll => &t.poll,
+            Transport::LongPoll => &t.long_poll,
+            Transport::Sse => &t.sse,
+            Transport::Ws => &t.ws,
+        };
+        (transport.key(), stats)
+    });
     let families: [Family; 4] = [
         (
             "pushlab_active_connections",

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use pushlab_wire::Tick;
+use pushlab_contract::Tick;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::watch;
@@ -16,9 +16,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::feed::{Feed, TickFrame};
-
-/// The accepted tick rates, ticks per second over all symbols.
-pub const RATE_RANGE: std::ops::RangeInclusive<f64> = 0.1..=100_000.0;
 
 /// At most this many ticks are published per wake-up; a ticker further behind than
 /// this catches up over the next wake-ups instead of holding the feed lock for long.

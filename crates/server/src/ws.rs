@@ -19,7 +19,10 @@ use axum::extract::ws::{
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::SinkExt;
-use pushlab_wire::ControlMessage;
+use pushlab_contract::ControlMessage;
+use pushlab_contract::Transport;
+// tungstenite refuses a larger client message, and we close with 1009.
+use pushlab_contract::limits::MAX_CLIENT_MESSAGE_BYTES;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -27,15 +30,12 @@ use crate::error::ApiError;
 use crate::feed::{PUSH_BATCH_TICKS, SymbolFilter};
 use crate::origin::check_origin;
 use crate::params::{Params, symbol_filter};
-use crate::state::{Active, AppState, Transport};
+use crate::state::{Active, AppState};
 
 /// Read and write buffer of each connection.
 pub const BUFFER_BYTES: usize = 4 * 1024;
 /// The write buffer may grow to this while the socket is slow; then sends wait.
 pub const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
-/// The largest message a client may send; tungstenite refuses a larger one and we
-/// close with 1009.
-pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4096;
 /// A peer is gone after this many keepalive intervals without a frame from it, or
 /// with a write to it stuck.
 const PEER_TIMEOUT_INTERVALS: u32 = 2;
@@ -225,7 +225,7 @@ impl Session {
 
     /// Applies `{"type":"subscribe","symbols":[…]}`; any other message is an error and
     /// leaves the filter as it was. Checked by hand rather than by deserializing
-    /// `pushlab_wire::ClientMessage`, so each mistake gets its own plain message.
+    /// `pushlab_contract::ClientMessage`, so each mistake gets its own plain message.
     fn subscribe(&mut self, text: &str) -> Result<Vec<String>, String> {
         const EXPECTED: &str = r#"expected {"type":"subscribe","symbols":["ACME",…]}"#;
         let value: serde_json::Value =

@@ -6,6 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use common::*;
+use pushlab_contract::Transport;
 use tower::ServiceExt;
 
 /// Every malformed request of SPEC §3, with the parameter its error must name.
@@ -46,7 +47,7 @@ async fn every_bad_request_is_a_400_naming_the_parameter() {
         let response = http().get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 400, "{path}");
         assert_eq!(response.headers()["content-type"], "application/json", "{path}");
-        let body: pushlab_wire::ErrorBody = response.json().await.unwrap();
+        let body: pushlab_contract::ErrorBody = response.json().await.unwrap();
         assert!(body.error.starts_with(error), "{path}: {:?} should start with {error:?}", body.error);
     }
     // Headers too: a bad Last-Event-ID is named as such, even beside a good query …
@@ -61,7 +62,7 @@ async fn every_bad_request_is_a_400_naming_the_parameter() {
     // Other methods and escapes get JSON errors too.
     let response = http().post(server.url("/api/poll")).send().await.unwrap();
     assert_eq!(response.status(), 405);
-    assert_eq!(response.json::<pushlab_wire::ErrorBody>().await.unwrap().error, "method not allowed");
+    assert_eq!(response.json::<pushlab_contract::ErrorBody>().await.unwrap().error, "method not allowed");
     // WebSocket parameters are checked before the upgrade.
     for path in ["/api/ws?since=abc", "/api/ws?since=18446744073709551615", "/api/ws?symbols=NOPE"] {
         let refused = tokio_tungstenite::connect_async(server.ws_url(path)).await.unwrap_err();
@@ -147,7 +148,7 @@ async fn past_max_connections_streams_get_503_with_retry_after() {
         let response = http().get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 503, "{path}");
         assert_eq!(response.headers()["retry-after"], "1");
-        let body: pushlab_wire::ErrorBody = response.json().await.unwrap();
+        let body: pushlab_contract::ErrorBody = response.json().await.unwrap();
         assert!(body.error.contains("limit of 2 open connections"), "{}", body.error);
     }
     let refused = tokio_tungstenite::connect_async(server.ws_url("/api/ws")).await.unwrap_err();
@@ -160,7 +161,9 @@ async fn past_max_connections_streams_get_503_with_retry_after() {
     drop(sse);
     drop(ws);
     wait_until(|| {
-        server.state.counters.sse.snapshot().active + server.state.counters.ws.snapshot().active == 0
+        server.state.counters(Transport::Sse).snapshot().active
+            + server.state.counters(Transport::Ws).snapshot().active
+            == 0
     })
     .await;
     let _one = SseClient::connect(&server, "/api/sse", None).await.unwrap();
@@ -172,10 +175,10 @@ async fn a_long_poll_whose_client_leaves_frees_its_place() {
     let server = TestServer::start(&["--max-connections", "1"]).await;
     let url = server.url("/api/long-poll?timeout_ms=60000");
     let waiting = tokio::spawn(async move { http().get(url).send().await });
-    wait_until(|| server.state.counters.long_poll.snapshot().active == 1).await;
+    wait_until(|| server.state.counters(Transport::LongPoll).snapshot().active == 1).await;
     assert_eq!(http().get(server.url("/api/sse")).send().await.unwrap().status(), 503);
     waiting.abort(); // the client hangs up long before its 60 s timeout
-    wait_until(|| server.state.counters.long_poll.snapshot().active == 0).await;
+    wait_until(|| server.state.counters(Transport::LongPoll).snapshot().active == 0).await;
     SseClient::connect(&server, "/api/sse", None).await.unwrap();
 }
 
@@ -185,7 +188,7 @@ async fn stats_metrics_and_health_answer() {
     server.publish(3);
     get_json(&server.url("/api/poll?since=0")).await;
     let (_, stats) = get_json(&server.url("/api/stats")).await;
-    let stats: pushlab_wire::Stats = serde_json::from_value(stats).unwrap();
+    let stats: pushlab_contract::Stats = serde_json::from_value(stats).unwrap();
     assert_eq!(
         (stats.ticker.head, stats.transports.poll.requests, stats.transports.poll.ticks_sent),
         (3, 1, 3)

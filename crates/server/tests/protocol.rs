@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use futures::{SinkExt, StreamExt};
+use pushlab_contract::Transport;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -88,7 +89,7 @@ async fn a_foreign_origin_is_refused_unless_allowed() {
     assert_eq!(handshake_status(&server, "http://evil.example").await, 403);
     assert_eq!(handshake_status(&server, &format!("http://{}", server.addr)).await, 101, "own origin");
     assert_eq!(handshake_status(&server, "http://workshop.example").await, 101, "allowed");
-    assert_eq!(server.state.counters.ws.snapshot().requests, 3);
+    assert_eq!(server.state.counters(Transport::Ws).snapshot().requests, 3);
 }
 
 #[tokio::test]
@@ -100,12 +101,12 @@ async fn a_websocket_that_never_answers_pings_is_dropped() {
     let mut alive = ws_connect(&server, "/api/ws").await;
     let reader = tokio::spawn(async move { while let Some(Ok(_)) = alive.next().await {} });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(server.state.counters.ws.snapshot().active, 2);
+    assert_eq!(server.state.counters(Transport::Ws).snapshot().active, 2);
     // The silent client is dropped after two intervals without a pong.
-    wait_until(|| server.state.counters.ws.snapshot().active == 1).await;
+    wait_until(|| server.state.counters(Transport::Ws).snapshot().active == 1).await;
     // Well past two intervals, the one that answers is still there.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(server.state.counters.ws.snapshot().active, 1);
+    assert_eq!(server.state.counters(Transport::Ws).snapshot().active, 1);
     reader.abort();
 }
 
@@ -137,7 +138,7 @@ async fn a_close_from_the_client_is_answered() {
     // The server's reply to our close frame arrives, then the stream ends: a clean close.
     let reply = tokio::time::timeout(PATIENCE, ws.next()).await.unwrap();
     assert!(matches!(reply, Some(Ok(Message::Close(_)))), "{reply:?}");
-    wait_until(|| server.state.counters.ws.snapshot().active == 0).await;
+    wait_until(|| server.state.counters(Transport::Ws).snapshot().active == 0).await;
 }
 
 #[tokio::test]
@@ -153,8 +154,8 @@ async fn a_client_that_writes_but_never_reads_is_dropped() {
     let junk = "x".repeat(4000); // invalid JSON: each earns a ~4 KB error reply
     let writer =
         tokio::spawn(async move { while sink.send(Message::Text(junk.clone().into())).await.is_ok() {} });
-    wait_until(|| server.state.counters.ws.snapshot().active == 1).await;
-    wait_until(|| server.state.counters.ws.snapshot().active == 0).await;
+    wait_until(|| server.state.counters(Transport::Ws).snapshot().active == 1).await;
+    wait_until(|| server.state.counters(Transport::Ws).snapshot().active == 0).await;
     writer.abort();
 }
 

@@ -89,8 +89,9 @@ async fn gaps_plus_deliveries_account_for_every_tick_of_a_live_stream() {
     let (mut delivered, mut missed, mut last) = (0u64, 0u64, 0u64);
     while last < 5000 {
         let text = ws_text(&mut ws).await;
-        if let Ok(pushlab_wire::ServerMessage::Control(pushlab_wire::ControlMessage::Gap { missed: m })) =
-            pushlab_wire::ServerMessage::parse(&text)
+        if let Ok(pushlab_contract::ServerMessage::Control(pushlab_contract::ControlMessage::Gap {
+            missed: m,
+        })) = pushlab_contract::ServerMessage::parse(&text)
         {
             missed += m;
             continue;

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use pushlab_contract::Transport;
 
 #[tokio::test]
 async fn poll_follows_next_through_every_tick_in_order() {
@@ -43,7 +44,7 @@ async fn long_poll_holds_until_a_tick_then_answers_with_it() {
     let pending = tokio::spawn(async move { get_json(&url).await });
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(!pending.is_finished(), "nothing new yet: the request is held");
-    assert_eq!(server.state.counters.long_poll.snapshot().active, 1);
+    assert_eq!(server.state.counters(Transport::LongPoll).snapshot().active, 1);
     server.publish(2);
     let (status, body) = pending.await.unwrap();
     assert_eq!(status, 200);
@@ -64,7 +65,7 @@ async fn long_poll_times_out_empty_and_skips_other_symbols() {
     // A long-poll for BOLT wakes on ACME ticks but keeps waiting until an BOLT one.
     let url = server.url("/api/long-poll?since=3&symbols=BOLT&timeout_ms=3000");
     let pending = tokio::spawn(async move { get_json(&url).await });
-    wait_until(|| server.state.counters.long_poll.snapshot().active == 1).await;
+    wait_until(|| server.state.counters(Transport::LongPoll).snapshot().active == 1).await;
     let mut published = 3;
     while server.seqs_of("BOLT", 3, published).is_empty() {
         server.publish(1);
@@ -83,7 +84,7 @@ async fn long_poll_without_a_cursor_waits_for_the_next_tick() {
     server.publish(5);
     let url = server.url("/api/long-poll?timeout_ms=3000");
     let pending = tokio::spawn(async move { get_json(&url).await });
-    wait_until(|| server.state.counters.long_poll.snapshot().active == 1).await;
+    wait_until(|| server.state.counters(Transport::LongPoll).snapshot().active == 1).await;
     server.publish(1);
     let (_, body) = pending.await.unwrap();
     assert_eq!((body["ticks"][0]["seq"].as_u64(), body["next"].as_u64()), (Some(6), Some(6)));

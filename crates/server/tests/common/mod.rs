@@ -129,7 +129,7 @@ pub fn raw_ticks(body: &str) -> Vec<String> {
 }
 
 pub fn seq_of(tick_json: &str) -> u64 {
-    serde_json::from_str::<pushlab_wire::Tick>(tick_json).unwrap().seq
+    serde_json::from_str::<pushlab_contract::Tick>(tick_json).unwrap().seq
 }
 
 /// The seqs of ticks received as JSON, in the order received.
@@ -279,7 +279,7 @@ impl ServerProcess {
         format!("{}{path}", self.base)
     }
 
-    pub async fn stats(&self) -> pushlab_wire::Stats {
+    pub async fn stats(&self) -> pushlab_contract::Stats {
         http().get(self.url("/api/stats")).send().await.unwrap().json().await.unwrap()
     }
 

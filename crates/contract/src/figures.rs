@@ -1,0 +1,1 @@
+//! The figure catalogue (filled in below).

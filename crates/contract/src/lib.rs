@@ -1,0 +1,22 @@
+//! pushlab-contract: what the server, the load generator and the pages must agree on.
+//!
+//! Both Rust sides compile against these definitions, so a name or a bound changed here
+//! changes everywhere; the pages read the same facts from the results file and from
+//! `GET /api/figures`. The map:
+//!
+//! - [`transport`]: the four transports and their names on the command line, in URLs of
+//!   the stats and in the results.
+//! - [`limits`]: every protocol bound a client can run into (rates, `limit`,
+//!   `timeout_ms`, message sizes), with its unit in its name.
+//! - [`messages`]: the JSON on the wire — the tick, the poll body, WebSocket control
+//!   messages, `/api/stats`.
+//! - [`figures`]: the catalogue of every measured figure — key, label, unit, which way is
+//!   better — and the one way each unit is written.
+
+pub mod figures;
+pub mod limits;
+pub mod messages;
+pub mod transport;
+
+pub use messages::*;
+pub use transport::Transport;

@@ -1,0 +1,169 @@
+//! The JSON every transport carries: the tick, the poll body, WebSocket control
+//! messages, errors, `/api/stats` and the admin body.
+//!
+//! The server never serializes a [`Tick`] per client: it writes each tick's JSON once
+//! (see `pushlab-server`'s feed) and shares the bytes. These types are for building that
+//! JSON once and for parsing it on the client side.
+
+use serde::{Deserialize, Serialize};
+
+/// One price update. Every transport carries this JSON object byte-for-byte the same:
+/// `{"seq":1042,"symbol":"ACME","price":101.25,"ts_us":1764046800123456}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// Global order across all symbols, starting at 1.
+    pub seq: u64,
+    pub symbol: String,
+    /// At most two fractional digits.
+    pub price: f64,
+    /// The wall-clock time the tick was *scheduled* for, µs since the Unix epoch.
+    pub ts_us: u64,
+    /// Filler, present only when the server runs with `--payload-bytes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad: Option<String>,
+}
+
+/// The body of `/api/poll` and `/api/long-poll`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollResponse {
+    pub ticks: Vec<Tick>,
+    /// The cursor to send as `since` on the next call.
+    pub next: u64,
+    /// Ticks after the cursor that were evicted from the history before this answer.
+    pub missed: u64,
+}
+
+/// The body of every 4xx/5xx answer: `{"error":"…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// What a WebSocket client may send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Replace the symbol filter of this connection.
+    Subscribe { symbols: Vec<String> },
+}
+
+/// A WebSocket control message from the server: every one carries `"type"`, which is
+/// how a client tells it apart from a tick (ticks have no `type` key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ControlMessage {
+    /// `missed` ticks after the client's cursor were evicted before it could read them.
+    Gap { missed: u64 },
+    /// A client message was not a valid request; the connection and filter are unchanged.
+    Error { message: String },
+    /// The answer to a valid `subscribe`.
+    Subscribed { symbols: Vec<String> },
+}
+
+/// Any text message the server sends on a WebSocket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerMessage {
+    Tick(Tick),
+    Control(ControlMessage),
+}
+
+impl ServerMessage {
+    /// Parse one WebSocket text message: a control message if it has a `type`, else a tick.
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        // Every control message has a "type" key and a tick never has one.
+        if text.contains("\"type\"") {
+            serde_json::from_str(text).map(ServerMessage::Control)
+        } else {
+            serde_json::from_str(text).map(ServerMessage::Tick)
+        }
+    }
+}
+
+/// The body of `GET /api/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub ticker: TickerStats,
+    pub transports: TransportsStats,
+    pub process: ProcessStats,
+    pub kernel: KernelStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TickerStats {
+    /// The seq of the newest tick (0 before the first).
+    pub head: u64,
+    /// Ticks per second, all symbols together.
+    pub rate: f64,
+    pub symbols: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransportsStats {
+    pub poll: TransportStats,
+    pub long_poll: TransportStats,
+    pub sse: TransportStats,
+    pub ws: TransportStats,
+}
+
+/// Counters of one transport since the server started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransportStats {
+    /// Requests being served now: open SSE streams and WebSockets, long-polls (waiting
+    /// or answering), polls being answered.
+    pub active: u64,
+    /// HTTP requests received (WebSocket: handshake requests), refused ones included.
+    pub requests: u64,
+    /// Ticks written to clients.
+    pub ticks_sent: u64,
+    /// Response body / message payload bytes written, gap notices and SSE comments
+    /// included; HTTP headers, chunk-size lines and WebSocket frame headers are not.
+    pub bytes_sent: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessStats {
+    pub rss_bytes: u64,
+    /// Bytes currently allocated through the global allocator.
+    pub heap_bytes: u64,
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KernelStats {
+    /// Memory the kernel holds for all TCP sockets (`/proc/net/sockstat` "mem", in bytes).
+    pub tcp_mem_bytes: u64,
+}
+
+/// `POST /api/admin/rate` request and answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateBody {
+    pub rate: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_round_trips_in_the_spec_layout() {
+        let json = r#"{"seq":1042,"symbol":"ACME","price":101.25,"ts_us":1764046800123456}"#;
+        let tick: Tick = serde_json::from_str(json).unwrap();
+        assert_eq!(tick.seq, 1042);
+        assert_eq!(serde_json::to_string(&tick).unwrap(), json);
+    }
+
+    #[test]
+    fn server_messages_are_told_apart_by_type() {
+        let tick = r#"{"seq":1,"symbol":"ACME","price":1.5,"ts_us":2}"#;
+        assert!(matches!(ServerMessage::parse(tick), Ok(ServerMessage::Tick(t)) if t.seq == 1));
+        assert_eq!(
+            ServerMessage::parse(r#"{"type":"gap","missed":7}"#).unwrap(),
+            ServerMessage::Control(ControlMessage::Gap { missed: 7 })
+        );
+        assert_eq!(
+            serde_json::to_string(&ClientMessage::Subscribe { symbols: vec!["ACME".into()] }).unwrap(),
+            r#"{"type":"subscribe","symbols":["ACME"]}"#
+        );
+    }
+}

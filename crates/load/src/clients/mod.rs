@@ -1,0 +1,208 @@
+//! One client module per transport, and what they share.
+//!
+//! Each module is a loop that speaks its transport and reports to its [`Probe`]; none of
+//! them measures anything itself. On an error a client counts it by kind, waits
+//! [`RECONNECT_BACKOFF`] (what `EventSource` does by default) and resumes from its
+//! cursor, so a broken connection costs ticks only if the server's history ran out.
+
+pub mod long_poll;
+pub mod poll;
+pub mod sse;
+pub mod ws;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use pushlab_contract::PollResponse;
+use tokio_util::sync::CancellationToken;
+
+use crate::measure::Probe;
+use crate::net::{self, HttpSender, Target};
+use pushlab_contract::Transport;
+
+/// Pause before reconnecting after an error (the SSE `retry: 1000` the server sends).
+pub const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What every client of a run shares.
+#[derive(Debug)]
+pub struct Settings {
+    pub target: Target,
+    pub transport: Transport,
+    pub poll_interval: Duration,
+    pub long_poll_timeout_ms: u64,
+    /// `symbols=A,B` to add to every request, or `None` for every symbol.
+    pub symbols: Option<String>,
+}
+
+impl Settings {
+    /// `path` with the query parameters given plus the symbol filter.
+    pub fn url(&self, path: &str, params: &[(&str, String)]) -> String {
+        let mut url = path.to_string();
+        let symbols = self.symbols.iter().map(|s| ("symbols", s.clone()));
+        for (i, (k, v)) in params.iter().cloned().chain(symbols).enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(&format!("{k}={v}"));
+        }
+        url
+    }
+}
+
+/// One simulated client.
+#[derive(Debug)]
+pub struct Client {
+    pub index: usize,
+    pub settings: Arc<Settings>,
+    pub probe: Probe,
+    pub cancel: CancellationToken,
+}
+
+/// Why one request or connection failed; [`ClientError::kind`] is the key it is
+/// counted under in the results' `errors`.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("connect: {0}")]
+    Connect(std::io::Error),
+    #[error("http: {0}")]
+    Http(#[from] hyper::Error),
+    #[error("status {0}")]
+    Status(u16),
+    #[error("bad body: {0}")]
+    Parse(#[from] serde_json::Error),
+    #[error("websocket: {0}")]
+    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("the server sent an error message: {0}")]
+    ServerMessage(String),
+    #[error("the server closed the stream")]
+    Closed,
+}
+
+impl ClientError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Connect(e) if e.kind() == std::io::ErrorKind::TimedOut => "connect_timeout",
+            Self::Connect(_) => "connect",
+            Self::Http(_) => "http",
+            Self::Status(503) => "status_503",
+            Self::Status(400..=499) => "status_4xx",
+            Self::Status(_) => "status_other",
+            Self::Parse(_) => "parse",
+            // A refused handshake is an HTTP status like any other (503 past the cap).
+            Self::Ws(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Self::Status(response.status().as_u16()).kind()
+            }
+            Self::Ws(_) => "ws",
+            Self::ServerMessage(_) => "server_error_message",
+            Self::Closed => "closed_by_server",
+        }
+    }
+}
+
+impl Client {
+    pub async fn run(self) {
+        match self.settings.transport {
+            Transport::Poll => poll::run(self).await,
+            Transport::LongPoll => long_poll::run(self).await,
+            Transport::Sse => sse::run(self).await,
+            Transport::Ws => ws::run(self).await,
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.settings.target
+    }
+
+    /// A fresh counted HTTP/1.1 connection.
+    pub async fn connect_http(&self) -> Result<HttpSender, ClientError> {
+        let stream = self.connect_tcp().await?;
+        Ok(net::http1(stream).await?)
+    }
+
+    pub async fn connect_tcp(&self) -> Result<net::CountingStream, ClientError> {
+        let group = self.probe.group().clone();
+        self.target().connect(self.index, group).await.map_err(ClientError::Connect)
+    }
+
+    /// Run a streaming transport until the run is over: `stream` returns `Ok` when
+    /// cancelled; each failure is counted, then the stream reopens from the cursor.
+    pub async fn reconnecting(mut self, mut stream: impl AsyncFnMut(&mut Client) -> Result<(), ClientError>) {
+        while let Err(e) = stream(&mut self).await {
+            if !self.failed(&e).await {
+                return;
+            }
+        }
+    }
+
+    /// One request of the polling family at `path`, on the client's keep-alive
+    /// connection (opened first if there is none): `since` is added from `cursor`, which
+    /// moves to the answer's `next`. On an error the connection is dropped, so the next
+    /// request opens a fresh one.
+    pub async fn ask(
+        &mut self,
+        sender: &mut Option<HttpSender>,
+        path: &str,
+        params: &[(&str, String)],
+        cursor: &mut Option<u64>,
+    ) -> Result<(), ClientError> {
+        let started = sender.is_none().then(Instant::now);
+        let conn = match sender {
+            Some(conn) => conn,
+            None => sender.insert(self.connect_http().await?),
+        };
+        let mut params = params.to_vec();
+        params.extend(cursor.iter().map(|n| ("since", n.to_string())));
+        let url = self.settings.url(path, &params);
+        match self.exchange(conn, &url, *cursor, started).await {
+            Ok(answer) => {
+                *cursor = Some(answer.next);
+                Ok(())
+            }
+            Err(e) => {
+                *sender = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Count `error`, then wait before retrying. `false` once the run is over.
+    pub async fn failed(&self, error: &ClientError) -> bool {
+        tracing::debug!(client = self.index, %error, "client error");
+        self.probe.error(error.kind());
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            _ = tokio::time::sleep(RECONNECT_BACKOFF) => true,
+        }
+    }
+
+    /// Send, read the whole answer, record it. `since` is the cursor sent, so a gap is
+    /// attributed to exactly the evicted seqs.
+    async fn exchange(
+        &mut self,
+        sender: &mut HttpSender,
+        path: &str,
+        since: Option<u64>,
+        started: Option<Instant>,
+    ) -> Result<PollResponse, ClientError> {
+        let request = net::get(self.target(), path).body(Empty::<Bytes>::new()).expect("valid");
+        self.probe.request();
+        let response = sender.send_request(request).await?;
+        if let Some(started) = started {
+            self.probe.connected(started.elapsed());
+        }
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            return Err(ClientError::Status(status.as_u16()));
+        }
+        let answer: PollResponse = serde_json::from_slice(&body)?;
+        if answer.missed > 0 {
+            self.probe.gap(since.unwrap_or(0), answer.missed);
+        }
+        if answer.ticks.is_empty() && answer.missed == 0 {
+            self.probe.empty();
+        }
+        self.probe.ticks(&answer.ticks);
+        Ok(answer)
+    }
+}

@@ -1,0 +1,220 @@
+//! What `pushlab-load run` and `pushlab-load compare` do, start to finish.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{Cli, Command, CompareArgs, RunArgs, WireArgs, run_spec, validate};
+use crate::net::Target;
+use crate::procfs;
+use crate::results::{self, Results};
+use crate::run::{self, ServerUnderTest};
+use crate::scenario::{Preset, Scenario};
+use crate::server::{self, ServerProcess};
+use crate::{html, table};
+
+/// Quiet time between two runs of a comparison.
+const PAUSE_BETWEEN_RUNS: Duration = Duration::from_secs(1);
+
+pub async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let work = async {
+        match cli.command {
+            Command::Run(args) => run_command(args).await,
+            Command::Compare(args) => compare_command(args).await,
+            Command::Wire(args) => wire_command(args).await,
+        }
+    };
+    // On Ctrl-C or SIGTERM the work is dropped, and with it any server process it
+    // started (killed on drop): no orphaned pushlab-server keeps a port or a core.
+    tokio::select! {
+        result = work => result,
+        signal = interrupted() => anyhow::bail!("interrupted by {signal}; nothing was written"),
+    }
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+async fn run_command(args: RunArgs) -> anyhow::Result<()> {
+    let target = Target::resolve(&args.url, args.allow_remote).await?;
+    let mut scenario = Scenario {
+        transports: vec![args.transport],
+        clients: vec![args.clients],
+        ..Scenario::preset(Preset::Run)
+    };
+    args.timing.apply(&mut scenario);
+    validate(&scenario)?;
+    procfs::ensure_fd_limit(args.clients)?;
+    let server = ServerUnderTest { target, pid: args.server_pid };
+    let bar = progress_bar(format!("{} × {}", args.clients, args.transport));
+    let record = run::run(&run_spec(&scenario, args.transport, args.clients), &server, &bar).await?;
+    bar.finish_and_clear();
+    scenario.rates = vec![record.rate];
+    let results = Results::new(scenario, vec![record]);
+    print_table(&results);
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&results)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        println!("results: {}", path.display());
+    }
+    Ok(())
+}
+
+async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
+    let scenario = args.scenario()?;
+    // Fail now, not after minutes of runs, if the results cannot be written.
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let most = scenario.clients.iter().copied().max().unwrap_or(0);
+    procfs::ensure_fd_limit(most)?;
+    let bin = match &args.server_bin {
+        Some(bin) => bin.clone(),
+        None => server::find_binary()?,
+    };
+    let plan = scenario.runs();
+    let mut records = Vec::new();
+    for (i, &(transport, clients, rate)) in plan.iter().enumerate() {
+        if i > 0 {
+            // Let the kernel reclaim the previous run's sockets before the next "before" sample.
+            tokio::time::sleep(PAUSE_BETWEEN_RUNS).await;
+        }
+        let bar = progress_bar(format!("run {}/{} {transport}", i + 1, plan.len()));
+        let server = ServerProcess::start(&bin, &server_args(&scenario, rate)).await?;
+        let outcome = run::run(&run_spec(&scenario, transport, clients), &server.server, &bar).await;
+        bar.finish_and_clear();
+        server.stop().await?;
+        match outcome {
+            Ok(record) => {
+                eprintln!(
+                    "{transport:>9} × {clients}: done ({} errors)",
+                    record.errors.values().sum::<u64>()
+                );
+                records.push(record);
+            }
+            // One failed run should not throw away the others' figures.
+            Err(e) => eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}"),
+        }
+    }
+    let results = Results::new(scenario, records);
+    print_table(&results);
+    write_outputs(&results, &args.out)?;
+    Ok(())
+}
+
+fn print_table(results: &Results) {
+    println!("{}", table::render(&results.runs));
+    for note in table::warnings(&results.runs, results.machine.cores) {
+        println!("note: {note}");
+    }
+}
+
+/// The flags of a fresh server for one run of `s` at `rate`.
+fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
+    let mut args = vec![
+        // Our own progress and table are on the terminal; the server only speaks up for problems.
+        "--log".into(),
+        "warn".into(),
+        "--rate".into(),
+        rate.to_string(),
+        "--seed".into(),
+        s.seed.to_string(),
+        "--history".into(),
+        s.history.to_string(),
+    ];
+    if let Some(n) = s.payload_bytes {
+        args.extend(["--payload-bytes".into(), n.to_string()]);
+    }
+    args
+}
+
+fn progress_bar(prefix: String) -> ProgressBar {
+    let style = ProgressStyle::with_template("{prefix:>18} [{bar:40}] {elapsed:>4} {msg}")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    ProgressBar::new(0).with_style(style).with_prefix(prefix)
+}
+
+/// `<out>/<timestamp>.json`, `<out>/latest.json` and `<out>/report.html`.
+pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
+    let path =
+        results::write(results, out).with_context(|| format!("writing results to {}", out.display()))?;
+    let (page, missing) = report_page(results)?;
+    for asset in missing {
+        tracing::warn!(%asset, "report asset not found; left as a link");
+    }
+    let report = out.join("report.html");
+    std::fs::write(&report, page).with_context(|| format!("writing {}", report.display()))?;
+    println!("results: {} (and latest.json)\nreport:  {}", path.display(), report.display());
+    Ok(())
+}
+
+/// The report page with `results` inside, every local script and stylesheet inlined;
+/// also the assets that could not be found.
+pub fn report_page(results: &Results) -> anyhow::Result<(String, Vec<String>)> {
+    let json = serde_json::to_string(results)?;
+    Ok(html::render(report_template(), &json, report_asset)?)
+}
+
+/// The report page compiled into the server, or, while that page cannot show anything
+/// (its only script is the data island), a plain table page of our own.
+fn report_template() -> &'static str {
+    let page = pushlab_pages::get("report.html").and_then(|b| std::str::from_utf8(b).ok());
+    match page {
+        Some(page) if page.matches("<script").count() > 1 => page,
+        _ => include_str!("report_fallback.html"),
+    }
+}
+
+fn report_asset(path: &str) -> Option<Vec<u8>> {
+    pushlab_pages::get(path).map(<[u8]>::to_vec)
+}
+
+/// Ticks the feed must have before a capture, so there are cursors to resume from.
+const WIRE_MIN_HEAD: u64 = 3;
+
+async fn wire_command(args: WireArgs) -> anyhow::Result<()> {
+    let mut started = None;
+    let target = match &args.url {
+        Some(url) => Target::resolve(url, false).await?,
+        None => {
+            let bin = match &args.server_bin {
+                Some(bin) => bin.clone(),
+                None => server::find_binary()?,
+            };
+            let quiet = ["--rate", "2", "--seed", "42", "--log", "warn"].map(String::from);
+            let process = ServerProcess::start(&bin, &quiet).await?;
+            let target = process.server.target.clone();
+            started = Some(process);
+            target
+        }
+    };
+    let head = wait_for_head(&target, WIRE_MIN_HEAD).await?;
+    print!("{}", crate::wire::capture(args.transport, target.addr, head).await?);
+    if let Some(process) = started {
+        process.stop().await?;
+    }
+    Ok(())
+}
+
+/// Waits (at most 10 s) until the server's head reaches `min`, and returns the head.
+async fn wait_for_head(target: &Target, min: u64) -> anyhow::Result<u64> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats: pushlab_contract::Stats = crate::net::fetch_json(target, "/api/stats").await?;
+        if stats.ticker.head >= min {
+            return Ok(stats.ticker.head);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the server's feed did not reach {min} ticks in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,188 @@
+//! The results document: what `compare` writes to `results/*.json` and what the report
+//! page reads. Field names are a contract with `web/report.html`; add fields, never
+//! rename them, and bump [`SCHEMA`] on a breaking change. Documented field by field in
+//! `docs/results.schema.json`; every figure's method is in `docs/methodology.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::procfs::Machine;
+use pushlab_contract::Transport;
+
+use crate::scenario::Scenario;
+
+/// Version of the results layout.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: u32,
+    pub generated_at: String,
+    pub machine: Machine,
+    pub scenario: Scenario,
+    pub runs: Vec<RunRecord>,
+}
+
+impl Results {
+    /// The results of `runs`, stamped now, on this machine.
+    pub fn new(scenario: Scenario, runs: Vec<RunRecord>) -> Self {
+        Self { schema: SCHEMA, generated_at: timestamp(), machine: Machine::this(), scenario, runs }
+    }
+}
+
+/// Every figure of one transport at one client count and rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub transport: Transport,
+    pub clients: usize,
+    pub rate: f64,
+    pub poll_interval_ms: u64,
+    pub window_s: f64,
+    /// How long after the window its ticks were still waited for.
+    pub drain_s: f64,
+    pub latency_us: Latency,
+    pub ticks: Ticks,
+    pub requests: Requests,
+    pub wire: Wire,
+    pub server: ServerFigures,
+    pub connect: Connect,
+    pub errors: BTreeMap<String, u64>,
+    pub loadgen: Loadgen,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    pub count: u64,
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl From<&Histogram<u64>> for Latency {
+    fn from(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            count: h.len(),
+            min: h.min(),
+            mean: h.mean(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ticks {
+    /// Unique ticks received with `ts_us` in the window, summed over clients.
+    pub delivered: u64,
+    /// Ticks generated in the window matching the filter, × clients.
+    pub expected: u64,
+    /// expected − delivered.
+    pub lost: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    /// Of the lost, those the server announced as evicted (gap notices / `missed`).
+    pub gap_missed: u64,
+    /// Expected ticks per client (the reference's count).
+    pub expected_per_client: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Requests {
+    /// HTTP requests or WebSocket handshakes sent during the window.
+    pub total: u64,
+    pub per_client_per_min: f64,
+    /// Poll / long-poll answers with no tick (and no gap), whole run.
+    pub empty: u64,
+    /// Polls answered after their next slot had begun, whole run.
+    pub late: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Wire {
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    /// (read + written) ÷ delivered.
+    pub bytes_per_tick: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerFigures {
+    pub cpu_s: f64,
+    pub cpu_us_per_tick: f64,
+    pub rss_before_bytes: u64,
+    pub rss_with_clients_bytes: u64,
+    pub heap_before_bytes: u64,
+    pub heap_with_clients_bytes: u64,
+    pub rss_per_conn_bytes: f64,
+    pub heap_per_conn_bytes: f64,
+    pub tcp_mem_per_conn_bytes: f64,
+    pub tcp_mem_before_bytes: u64,
+    pub tcp_mem_with_clients_bytes: u64,
+    /// Where `cpu_s` came from: `proc` (`/proc/<pid>/stat`) or `stats` (`/api/stats`).
+    pub cpu_source: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Connect {
+    pub count: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+impl From<&Histogram<u64>> for Connect {
+    fn from(h: &Histogram<u64>) -> Self {
+        let l = Latency::from(h);
+        Self { count: l.count, p50_us: l.p50, p99_us: l.p99, max_us: l.max }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Loadgen {
+    /// The load generator's own user+sys CPU over the window.
+    pub cpu_s: f64,
+    /// cpu_s ÷ window, in % of one core (200 % = both cores of a 2-core machine).
+    pub cpu_pct: f64,
+    pub rss_bytes: u64,
+    /// Live heap of the load generator at the window's end.
+    pub heap_bytes: u64,
+    /// Heap growth from before the clients started, per client.
+    pub heap_per_client_bytes: f64,
+    /// The machine's 1-minute load average at the window's end: above the core count,
+    /// something else competed for the CPU while this was measured.
+    pub host_load_1m: f64,
+}
+
+/// Divide, or 0 when there is nothing to divide by (no tick delivered, no client).
+pub fn per(numerator: f64, denominator: u64) -> f64 {
+    if denominator == 0 { 0.0 } else { numerator / denominator as f64 }
+}
+
+/// `2026-11-26T15:00:00Z` for now.
+pub fn timestamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Write `<dir>/<timestamp>.json` and `<dir>/latest.json`; returns the first path.
+pub fn write(results: &Results, dir: &Path) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(results).map_err(std::io::Error::other)?;
+    // ':' is not allowed in file names everywhere people copy results to.
+    let path = dir.join(format!("{}.json", results.generated_at.replace(':', "-")));
+    std::fs::write(&path, &json)?;
+    std::fs::write(dir.join("latest.json"), &json)?;
+    Ok(path)
+}

@@ -1,0 +1,152 @@
+//! The results file is a contract with the report page: a real run's file must validate
+//! against `docs/results.schema.json`, and `report.html` must carry the same data.
+
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use pushlab_contract::Transport;
+use pushlab_load::commands::{report_page, write_outputs};
+use pushlab_load::net::Target;
+use pushlab_load::results::Results;
+use pushlab_load::run::{RunSpec, ServerUnderTest, run};
+use pushlab_load::scenario::{Preset, Scenario};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// Check `value` against the subset of JSON Schema the schema file uses; collect every
+/// mismatch with its path, so a failure names each missing or mistyped field.
+fn validate(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
+    if let Some(c) = schema.get("const")
+        && c != value
+    {
+        errors.push(format!("{path}: {value} is not {c}"));
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array)
+        && !options.contains(value)
+    {
+        errors.push(format!("{path}: {value} is not one of {options:?}"));
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "number" => value.is_number(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            _ => false,
+        });
+        if !ok {
+            errors.push(format!("{path}: {value} is not of type {types:?}"));
+            return;
+        }
+    }
+    if let (Some(min), Some(v)) = (schema.get("minimum").and_then(Value::as_f64), value.as_f64())
+        && v < min
+    {
+        errors.push(format!("{path}: {v} < {min}"));
+    }
+    if let Value::Object(fields) = value {
+        for name in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            let name = name.as_str().unwrap();
+            if !fields.contains_key(name) {
+                errors.push(format!("{path}.{name}: missing"));
+            }
+        }
+        let props = schema.get("properties").and_then(Value::as_object);
+        for (name, v) in fields {
+            match (props.and_then(|p| p.get(name)), schema.get("additionalProperties")) {
+                (Some(sub), _) => validate(sub, v, &format!("{path}.{name}"), errors),
+                (None, Some(Value::Bool(false))) => errors.push(format!("{path}.{name}: not in the schema")),
+                (None, Some(sub @ Value::Object(_))) => validate(sub, v, &format!("{path}.{name}"), errors),
+                (None, _) => {}
+            }
+        }
+    }
+    if let (Value::Array(items), Some(sub)) = (value, schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            validate(sub, v, &format!("{path}[{i}]"), errors);
+        }
+    }
+}
+
+fn schema() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/results.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_validator_catches_a_missing_and_a_mistyped_field() {
+    let schema = schema();
+    let mut errors = Vec::new();
+    let bad = serde_json::json!({"schema": 1, "generated_at": 5, "machine": {}, "runs": []});
+    validate(&schema, &bad, "$", &mut errors);
+    assert!(errors.iter().any(|e| e == "$.scenario: missing"), "{errors:?}");
+    assert!(errors.iter().any(|e| e.starts_with("$.generated_at: 5 is not")), "{errors:?}");
+    assert!(errors.iter().any(|e| e == "$.machine.cores: missing"), "{errors:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_results_file_validates_and_the_report_embeds_it() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = Target::from_addr(listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let config = pushlab_server::Config::with_args(["--rate", "50"]);
+    tokio::spawn(pushlab_server::run(listener, config, stop.clone().cancelled_owned()));
+
+    let mut scenario = Scenario::preset(Preset::Run);
+    let mut runs = Vec::new();
+    for transport in [Transport::Sse, Transport::Poll] {
+        let spec = RunSpec {
+            transport,
+            clients: 5,
+            poll_interval: Duration::from_millis(250),
+            long_poll_timeout_ms: 25_000,
+            ramp: Duration::ZERO,
+            settle: Duration::from_millis(300),
+            duration: Duration::from_secs(1),
+            symbols: Some(vec!["ACME".into()]),
+            history: 4096,
+        };
+        let server = ServerUnderTest { target: target.clone(), pid: None };
+        runs.push(run(&spec, &server, &ProgressBar::hidden()).await.unwrap());
+    }
+    stop.cancel();
+    scenario.symbols = Some(vec!["ACME".into()]);
+    let results = Results::new(scenario, runs);
+
+    let dir = std::env::temp_dir().join(format!("pushlab-results-{}", std::process::id()));
+    write_outputs(&results, &dir).unwrap();
+    let written: Value = serde_json::from_slice(&std::fs::read(dir.join("latest.json")).unwrap()).unwrap();
+    let mut errors = Vec::new();
+    validate(&schema(), &written, "$", &mut errors);
+    assert!(errors.is_empty(), "results.schema.json violations:\n{}", errors.join("\n"));
+    // It reads back (floats aside, which JSON text does not round-trip bit for bit).
+    let back: Results = serde_json::from_value(written.clone()).unwrap();
+    assert_eq!((back.runs.len(), back.runs[1].ticks.clone()), (2, results.runs[1].ticks.clone()));
+
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let island = r#"<script id="pushlab-data" type="application/json">"#;
+    let start = page.find(island).expect("data island") + island.len();
+    let end = start + page[start..].find("</script>").unwrap();
+    let embedded: Value = serde_json::from_str(&page[start..end].replace("<\\/", "</")).unwrap();
+    assert_eq!(embedded, written);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Whatever report page the server ships, every local file it links must be found and
+/// inlined, so `results/report.html` opens from disk with nothing missing.
+#[test]
+fn the_shipped_report_page_inlines_without_missing_assets() {
+    let results = Results::new(Scenario::preset(Preset::Quick), Vec::new());
+    let (page, missing) = report_page(&results).unwrap();
+    assert!(missing.is_empty(), "not found: {missing:?}");
+    assert!(!page.contains("<script src=\"report"), "local scripts are inlined");
+    assert!(page.contains(r#""preset":"quick""#));
+}
