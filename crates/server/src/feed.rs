@@ -82,6 +82,13 @@ pub struct Batch {
     pub truncated: bool,
 }
 
+impl Batch {
+    /// Nothing to tell the client: no tick and no gap.
+    pub fn is_empty(&self) -> bool {
+        self.ticks.is_empty() && self.missed == 0
+    }
+}
+
 /// A cursor ahead of the newest tick: the client claims ticks that do not exist yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{cursor} is ahead of the newest tick ({head})")]
@@ -150,7 +157,7 @@ impl Feed {
         if cursor > head { Err(CursorAhead { cursor, head }) } else { Ok(cursor) }
     }
 
-    /// A receiver that wakes when the head moves: `rx.wait_for(|&h| h > cursor)`.
+    /// A receiver that wakes when the head moves (what a [`crate::cursor::Cursor`] waits on).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.head_tx.subscribe()
     }

@@ -4,9 +4,12 @@
 //!
 //! - [`config`]: the flags (`--rate`, `--history`, `--keepalive`, …).
 //! - [`ticker`]: a seeded random walk publishing ticks on a fixed schedule.
-//! - [`feed`]: the log of ticks every transport reads through a cursor — the heart.
+//! - [`feed`]: the log of ticks every transport reads — the heart — and [`cursor`]:
+//!   one client's place in it, with the read-or-wait that long-poll, SSE and WebSocket
+//!   share.
 //! - The four transports, each a thin adapter over the feed, each opening with how it
-//!   works and what it costs: [`poll`], [`long_poll`], [`sse`], [`ws`].
+//!   works and what it costs: [`poll`], [`long_poll`], [`sse`], [`ws`]; poll and
+//!   long-poll answer the same [`json_body`]. No transport imports another.
 //! - [`params`] and [`error`]: bad input becomes a 400 naming the parameter.
 //! - [`state`]: what handlers share, and the connection cap (503 past it).
 //! - [`counters`]: what each transport has served; [`stats`] and [`process`] report
@@ -22,8 +25,10 @@ pub mod admin;
 pub mod assets;
 pub mod config;
 pub mod counters;
+pub mod cursor;
 pub mod error;
 pub mod feed;
+pub mod json_body;
 pub mod long_poll;
 pub mod origin;
 pub mod params;

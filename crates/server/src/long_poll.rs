@@ -13,9 +13,10 @@ use axum::response::Response;
 use pushlab_contract::Transport;
 use pushlab_contract::limits::{LONG_POLL_TIMEOUT_MS_DEFAULT, LONG_POLL_TIMEOUT_MS_RANGE};
 
+use crate::cursor::Cursor;
 use crate::error::ApiError;
+use crate::json_body::{batch_json, json_response};
 use crate::params::Params;
-use crate::poll::{batch_json, json_response};
 use crate::state::AppState;
 
 /// `GET /api/long-poll?since=N[&timeout_ms=T][&limit=L][&symbols=A,B]`
@@ -24,36 +25,32 @@ pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<
     active.counters().request();
     let filter = params.symbols(&state.feed)?;
     let limit = params.limit()?;
-    let timeout = Duration::from_millis(params.int_in(
-        "timeout_ms",
-        LONG_POLL_TIMEOUT_MS_RANGE,
-        LONG_POLL_TIMEOUT_MS_DEFAULT,
-    )?);
-    // No cursor: wait for the next tick after now.
-    let mut cursor = params.cursor("since")?.unwrap_or_else(|| state.feed.head());
-    let read =
-        |cursor| state.feed.read(cursor, filter, limit).map_err(|e| ApiError::bad(format!("since: {e}")));
+    let timeout_ms = params.int_in("timeout_ms", LONG_POLL_TIMEOUT_MS_RANGE, LONG_POLL_TIMEOUT_MS_DEFAULT)?;
+    let mut cursor = match params.cursor("since")? {
+        Some(since) => {
+            Cursor::new(&state.feed, since, filter).map_err(|e| ApiError::bad(format!("since: {e}")))?
+        }
+        // No cursor: wait for the next tick after now.
+        None => Cursor::at_head(&state.feed, filter),
+    };
 
-    let mut batch = read(cursor)?;
-    if batch.ticks.is_empty() && batch.missed == 0 {
+    let mut batch = cursor.read(limit);
+    if batch.is_empty() {
         // Nothing to say yet: hold the request. Only now does it take a cap permit.
         active.hold_open()?;
-        let mut head = state.feed.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        while batch.ticks.is_empty() && batch.missed == 0 {
-            // Ticks for other symbols move the head but not this client: skip past them.
-            cursor = batch.next;
-            tokio::select! {
-                woke = head.wait_for(|&h| h > cursor) => if woke.is_err() { break },
-                _ = tokio::time::sleep_until(deadline) => break,
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+        while batch.is_empty() {
+            let woke = tokio::select! {
+                () = cursor.ready() => true,
+                _ = tokio::time::sleep_until(deadline) => false,
                 // Shutting down: answer now (empty) so the client comes back to a live server.
-                _ = state.shutdown.cancelled() => break,
+                _ = state.shutdown.cancelled() => false,
+            };
+            // Also after a timeout: one last read, so `next` is the head at answer time.
+            batch = cursor.read(limit);
+            if !woke {
+                break;
             }
-            batch = read(cursor)?;
-        }
-        // Timed out or stopping: one last read, so `next` is the head at answer time.
-        if batch.ticks.is_empty() && batch.missed == 0 {
-            batch = read(batch.next)?;
         }
     }
     let body = batch_json(&batch);

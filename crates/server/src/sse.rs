@@ -21,9 +21,9 @@ use bytes::Bytes;
 use futures::stream::{self, Stream};
 use pushlab_contract::Transport;
 use pushlab_contract::limits::SSE_RETRY_MS;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::cursor::Cursor;
 use crate::error::ApiError;
 use crate::feed::{PUSH_BATCH_TICKS, SymbolFilter};
 use crate::params::{Params, parse_cursor};
@@ -41,17 +41,10 @@ pub async fn sse(
     let mut active = state.active(Transport::Sse);
     active.counters().request();
     let filter = params.symbols(&state.feed)?;
-    let cursor = resume_cursor(&state, &headers, &params)?;
+    let cursor = resume_cursor(&state, &headers, &params, filter)?;
     active.hold_open()?;
-    let events = EventStream {
-        head: state.feed.subscribe(),
-        state,
-        active,
-        cursor,
-        filter,
-        pending: VecDeque::new(),
-        next_keepalive: Instant::now(),
-    };
+    let events =
+        EventStream { state, active, cursor, pending: VecDeque::new(), next_keepalive: Instant::now() };
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
@@ -63,7 +56,12 @@ pub async fn sse(
 /// Where the stream starts: the `Last-Event-ID` header if present (EventSource re-sends
 /// it on every reconnect, while the query keeps the cursor of the page's first
 /// connection), else `?last_event_id`, else the head (live only). Both are checked.
-fn resume_cursor(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<u64, ApiError> {
+fn resume_cursor(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    filter: SymbolFilter,
+) -> Result<Cursor, ApiError> {
     let from_query = params.cursor("last_event_id")?.map(|c| ("last_event_id", c));
     let from_header = match headers.get("last-event-id") {
         None => None,
@@ -73,9 +71,9 @@ fn resume_cursor(state: &AppState, headers: &HeaderMap, params: &Params) -> Resu
         }
     };
     match from_header.or(from_query) {
-        None => Ok(state.feed.head()),
+        None => Ok(Cursor::at_head(&state.feed, filter)),
         Some((what, cursor)) => {
-            state.feed.check_cursor(cursor).map_err(|e| ApiError::bad(format!("{what}: {e}")))
+            Cursor::new(&state.feed, cursor, filter).map_err(|e| ApiError::bad(format!("{what}: {e}")))
         }
     }
 }
@@ -100,9 +98,7 @@ enum Wake {
 struct EventStream {
     state: AppState,
     active: Active,
-    head: watch::Receiver<u64>,
-    cursor: u64,
-    filter: SymbolFilter,
+    cursor: Cursor,
     /// Chunks read in the last step, handed to hyper one at a time; at most one
     /// batch of shared frames.
     pending: VecDeque<Chunk>,
@@ -132,8 +128,7 @@ impl EventStream {
             if let Some(chunk) = self.pending.pop_front() {
                 return Some(chunk);
             }
-            let batch = self.state.feed.read(self.cursor, self.filter, PUSH_BATCH_TICKS).ok()?;
-            self.cursor = batch.next;
+            let batch = self.cursor.read(PUSH_BATCH_TICKS);
             if batch.missed > 0 {
                 let gap = format!("event: gap\ndata: {{\"missed\":{}}}\n\n", batch.missed);
                 self.pending.push_back(Chunk { bytes: Bytes::from(gap), ticks: 0 });
@@ -156,11 +151,10 @@ impl EventStream {
     /// Ticks of other symbols wake it too, but do not move the keepalive deadline:
     /// only a written chunk does.
     async fn wait(&mut self) -> Wake {
-        let cursor = self.cursor;
         tokio::select! {
             biased;
             _ = self.state.shutdown.cancelled() => Wake::Shutdown,
-            woke = self.head.wait_for(|&h| h > cursor) => if woke.is_ok() { Wake::Ticks } else { Wake::Shutdown },
+            () = self.cursor.ready() => Wake::Ticks,
             _ = tokio::time::sleep_until(self.next_keepalive) => Wake::Keepalive,
         }
     }

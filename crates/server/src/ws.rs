@@ -23,11 +23,11 @@ use pushlab_contract::ControlMessage;
 use pushlab_contract::Transport;
 // tungstenite refuses a larger client message, and we close with 1009.
 use pushlab_contract::limits::MAX_CLIENT_MESSAGE_BYTES;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::cursor::Cursor;
 use crate::error::ApiError;
-use crate::feed::{PUSH_BATCH_TICKS, SymbolFilter};
+use crate::feed::PUSH_BATCH_TICKS;
 use crate::origin::check_origin;
 use crate::params::{Params, symbol_filter};
 use crate::state::{Active, AppState};
@@ -59,8 +59,10 @@ pub async fn ws(
     let upgrade = upgrade.map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
     let filter = params.symbols(&state.feed)?;
     let cursor = match params.cursor("since")? {
-        Some(cursor) => state.feed.check_cursor(cursor).map_err(|e| ApiError::bad(format!("since: {e}")))?,
-        None => state.feed.head(),
+        Some(since) => {
+            Cursor::new(&state.feed, since, filter).map_err(|e| ApiError::bad(format!("since: {e}")))?
+        }
+        None => Cursor::at_head(&state.feed, filter),
     };
     active.hold_open()?;
     // Shutdown waits for this session's close frame: the tracker counts it until it ends.
@@ -73,8 +75,7 @@ pub async fn ws(
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
             let peer_timeout = state.config.keepalive * PEER_TIMEOUT_INTERVALS;
-            let head = state.feed.subscribe();
-            Session { state, active, socket, head, cursor, filter, peer_timeout }.run().await;
+            Session { state, active, socket, cursor, peer_timeout }.run().await;
             drop(in_flight);
         }))
 }
@@ -83,9 +84,7 @@ struct Session {
     state: AppState,
     active: Active,
     socket: WebSocket,
-    head: watch::Receiver<u64>,
-    cursor: u64,
-    filter: SymbolFilter,
+    cursor: Cursor,
     /// How long a write may wait on the peer, and how long it may stay silent.
     peer_timeout: Duration,
 }
@@ -119,13 +118,12 @@ impl Session {
             if self.push_ready().await.is_err() {
                 break End::Drop;
             }
-            let cursor = self.cursor;
             let event = tokio::select! {
                 biased;
                 _ = self.state.shutdown.cancelled() => Event::Shutdown,
                 message = self.socket.recv() => Event::Message(message),
                 _ = ping.tick() => Event::PingDue,
-                woke = self.head.wait_for(|&h| h > cursor) => if woke.is_ok() { Event::Ticks } else { Event::Shutdown },
+                () = self.cursor.ready() => Event::Ticks,
             };
             match event {
                 Event::Ticks => {}
@@ -174,10 +172,8 @@ impl Session {
             if self.state.shutdown.is_cancelled() {
                 return Ok(()); // the main loop sends 1001 next
             }
-            let batch =
-                self.state.feed.read(self.cursor, self.filter, PUSH_BATCH_TICKS).map_err(|_| PeerGone)?;
-            self.cursor = batch.next;
-            if batch.missed == 0 && batch.ticks.is_empty() {
+            let batch = self.cursor.read(PUSH_BATCH_TICKS);
+            if batch.is_empty() {
                 return Ok(());
             }
             let mut bytes = 0;
@@ -241,8 +237,9 @@ impl Session {
             _ => None,
         }
         .ok_or_else(|| format!("\"symbols\" must be a non-empty list of strings; {EXPECTED}"))?;
-        self.filter =
+        let filter =
             symbol_filter(&self.state.feed, names.iter().map(String::as_str)).map_err(|e| e.to_string())?;
+        self.cursor.set_filter(filter);
         Ok(names)
     }
 }

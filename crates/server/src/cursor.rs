@@ -1,0 +1,131 @@
+//! A client's place in the feed: where it is, what it wants, and a wake-up when the
+//! head moves past it.
+//!
+//! Long-poll, SSE and WebSocket are all the same loop at heart — read what is after the
+//! cursor; if nothing, wait for the head to move; repeat — and differ only in what they
+//! do around it: a long-poll answers after one non-empty read, SSE writes each batch as
+//! events, a WebSocket also listens to its client. That shared part lives here, once.
+//! (A short poll needs no cursor of its own: it reads once, with [`Feed::read`], and
+//! the client keeps the cursor.)
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::feed::{Batch, CursorAhead, Feed, SymbolFilter};
+
+/// One client's cursor into the feed, with its symbol filter.
+///
+/// It holds no ticks: a client that stops reading costs this struct, whatever the
+/// feed does meanwhile, and later reads exactly how many ticks it missed.
+#[derive(Debug)]
+pub struct Cursor {
+    feed: Arc<Feed>,
+    head: watch::Receiver<u64>,
+    /// The seq of the last tick this client has seen (or skipped as not matching).
+    position: u64,
+    filter: SymbolFilter,
+}
+
+impl Cursor {
+    /// A cursor after tick `position`; a position ahead of the head is refused (the
+    /// client claims ticks that do not exist), so a cursor never passes the head.
+    pub fn new(feed: &Arc<Feed>, position: u64, filter: SymbolFilter) -> Result<Self, CursorAhead> {
+        // Subscribe before checking, so a tick published in between still wakes us.
+        let head = feed.subscribe();
+        let position = feed.check_cursor(position)?;
+        Ok(Cursor { feed: feed.clone(), head, position, filter })
+    }
+
+    /// A cursor at the head: only ticks published from now on.
+    pub fn at_head(feed: &Arc<Feed>, filter: SymbolFilter) -> Self {
+        let head = feed.subscribe();
+        Cursor { feed: feed.clone(), head, position: feed.head(), filter }
+    }
+
+    /// The seq of the last tick read or skipped.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// From the next read on, only these symbols (a WebSocket's `subscribe`).
+    pub fn set_filter(&mut self, filter: SymbolFilter) {
+        self.filter = filter;
+    }
+
+    /// The matching ticks after the cursor, at most `limit`, and moves past them (and
+    /// past non-matching ticks, which need not be read again).
+    pub fn read(&mut self, limit: usize) -> Batch {
+        let batch = self
+            .feed
+            .read(self.position, self.filter, limit)
+            .expect("a cursor never passes the head: checked at creation, and the head only grows");
+        self.position = batch.next;
+        batch
+    }
+
+    /// Resolves once the head has moved past the cursor: there may be something to
+    /// read (ticks of other symbols wake it too; the next read skips them). Cancel-safe,
+    /// so it can sit in a `select!` beside a deadline, a shutdown or a socket; it never
+    /// ends a wait by itself, so every caller has its own way out.
+    pub async fn ready(&mut self) {
+        let position = self.position;
+        // The sender lives in the feed, and this cursor keeps the feed alive, so the
+        // channel cannot close under us.
+        let _ = self.head.wait_for(|&head| head > position).await.expect("the feed outlives its cursors");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::feed::TickFrame;
+
+    fn feed() -> Arc<Feed> {
+        Arc::new(Feed::new(vec!["A".into(), "B".into()], 4))
+    }
+
+    fn publish(feed: &Feed, seqs: std::ops::RangeInclusive<u64>) {
+        feed.publish(seqs.map(|seq| TickFrame::new(seq, (seq as usize + 1) % 2, b"{}".to_vec())));
+    }
+
+    fn seqs(batch: &Batch) -> Vec<u64> {
+        batch.ticks.iter().map(|t| t.seq).collect()
+    }
+
+    #[test]
+    fn reads_move_the_cursor_past_every_tick_seen() {
+        let feed = feed();
+        publish(&feed, 1..=3);
+        let mut cursor = Cursor::new(&feed, 1, SymbolFilter::from_indices([1])).unwrap();
+        let batch = cursor.read(100);
+        assert_eq!((seqs(&batch), cursor.position()), (vec![2], 3), "seq 3 is A: skipped, not re-read");
+        assert!(cursor.read(100).is_empty());
+        assert_eq!(Cursor::new(&feed, 4, SymbolFilter::ALL).unwrap_err(), CursorAhead { cursor: 4, head: 3 });
+    }
+
+    #[test]
+    fn a_cursor_left_behind_is_told_what_it_missed() {
+        let feed = feed();
+        let mut cursor = Cursor::at_head(&feed, SymbolFilter::ALL);
+        publish(&feed, 1..=10); // history 4: 7..=10 remain
+        let batch = cursor.read(2);
+        assert_eq!((batch.missed, seqs(&batch), cursor.position()), (6, vec![7, 8], 8));
+        assert_eq!((cursor.read(100).missed, cursor.position()), (0, 10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ready_waits_for_the_head_to_pass_the_cursor() {
+        let feed = feed();
+        publish(&feed, 1..=1);
+        let mut cursor = Cursor::at_head(&feed, SymbolFilter::ALL);
+        let idle = tokio::time::timeout(Duration::from_secs(1), cursor.ready()).await;
+        assert!(idle.is_err(), "nothing after the head yet");
+        let publisher = feed.clone();
+        tokio::spawn(async move { publish(&publisher, 2..=2) });
+        cursor.ready().await;
+        assert_eq!(seqs(&cursor.read(100)), vec![2]);
+    }
+}
