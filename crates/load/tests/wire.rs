@@ -15,9 +15,16 @@ async fn server() -> (SocketAddr, u64, CancellationToken) {
     let stop = CancellationToken::new();
     let shutdown = stop.clone().cancelled_owned();
     tokio::spawn(async move { pushlab_server::run(listener, config, shutdown).await.unwrap() });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let stats: pushlab_contract::Stats = reqwest_free_stats(addr).await;
-    (addr, stats.ticker.head, stop)
+    // The captures resume from cursors: wait for a few ticks to exist.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let head = reqwest_free_stats(addr).await.ticker.head;
+        if head >= 5 {
+            return (addr, head, stop);
+        }
+        assert!(std::time::Instant::now() < deadline, "waited 5 s for 5 ticks: the head is at {head}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// `/api/stats` over a plain socket (this crate has no HTTP client dev-dependency).

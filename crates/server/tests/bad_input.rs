@@ -160,12 +160,8 @@ async fn past_max_connections_streams_get_503_with_retry_after() {
     // A closed stream frees its place.
     drop(sse);
     drop(ws);
-    wait_until(|| {
-        server.state.counters(Transport::Sse).snapshot().active
-            + server.state.counters(Transport::Ws).snapshot().active
-            == 0
-    })
-    .await;
+    server.wait_active(Transport::Sse, 0).await;
+    server.wait_active(Transport::Ws, 0).await;
     let _one = SseClient::connect(&server, "/api/sse", None).await.unwrap();
     let _two = SseClient::connect(&server, "/api/sse", None).await.unwrap();
 }
@@ -175,10 +171,10 @@ async fn a_long_poll_whose_client_leaves_frees_its_place() {
     let server = TestServer::start(&["--max-connections", "1"]).await;
     let url = server.url("/api/long-poll?timeout_ms=60000");
     let waiting = tokio::spawn(async move { http().get(url).send().await });
-    wait_until(|| server.state.counters(Transport::LongPoll).snapshot().active == 1).await;
+    server.wait_active(Transport::LongPoll, 1).await;
     assert_eq!(http().get(server.url("/api/sse")).send().await.unwrap().status(), 503);
     waiting.abort(); // the client hangs up long before its 60 s timeout
-    wait_until(|| server.state.counters(Transport::LongPoll).snapshot().active == 0).await;
+    server.wait_active(Transport::LongPoll, 0).await;
     SseClient::connect(&server, "/api/sse", None).await.unwrap();
 }
 

@@ -94,31 +94,34 @@ async fn a_foreign_origin_is_refused_unless_allowed() {
 
 #[tokio::test]
 async fn a_websocket_that_never_answers_pings_is_dropped() {
-    let server = TestServer::start(&["--keepalive", "100ms"]).await;
+    let server = TestServer::start(&["--keepalive", "200ms"]).await;
     // A client that never reads never sees our pings, so never answers them.
     let _silent = ws_connect(&server, "/api/ws").await;
     // One that reads answers them (tungstenite does it), and stays.
     let mut alive = ws_connect(&server, "/api/ws").await;
     let reader = tokio::spawn(async move { while let Some(Ok(_)) = alive.next().await {} });
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(server.state.counters(Transport::Ws).snapshot().active, 2);
+    // The handshake was counted before the 101 reached us: both are open now.
+    assert_eq!(server.active(Transport::Ws), 2);
     // The silent client is dropped after two intervals without a pong.
-    wait_until(|| server.state.counters(Transport::Ws).snapshot().active == 1).await;
-    // Well past two intervals, the one that answers is still there.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(server.state.counters(Transport::Ws).snapshot().active, 1);
+    server.wait_active(Transport::Ws, 1).await;
+    // Well past two more intervals, the one that answers is still there.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(server.active(Transport::Ws), 1, "the client that answers pings stays");
     reader.abort();
 }
 
 #[tokio::test]
 async fn an_idle_sse_stream_gets_keepalive_comments() {
     let server = TestServer::start(&["--keepalive", "100ms"]).await;
+    // Timed from before connecting: the server writes `retry:` after we connect, and
+    // the comment is due one keepalive period after that write, so it cannot come
+    // sooner than 100 ms from here, however late we read `retry:`.
+    let started = std::time::Instant::now();
     let mut sse = SseClient::connect(&server, "/api/sse", None).await.unwrap();
     assert_eq!(sse.next_block().await.unwrap().retry.as_deref(), Some("1000"));
-    let started = std::time::Instant::now();
     let comment = sse.next_block().await.unwrap();
     assert_eq!(comment.comment.as_deref(), Some("keepalive"));
-    assert!(started.elapsed() >= Duration::from_millis(90), "not before the keepalive period");
+    assert!(started.elapsed() >= Duration::from_millis(100), "not before the keepalive period");
     // A tick still flows after comments.
     server.publish(1);
     let next = loop {
@@ -138,7 +141,7 @@ async fn a_close_from_the_client_is_answered() {
     // The server's reply to our close frame arrives, then the stream ends: a clean close.
     let reply = tokio::time::timeout(PATIENCE, ws.next()).await.unwrap();
     assert!(matches!(reply, Some(Ok(Message::Close(_)))), "{reply:?}");
-    wait_until(|| server.state.counters(Transport::Ws).snapshot().active == 0).await;
+    server.wait_active(Transport::Ws, 0).await;
 }
 
 #[tokio::test]
@@ -154,8 +157,8 @@ async fn a_client_that_writes_but_never_reads_is_dropped() {
     let junk = "x".repeat(4000); // invalid JSON: each earns a ~4 KB error reply
     let writer =
         tokio::spawn(async move { while sink.send(Message::Text(junk.clone().into())).await.is_ok() {} });
-    wait_until(|| server.state.counters(Transport::Ws).snapshot().active == 1).await;
-    wait_until(|| server.state.counters(Transport::Ws).snapshot().active == 0).await;
+    server.wait_active(Transport::Ws, 1).await;
+    server.wait_active(Transport::Ws, 0).await;
     writer.abort();
 }
 

@@ -22,8 +22,12 @@ async fn sigterm_drains_every_transport_and_exits_zero_within_5s() {
     let long_poll = server.url("/api/long-poll?timeout_ms=60000");
     let pending = tokio::spawn(async move { http().get(long_poll).send().await });
     let deadline = Instant::now() + PATIENCE;
-    while server.stats().await.transports.long_poll.active != 1 {
-        assert!(Instant::now() < deadline, "the long-poll is pending");
+    loop {
+        let held = server.stats().await.transports.long_poll.active;
+        if held == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "waited {PATIENCE:?} for the long-poll to be held: {held} active");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -75,7 +79,21 @@ async fn a_client_that_never_reads_cannot_hold_shutdown_past_5s() {
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stalled = socket.connect(addr).await.unwrap();
     stalled.write_all(format!("GET /api/sse HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Stalled once the server's writes stop: SSE bytes sent stay put for 300 ms.
+    let deadline = Instant::now() + PATIENCE;
+    let mut last = server.stats().await.transports.sse.bytes_sent;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = server.stats().await.transports.sse.bytes_sent;
+        if now == last && now > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited {PATIENCE:?} for the stream to stall: {now} bytes sent, still growing"
+        );
+        last = now;
+    }
 
     let started = Instant::now();
     server.terminate();

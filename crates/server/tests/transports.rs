@@ -42,9 +42,10 @@ async fn long_poll_holds_until_a_tick_then_answers_with_it() {
     server.publish(5);
     let url = server.url("/api/long-poll?since=5");
     let pending = tokio::spawn(async move { get_json(&url).await });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    server.wait_active(Transport::LongPoll, 1).await;
+    // Counted as active, and still unanswered a while later: the request is held.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(!pending.is_finished(), "nothing new yet: the request is held");
-    assert_eq!(server.state.counters(Transport::LongPoll).snapshot().active, 1);
     server.publish(2);
     let (status, body) = pending.await.unwrap();
     assert_eq!(status, 200);
@@ -65,7 +66,7 @@ async fn long_poll_times_out_empty_and_skips_other_symbols() {
     // A long-poll for BOLT wakes on ACME ticks but keeps waiting until an BOLT one.
     let url = server.url("/api/long-poll?since=3&symbols=BOLT&timeout_ms=3000");
     let pending = tokio::spawn(async move { get_json(&url).await });
-    wait_until(|| server.state.counters(Transport::LongPoll).snapshot().active == 1).await;
+    server.wait_active(Transport::LongPoll, 1).await;
     let mut published = 3;
     while server.seqs_of("BOLT", 3, published).is_empty() {
         server.publish(1);
@@ -84,7 +85,7 @@ async fn long_poll_without_a_cursor_waits_for_the_next_tick() {
     server.publish(5);
     let url = server.url("/api/long-poll?timeout_ms=3000");
     let pending = tokio::spawn(async move { get_json(&url).await });
-    wait_until(|| server.state.counters(Transport::LongPoll).snapshot().active == 1).await;
+    server.wait_active(Transport::LongPoll, 1).await;
     server.publish(1);
     let (_, body) = pending.await.unwrap();
     assert_eq!((body["ticks"][0]["seq"].as_u64(), body["next"].as_u64()), (Some(6), Some(6)));
@@ -192,7 +193,7 @@ async fn the_real_ticker_feeds_every_transport_without_a_hole() {
     // The rate itself is tested in paused time (ticker.rs); here, only that replay
     // joins live ticks with nothing lost between them.
     let server = TestServer::start_ticking(&["--rate", "200"]).await;
-    wait_until(|| server.head() >= 50).await;
+    wait_for("the ticker to publish 50 ticks", || server.head(), |&head| head >= 50).await;
     let head = server.head();
     let mut sse = SseClient::connect(&server, "/api/sse", Some("0")).await.unwrap();
     let got = seqs(&sse.ticks(head as usize + 50).await);

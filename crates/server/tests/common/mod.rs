@@ -62,6 +62,17 @@ impl TestServer {
         self.state.feed.head()
     }
 
+    /// Requests of `transport` being served now (open streams, held long-polls).
+    pub fn active(&self, transport: pushlab_contract::Transport) -> u64 {
+        self.state.counters(transport).snapshot().active
+    }
+
+    /// Waits until exactly `n` requests of `transport` are being served.
+    pub async fn wait_active(&self, transport: pushlab_contract::Transport, n: u64) {
+        let what = format!("{n} active {transport} request(s)");
+        wait_for(&what, || self.active(transport), |&active| active == n).await;
+    }
+
     /// Publishes `n` ticks of the random walk, stamped now.
     pub fn publish(&self, n: u64) {
         let mut walk = self.walk.lock().unwrap();
@@ -96,11 +107,21 @@ impl TestServer {
     }
 }
 
-/// Polls `condition` until it holds, failing the test after [`PATIENCE`].
-pub async fn wait_until(mut condition: impl FnMut() -> bool) {
+/// Polls `read()` until `done` holds for its value, and returns that value. After
+/// [`PATIENCE`] the test fails saying what it waited for and the last value it saw
+/// ("waited 5s for the long-poll to be held: active long-polls = 0").
+pub async fn wait_for<T: std::fmt::Debug>(
+    what: &str,
+    mut read: impl FnMut() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
     let deadline = std::time::Instant::now() + PATIENCE;
-    while !condition() {
-        assert!(std::time::Instant::now() < deadline, "condition not met in time");
+    loop {
+        let value = read();
+        if done(&value) {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited {PATIENCE:?} for {what}: last saw {value:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
