@@ -248,7 +248,7 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// The traffic counters a [`crate::net::CountingStream`] of this client adds to.
+    /// The traffic counters this client's counting sockets add to.
     pub fn group(&self) -> &Arc<Group> {
         &self.group
     }

@@ -26,7 +26,7 @@ impl TransportCounters {
         self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
-    /// One more request being served (see [`crate::state::Active`], which pairs it
+    /// One more request being served (the state's `Active` guard pairs it
     /// with `leave`).
     pub(crate) fn enter(&self) {
         self.active.fetch_add(1, Ordering::Relaxed);

@@ -157,7 +157,7 @@ impl Feed {
         if cursor > head { Err(CursorAhead { cursor, head }) } else { Ok(cursor) }
     }
 
-    /// A receiver that wakes when the head moves (what a [`crate::cursor::Cursor`] waits on).
+    /// A receiver that wakes when the head moves (what a cursor waits on).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.head_tx.subscribe()
     }
