@@ -159,21 +159,10 @@ pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
 /// also the assets that could not be found.
 pub fn report_page(results: &Results) -> anyhow::Result<(String, Vec<String>)> {
     let json = serde_json::to_string(results)?;
-    Ok(html::render(report_template(), &json, report_asset)?)
-}
-
-/// The report page compiled into the server, or, while that page cannot show anything
-/// (its only script is the data island), a plain table page of our own.
-fn report_template() -> &'static str {
-    let page = pushlab_pages::get("report.html").and_then(|b| std::str::from_utf8(b).ok());
-    match page {
-        Some(page) if page.matches("<script").count() > 1 => page,
-        _ => include_str!("report_fallback.html"),
-    }
-}
-
-fn report_asset(path: &str) -> Option<Vec<u8>> {
-    pushlab_pages::get(path).map(<[u8]>::to_vec)
+    let template = pushlab_pages::get("report.html")
+        .and_then(|page| std::str::from_utf8(page).ok())
+        .context("web/report.html is not compiled into this binary")?;
+    Ok(html::render(template, &json, |path| pushlab_pages::get(path).map(<[u8]>::to_vec))?)
 }
 
 /// Ticks the feed must have before a capture, so there are cursors to resume from.
