@@ -39,7 +39,9 @@ pub struct ErrorBody {
     pub error: String,
 }
 
-/// What a WebSocket client may send.
+/// What a WebSocket client may send. The load generator writes it with this type; the
+/// server checks incoming text by hand instead, so each kind of mistake gets its own
+/// error message (see `pushlab-server`'s `ws.rs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {

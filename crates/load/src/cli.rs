@@ -11,7 +11,7 @@ use crate::run::{MAX_PHASE, RunSpec};
 use pushlab_contract::Transport;
 use pushlab_contract::limits::{LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
 
-use crate::scenario::{Preset, Scenario};
+use crate::scenario::{Knobs, Preset, Scenario};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -131,29 +131,25 @@ pub struct CompareArgs {
 }
 
 impl Timing {
-    /// Apply these overrides to `s`.
-    pub fn apply(&self, s: &mut Scenario) {
-        let secs = |d: Duration| d.as_secs_f64();
-        if let Some(d) = self.duration {
-            s.duration_s = secs(d);
-        }
-        if let Some(d) = self.ramp {
-            s.ramp_s = secs(d);
-        }
-        if let Some(d) = self.settle {
-            s.settle_s = secs(d);
-        }
-        if let Some(d) = self.poll_interval {
-            s.poll_interval_ms = d.as_millis() as u64;
-        }
-        if let Some(d) = self.long_poll_timeout {
-            s.long_poll_timeout_ms = d.as_millis() as u64;
+    /// Apply these overrides to `knobs`.
+    pub fn apply(&self, knobs: &mut Knobs) {
+        let overrides = [
+            (self.duration, &mut knobs.duration),
+            (self.ramp, &mut knobs.ramp),
+            (self.settle, &mut knobs.settle),
+            (self.poll_interval, &mut knobs.poll_interval),
+            (self.long_poll_timeout, &mut knobs.long_poll_timeout),
+        ];
+        for (flag, knob) in overrides {
+            if let Some(value) = flag {
+                *knob = value;
+            }
         }
         if self.symbols.is_some() {
-            s.symbols.clone_from(&self.symbols);
+            knobs.symbols.clone_from(&self.symbols);
         }
         if let Some(h) = self.history {
-            s.history = h;
+            knobs.history = h;
         }
     }
 }
@@ -170,7 +166,7 @@ impl CompareArgs {
         if let Some(r) = &self.rates {
             s.rates.clone_from(r);
         }
-        self.timing.apply(&mut s);
+        self.timing.apply(&mut s.knobs);
         if self.payload_bytes.is_some() {
             s.payload_bytes = self.payload_bytes;
         }
@@ -195,31 +191,22 @@ pub fn validate(s: &Scenario) -> anyhow::Result<()> {
             RATE_RANGE.end()
         );
     }
-    let max = MAX_PHASE.as_secs_f64();
-    ensure!(s.duration_s > 0.0 && s.duration_s <= max, "--duration must be > 0 and ≤ {max} s");
-    for (name, v) in [("--ramp", s.ramp_s), ("--settle", s.settle_s)] {
-        ensure!((0.0..=max).contains(&v), "{name} must be between 0 and {max} s");
+    let k = &s.knobs;
+    let max = MAX_PHASE;
+    ensure!(k.duration > Duration::ZERO && k.duration <= max, "--duration must be > 0 and ≤ {max:?}");
+    for (name, v) in [("--ramp", k.ramp), ("--settle", k.settle)] {
+        ensure!(v <= max, "{name} must be between 0 and {max:?}");
     }
-    ensure!(s.poll_interval_ms >= 1, "--poll-interval must be ≥ 1ms");
-    let most = LONG_POLL_TIMEOUT_MS_RANGE.end();
-    ensure!(s.long_poll_timeout_ms <= *most, "--long-poll-timeout must be ≤ {most}ms (the server's limit)");
-    ensure!(s.history >= 1, "--history must be ≥ 1");
+    ensure!(k.poll_interval >= Duration::from_millis(1), "--poll-interval must be ≥ 1ms");
+    let most = Duration::from_millis(*LONG_POLL_TIMEOUT_MS_RANGE.end());
+    ensure!(k.long_poll_timeout <= most, "--long-poll-timeout must be ≤ {most:?} (the server's limit)");
+    ensure!(k.history >= 1, "--history must be ≥ 1");
     Ok(())
 }
 
 /// The run of transport `t` with `clients` clients under scenario `s`.
 pub fn run_spec(s: &Scenario, transport: Transport, clients: usize) -> RunSpec {
-    RunSpec {
-        transport,
-        clients,
-        poll_interval: s.poll_interval(),
-        long_poll_timeout_ms: s.long_poll_timeout_ms,
-        ramp: Duration::from_secs_f64(s.ramp_s),
-        settle: Duration::from_secs_f64(s.settle_s),
-        duration: Duration::from_secs_f64(s.duration_s),
-        symbols: s.symbols.clone(),
-        history: s.history,
-    }
+    RunSpec { transport, clients, knobs: s.knobs.clone() }
 }
 
 #[cfg(test)]
@@ -246,14 +233,18 @@ mod tests {
         let Command::Compare(args) = cli.command else { panic!("compare") };
         let s = args.scenario().unwrap();
         assert_eq!(s.transports, vec![Transport::Sse, Transport::Ws]);
-        assert_eq!((s.clients.clone(), s.duration_s, s.poll_interval_ms), (vec![19000], 5.0, 250));
-        assert_eq!(s.ramp_s, 10.0, "the preset's ramp stays");
+        assert_eq!(s.clients, vec![19000]);
+        assert_eq!(
+            (s.knobs.duration, s.knobs.poll_interval),
+            (Duration::from_secs(5), Duration::from_millis(250))
+        );
+        assert_eq!(s.knobs.ramp, Duration::from_secs(10), "the preset's ramp stays");
     }
 
     #[test]
     fn unbounded_or_empty_runs_are_refused() {
         let mut s = Scenario::preset(Preset::Quick);
-        s.duration_s = 1e9;
+        s.knobs.duration = Duration::from_secs(1_000_000_000);
         assert!(validate(&s).unwrap_err().to_string().contains("--duration"));
         let mut s = Scenario::preset(Preset::Quick);
         s.rates = vec![0.0];

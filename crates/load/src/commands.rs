@@ -50,7 +50,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
         clients: vec![args.clients],
         ..Scenario::preset(Preset::Run)
     };
-    args.timing.apply(&mut scenario);
+    args.timing.apply(&mut scenario.knobs);
     validate(&scenario)?;
     procfs::ensure_fd_limit(args.clients)?;
     let server = ServerUnderTest { target, pid: args.server_pid };
@@ -126,7 +126,7 @@ fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
         "--seed".into(),
         s.seed.to_string(),
         "--history".into(),
-        s.history.to_string(),
+        s.knobs.history.to_string(),
     ];
     if let Some(n) = s.payload_bytes {
         args.extend(["--payload-bytes".into(), n.to_string()]);

@@ -32,18 +32,56 @@ pub struct Scenario {
     pub clients: Vec<usize>,
     /// Server tick rates, ticks/s over all symbols.
     pub rates: Vec<f64>,
-    pub poll_interval_ms: u64,
-    pub duration_s: f64,
-    pub ramp_s: f64,
-    pub settle_s: f64,
-    /// The clients' symbol filter; `None` = every symbol.
-    pub symbols: Option<Vec<String>>,
+    /// What every run of the comparison does the same; its fields sit at the top level
+    /// of `scenario` in the JSON (`poll_interval_ms`, `duration_s`, …).
+    #[serde(flatten)]
+    pub knobs: Knobs,
     /// The server's `--payload-bytes`; `None` = plain ticks.
     pub payload_bytes: Option<usize>,
-    /// The server's `--history` (ticks kept for resuming).
-    pub history: usize,
+    /// The server's `--seed`.
     pub seed: u64,
-    pub long_poll_timeout_ms: u64,
+}
+
+/// What one run does besides its transport and client count, the same for every run
+/// of a comparison. Durations are `Duration`s here and numbers with their unit in the
+/// key in the JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Knobs {
+    /// Each polling client's interval.
+    #[serde(rename = "poll_interval_ms", with = "as_ms")]
+    pub poll_interval: Duration,
+    /// The measurement window.
+    #[serde(rename = "duration_s", with = "as_s")]
+    pub duration: Duration,
+    /// Time over which clients connect, evenly spread.
+    #[serde(rename = "ramp_s", with = "as_s")]
+    pub ramp: Duration,
+    /// Time between the last connect and the window.
+    #[serde(rename = "settle_s", with = "as_s")]
+    pub settle: Duration,
+    /// The clients' symbol filter; `None` = every symbol.
+    pub symbols: Option<Vec<String>>,
+    /// The server's `--history` (ticks kept for resuming), so the reference reads the
+    /// server's log often enough.
+    pub history: usize,
+    /// How long the server may hold a long-poll.
+    #[serde(rename = "long_poll_timeout_ms", with = "as_ms")]
+    pub long_poll_timeout: Duration,
+}
+
+impl Knobs {
+    /// The quick preset's knobs.
+    pub fn quick() -> Self {
+        Knobs {
+            poll_interval: Duration::from_secs(1),
+            duration: Duration::from_secs(15),
+            ramp: Duration::from_secs(2),
+            settle: Duration::from_secs(2),
+            symbols: None,
+            history: HISTORY_DEFAULT as usize,
+            long_poll_timeout: Duration::from_millis(LONG_POLL_TIMEOUT_MS_DEFAULT),
+        }
+    }
 }
 
 impl Scenario {
@@ -53,26 +91,26 @@ impl Scenario {
             transports: Transport::ALL.to_vec(),
             clients: vec![100],
             rates: vec![20.0],
-            poll_interval_ms: 1000,
-            duration_s: 15.0,
-            ramp_s: 2.0,
-            settle_s: 2.0,
-            symbols: None,
+            knobs: Knobs::quick(),
             payload_bytes: None,
-            history: HISTORY_DEFAULT as usize,
             seed: 42,
-            long_poll_timeout_ms: LONG_POLL_TIMEOUT_MS_DEFAULT,
         };
+        let secs = Duration::from_secs;
         match preset {
             Preset::Quick | Preset::Run => quick,
             // At 0.5 ticks/s a 15 s window holds ~7 ticks: too few to read percentiles.
-            Preset::Workshop => {
-                Self { clients: vec![1000], rates: vec![0.5, 50.0], duration_s: 30.0, ramp_s: 3.0, ..quick }
-            }
+            Preset::Workshop => Self {
+                clients: vec![1000],
+                rates: vec![0.5, 50.0],
+                knobs: Knobs { duration: secs(30), ramp: secs(3), ..Knobs::quick() },
+                ..quick
+            },
             // 19,000 connections take a while to open without a connect storm.
-            Preset::Scale => {
-                Self { clients: vec![100, 1000, 5000, 10_000, 19_000], ramp_s: 10.0, settle_s: 3.0, ..quick }
-            }
+            Preset::Scale => Self {
+                clients: vec![100, 1000, 5000, 10_000, 19_000],
+                knobs: Knobs { ramp: secs(10), settle: secs(3), ..Knobs::quick() },
+                ..quick
+            },
         }
     }
 
@@ -89,9 +127,36 @@ impl Scenario {
         }
         runs
     }
+}
 
-    pub fn poll_interval(&self) -> Duration {
-        Duration::from_millis(self.poll_interval_ms)
+/// A `Duration` as whole milliseconds in the JSON.
+mod as_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+/// A `Duration` as (fractional) seconds in the JSON.
+mod as_s {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
     }
 }
 
@@ -100,10 +165,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_committed_scenario_reads_and_writes_back_unchanged() {
+        // The JSON layout is a contract with the report and with every results file
+        // already written: the same keys and values, whatever the Rust types are.
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/results/workshop.json")).unwrap();
+        let scenario: Scenario = serde_json::from_value(file["scenario"].clone()).unwrap();
+        assert_eq!(scenario.knobs.duration, Duration::from_secs(30));
+        assert_eq!(serde_json::to_value(&scenario).unwrap(), file["scenario"]);
+    }
+
+    #[test]
     fn presets_match_the_issue() {
         let q = Scenario::preset(Preset::Quick);
         assert_eq!(q.runs().len(), 4);
-        assert_eq!((q.clients[0], q.rates[0], q.poll_interval_ms, q.duration_s), (100, 20.0, 1000, 15.0));
+        assert_eq!((q.clients[0], q.rates[0]), (100, 20.0));
+        assert_eq!(
+            (q.knobs.poll_interval, q.knobs.duration),
+            (Duration::from_secs(1), Duration::from_secs(15))
+        );
         let w = Scenario::preset(Preset::Workshop);
         assert_eq!((w.rates.clone(), w.clients.clone()), (vec![0.5, 50.0], vec![1000]));
         assert_eq!(Scenario::preset(Preset::Scale).runs().len(), 20);

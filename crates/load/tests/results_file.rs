@@ -9,7 +9,7 @@ use pushlab_load::commands::{report_page, write_outputs};
 use pushlab_load::net::Target;
 use pushlab_load::results::Results;
 use pushlab_load::run::{RunSpec, ServerUnderTest, run};
-use pushlab_load::scenario::{Preset, Scenario};
+use pushlab_load::scenario::{Knobs, Preset, Scenario};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -106,19 +106,21 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
         let spec = RunSpec {
             transport,
             clients: 5,
-            poll_interval: Duration::from_millis(250),
-            long_poll_timeout_ms: 25_000,
-            ramp: Duration::ZERO,
-            settle: Duration::from_millis(300),
-            duration: Duration::from_secs(1),
-            symbols: Some(vec!["ACME".into()]),
-            history: 4096,
+            knobs: Knobs {
+                poll_interval: Duration::from_millis(250),
+                long_poll_timeout: Duration::from_secs(25),
+                ramp: Duration::ZERO,
+                settle: Duration::from_millis(300),
+                duration: Duration::from_secs(1),
+                symbols: Some(vec!["ACME".into()]),
+                history: 4096,
+            },
         };
         let server = ServerUnderTest { target: target.clone(), pid: None };
         runs.push(run(&spec, &server, &ProgressBar::hidden()).await.unwrap());
     }
     stop.cancel();
-    scenario.symbols = Some(vec!["ACME".into()]);
+    scenario.knobs.symbols = Some(vec!["ACME".into()]);
     let results = Results::new(scenario, runs);
 
     let dir = std::env::temp_dir().join(format!("pushlab-results-{}", std::process::id()));
