@@ -127,6 +127,9 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
     let mut errors = Vec::new();
     validate(&schema(), &written, "$", &mut errors);
     assert!(errors.is_empty(), "results.schema.json violations:\n{}", errors.join("\n"));
+    // Optional in the schema (older files lack it), but every file written now carries it.
+    let catalogue = serde_json::to_value(&pushlab_contract::figures::CATALOGUE).unwrap();
+    assert_eq!(written["catalogue"], catalogue, "the file carries the figure catalogue");
     // It reads back (floats aside, which JSON text does not round-trip bit for bit).
     let back: Results = serde_json::from_value(written.clone()).unwrap();
     assert_eq!((back.runs.len(), back.runs[1].ticks.clone()), (2, results.runs[1].ticks.clone()));
