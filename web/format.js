@@ -103,16 +103,18 @@
 
   /**
    * How a chart axis writes `unit`: the divisor from stored values to the axis, and the
-   * prefixed symbol ('' for a unit without prefixes). The step is chosen like a single
-   * value's, from the largest value on a linear axis (labels stay under 1,000) and the
-   * smallest on a log axis (labels stay at 1 or more).
+   * prefixed symbol ('' for a unit without prefixes). The prefix is chosen as for a single
+   * value, from the largest value on a linear axis (so labels stay under 1,000) and from
+   * the middle of the range on a log axis (its geometric mean: 0.4 ms to 1 s reads best
+   * as 0.1 … 1,000 ms, not as 100 … 1,000,000 µs).
    */
   function axisScale(unit, values, log) {
     const [base, factor] = TO_BASE[unit] ?? [unit, 1];
     const steps = STEPS[base];
     if (!steps) return { divisor: 1, symbol: '' };
     const positive = values.filter((v) => typeof v === 'number' && v > 0).map((v) => v * factor);
-    const reference = positive.length ? (log ? Math.min(...positive) : Math.max(...positive)) : 0;
+    const [low, high] = positive.length ? [Math.min(...positive), Math.max(...positive)] : [0, 0];
+    const reference = log ? Math.sqrt(low * high) : high;
     const [size, symbol] = steps[Math.max(0, steps.findLastIndex(([s]) => reference >= s))];
     return { divisor: size / factor, symbol };
   }

@@ -1,25 +1,16 @@
 // The JavaScript half of the proof that the pages and the terminal table write figures
 // the same way: web/format.js against every vector of
 // crates/contract/tests/format_vectors.json, the file the Rust formatter is tested on.
-// web/format.js is a classic browser script, so it runs here in a fresh context whose
-// `window` is a plain object, as the pages would see it (no browser needed).
+// No browser needed (see format-script.mjs).
 //
 // Run: node --test tests/unit/   (part of `just test`)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+import { ROOT, loadFormat } from './format-script.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const vectors = JSON.parse(readFileSync(path.join(ROOT, 'crates/contract/tests/format_vectors.json'), 'utf8'));
-
-function loadFormat() {
-  const context = { window: {} };
-  vm.runInNewContext(readFileSync(path.join(ROOT, 'web/format.js'), 'utf8'), context, { filename: 'web/format.js' });
-  return context.window.pushlab;
-}
 const pushlab = loadFormat();
 
 test('every value is written as the vectors say', () => {
@@ -40,11 +31,13 @@ test('a missing or non-numeric value is not measured, never 0', () => {
   for (const value of [undefined, null, NaN, Infinity, '12']) assert.equal(pushlab.formatValue('bytes', value), 'not measured');
 });
 
-test('a chart axis takes its prefix from the largest value, or on a log axis the smallest', () => {
+test('a chart axis takes its prefix from the largest value, or on a log axis the middle of the range', () => {
   // Spread into this realm: objects made inside the vm context have its Object prototype.
   const axisScale = (...args) => ({ ...pushlab.axisScale(...args) });
   assert.deepEqual(axisScale('bytes', [7300, 28600, -600, null], false), { divisor: 1000, symbol: 'kB' });
-  assert.deepEqual(axisScale('microseconds', [1778, 501247, 1001983], true), { divisor: 1000, symbol: 'ms' });
+  assert.deepEqual(axisScale('microseconds', [393, 1017, 501247, 1001983], true), { divisor: 1000, symbol: 'ms' });
+  assert.deepEqual(axisScale('microseconds', [393, 1017, 6140], true), { divisor: 1000, symbol: 'ms' });
+  assert.deepEqual(axisScale('microseconds', [120, 850], true), { divisor: 1, symbol: 'µs' });
   assert.deepEqual(axisScale('microseconds', [3.3, 21.7], false), { divisor: 1, symbol: 'µs' });
   assert.deepEqual(axisScale('seconds', [0.1, 19], false), { divisor: 1, symbol: 's' });
   assert.deepEqual(axisScale('per_client_per_minute', [60, 1196], false), { divisor: 1, symbol: '' });

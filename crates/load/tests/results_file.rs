@@ -153,3 +153,20 @@ fn the_shipped_report_page_inlines_without_missing_assets() {
     assert!(!page.contains("<script src=\"report"), "local scripts are inlined");
     assert!(page.contains(r#""preset":"quick""#));
 }
+
+/// The measurements committed under docs/results/ (which the report and docs/results.md
+/// show) stay valid results files, catalogue included.
+#[test]
+fn the_committed_results_validate() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/results");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for path in files {
+        let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let mut errors = Vec::new();
+        validate(&schema(), &value, "$", &mut errors);
+        assert!(errors.is_empty(), "{}:\n{}", path.display(), errors.join("\n"));
+        assert!(value["catalogue"]["figures"].as_array().is_some_and(|f| !f.is_empty()), "{}", path.display());
+    }
+}
