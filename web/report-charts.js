@@ -110,8 +110,17 @@
     const figure = document.createElement('figure');
     figure.className = 'chart card';
     figure.dataset.chart = spec.id;
+    const head = document.createElement('div');
+    head.className = 'chart-head';
     const heading = document.createElement('h3');
     heading.textContent = title;
+    head.append(heading);
+    if (spec.better !== 'neither') {
+      const better = document.createElement('span');
+      better.className = 'chart-better';
+      better.textContent = `${spec.better} is better`;
+      head.append(better);
+    }
     const box = document.createElement('div');
     box.className = 'canvas-box';
     const canvas = document.createElement('canvas');
@@ -120,7 +129,7 @@
     box.append(canvas);
     const caption = document.createElement('figcaption');
     caption.textContent = reading;
-    figure.append(heading, box, caption);
+    figure.append(head, box, caption);
     container.append(figure);
     return new Chart(canvas, config);
   }
@@ -128,7 +137,7 @@
   /** Bars: x = the fields (several) or the groups (one field); one dataset per transport. */
   function barConfig(spec, groups, shaped) {
     const multi = spec.fields.length > 1;
-    const labels = multi ? spec.fields.map((f) => f.label) : groups.map((g) => groupLabel(g, shaped));
+    const labels = multi ? spec.fields.map((f) => wrap(f.label)) : groups.map((g) => groupLabel(g, shaped));
     const datasets = shaped.transports.map((transport) => {
       const color = transportColor(transport);
       const data = multi
@@ -195,12 +204,26 @@
             // Chart.js picks a log axis minimum that can cut off the smallest bars; start
             // at the power of ten below the smallest value instead.
             min: spec.log ? logFloor(values) : undefined,
-            title: { display: true, text: spec.better === 'neither' ? spec.axis : `${spec.axis} · ${spec.better} is better` },
+            title: { display: true, text: spec.axis },
             ticks: { callback: (value) => (spec.log && !isRoundLogTick(value) ? '' : formatNumber(value)) },
           },
         },
       },
     };
+  }
+
+  /**
+   * A catalogue label as lines of at most `width` characters ("kernel TCP memory per
+   * connection" is too long for one bar group, and Chart.js would tilt it).
+   */
+  function wrap(label, width = 12) {
+    const lines = [];
+    for (const word of label.split(' ')) {
+      const last = lines.length - 1;
+      if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+      else lines.push(word);
+    }
+    return lines.length > 1 ? lines : label;
   }
 
   /** On a log axis, label only 1, 2 and 5 times a power of ten, or the axis is a wall of numbers. */
