@@ -167,6 +167,10 @@ fn the_committed_results_validate() {
         let mut errors = Vec::new();
         validate(&schema(), &value, "$", &mut errors);
         assert!(errors.is_empty(), "{}:\n{}", path.display(), errors.join("\n"));
-        assert!(value["catalogue"]["figures"].as_array().is_some_and(|f| !f.is_empty()), "{}", path.display());
+        assert!(
+            value["catalogue"]["figures"].as_array().is_some_and(|f| !f.is_empty()),
+            "{}",
+            path.display()
+        );
     }
 }
