@@ -28,12 +28,16 @@ serve *ARGS:
     cargo build --release -q -p pushlab-server
     {{release}}/pushlab-server {{ARGS}}
 
-# Every test: unit and integration (real sockets), the pages in Chromium, and the docs.
-test: test-rust test-browser test-docs
+# Every test: unit and integration (real sockets), the pages' formatter, the pages in Chromium, and the docs.
+test: test-rust test-unit test-browser test-docs
 
 # Unit and integration tests of the Rust crates.
 test-rust:
     cargo test --workspace
+
+# The pages' scripts without a browser: web/format.js against the vectors the Rust formatter meets.
+test-unit:
+    node --test tests/unit/
 
 # End-to-end tests of the pages in Debian's Chromium (playwright-core).
 test-browser:

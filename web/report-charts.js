@@ -1,65 +1,86 @@
 /* The report's charts: one spec per figure, drawn with Chart.js (vendored UMD build).
  *
- * A spec names the figure, its unit and how to read it, and the fields it plots. A
- * figure with several fields (latency percentiles, memory kinds) gets one chart per
- * group of runs (a facet per tick rate); a figure with one field puts the groups on the
- * x axis. In a sweep (several client counts) every chart becomes lines against clients.
+ * A spec names the chart, how to read it, and the catalogue figures it plots; their
+ * labels, unit and which way is better come from the catalogue, and the axis writes the
+ * unit the way format.js writes values (decimal SI: kB, not KiB). A figure with several
+ * fields (latency percentiles, memory kinds) gets one chart per group of runs (a facet
+ * per tick rate); a figure with one field puts the groups on the x axis. In a sweep
+ * (several client counts) every chart becomes lines against clients. A value the run
+ * did not measure is left out (a gap), never drawn as 0.
  */
 (function (pushlab) {
   'use strict';
-  const { LABELS, transportColor, usToMs, formatNumber, groupLabel } = pushlab;
-
-  const latency = (key) => (run) => usToMs(run.latency_us?.[key]);
-  const kib = (get) => (run) => { const b = get(run); return typeof b === 'number' ? b / 1024 : b; };
+  const { LABELS, transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel } = pushlab;
 
   const SPECS = [
     {
-      id: 'latency', title: 'Latency percentiles', unit: 'ms', log: true,
+      id: 'latency', title: 'Latency percentiles', log: true,
       reading: 'Time from a tick\'s scheduled time to its arrival at a client, per percentile, on a log scale ' +
         '(each grid decade is ten times the one below): lower is better, and polling sits near half its poll interval by design.',
       fields: [
-        { label: 'p50', get: latency('p50'), dash: [6, 4], inLines: true },
-        { label: 'p90', get: latency('p90') },
-        { label: 'p99', get: latency('p99'), inLines: true },
-        { label: 'p99.9', get: latency('p999') },
-        { label: 'max', get: latency('max') },
+        { key: 'latency_us.p50', dash: [6, 4], inLines: true },
+        { key: 'latency_us.p90' },
+        { key: 'latency_us.p99', inLines: true },
+        { key: 'latency_us.p999' },
+        { key: 'latency_us.max' },
       ],
       sweepReading: 'Lines: p99 solid, p50 dashed.',
     },
     {
       // Linear, not log: SSE and WebSocket often make 0 requests in the window (they
       // connected before it), and a log axis cannot show a 0 at all.
-      id: 'requests', title: 'Requests per client per minute', unit: 'requests/min',
+      id: 'requests', title: 'Requests per client per minute',
       reading: 'HTTP requests (or WebSocket handshakes) each client made per minute: polling pays one per ' +
         'interval even when nothing changed, long-polling one per answer, SSE and WebSocket only their one connection ' +
         '(usually 0 in the window, as they connected before it).',
-      fields: [{ label: 'requests/min', get: (r) => r.requests?.per_client_per_min }],
+      fields: [{ key: 'requests.per_client_per_min' }],
     },
     {
-      id: 'bytes', title: 'Wire bytes per delivered tick', unit: 'bytes',
+      id: 'bytes', title: 'Wire bytes per delivered tick',
       reading: 'Bytes read and written on the client sockets, headers and framing included, divided by the ticks ' +
         'delivered; a tick\'s JSON is about 70 bytes, so the rest is what the transport adds on the wire.',
-      fields: [{ label: 'bytes/tick', get: (r) => r.wire?.bytes_per_tick }],
+      fields: [{ key: 'wire.bytes_per_tick' }],
     },
     {
-      id: 'cpu', title: 'Server CPU per delivered tick', unit: 'µs',
+      id: 'cpu', title: 'Server CPU per delivered tick',
       reading: 'Server CPU time (user + system) over the measurement window divided by the ticks delivered: ' +
         'what each useful message costs the server, lower is better.',
-      fields: [{ label: 'CPU µs/tick', get: (r) => r.server?.cpu_us_per_tick }],
+      fields: [{ key: 'server.cpu_us_per_tick' }],
     },
     {
-      id: 'memory', title: 'Server memory per connection', unit: 'KiB',
+      id: 'memory', title: 'Server memory per connection',
       reading: 'Memory the server (RSS, heap) and the kernel (TCP buffers) hold per connected client, from the ' +
         'growth between no clients and all connected; a polling client costs this too while it keeps its keep-alive ' +
         'connection open between polls.',
       fields: [
-        { label: 'RSS', get: kib((r) => r.server?.rss_per_conn_bytes), inLines: true },
-        { label: 'heap', get: kib((r) => r.server?.heap_per_conn_bytes), dash: [6, 4], inLines: true },
-        { label: 'kernel TCP', get: kib((r) => r.server?.tcp_mem_per_conn_bytes) },
+        { key: 'server.rss_per_conn_bytes', inLines: true },
+        { key: 'server.heap_per_conn_bytes', dash: [6, 4], inLines: true },
+        { key: 'server.tcp_mem_per_conn_bytes' },
       ],
       sweepReading: 'Lines: RSS solid, heap dashed (kernel TCP memory is in the table).',
     },
   ];
+
+  /**
+   * `spec` for the runs of `groups`: its fields with their catalogue figure, label and
+   * getter, and the axis (`scale`: a prefix chosen from the values, as format.js would).
+   * Null when the catalogue knows none of its figures.
+   */
+  function resolve(spec, groups, catalogue) {
+    const known = spec.fields.map((f) => ({ ...f, figure: catalogue.figure(f.key) })).filter((f) => f.figure);
+    if (known.length === 0) return null;
+    const { unit, better } = known[0].figure;
+    const runs = groups.flatMap((g) => g.runs);
+    const scale = axisScale(unit, runs.flatMap((run) => known.map((f) => measuredValue(run, f.figure))), spec.log);
+    const fields = known.map((f) => ({
+      ...f,
+      label: f.figure.short,
+      get: (run) => { const v = measuredValue(run, f.figure); return v === null ? null : v / scale.divisor; },
+    }));
+    // "ms", "kB"; a unit without prefixes by its name ("per client per minute").
+    const axis = scale.symbol || (catalogue.units[unit]?.about ?? unit);
+    return { ...spec, fields, unit, scale, axis, better };
+  }
 
   const POINT_STYLES = ['circle', 'triangle', 'rect', 'rectRot'];
 
@@ -71,10 +92,12 @@
     drawn.forEach((chart) => chart.destroy());
     drawn = [];
     container.replaceChildren();
-    for (const spec of SPECS) {
+    for (const template of SPECS) {
       // Several fields need a chart per group; one field fits all groups in one chart.
-      const facets = spec.fields.length > 1 ? shaped.groups.map((g) => [g]) : [shaped.groups];
+      const facets = template.fields.length > 1 ? shaped.groups.map((g) => [g]) : [shaped.groups];
       for (const groups of facets) {
+        const spec = resolve(template, groups, shaped.catalogue);
+        if (!spec) continue;
         const suffix = facets.length > 1 ? ` — ${formatNumber(groups[0].rate)} ticks/s` : '';
         const config = shaped.sweep ? lineConfig(spec, groups, shaped) : barConfig(spec, groups, shaped);
         const reading = shaped.sweep && spec.sweepReading ? `${spec.reading} ${spec.sweepReading}` : spec.reading;
@@ -87,17 +110,26 @@
     const figure = document.createElement('figure');
     figure.className = 'chart card';
     figure.dataset.chart = spec.id;
+    const head = document.createElement('div');
+    head.className = 'chart-head';
     const heading = document.createElement('h3');
     heading.textContent = title;
+    head.append(heading);
+    if (spec.better !== 'neither') {
+      const better = document.createElement('span');
+      better.className = 'chart-better';
+      better.textContent = `${spec.better} is better`;
+      head.append(better);
+    }
     const box = document.createElement('div');
     box.className = 'canvas-box';
     const canvas = document.createElement('canvas');
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `${title}, in ${spec.unit}`);
+    canvas.setAttribute('aria-label', `${title}, in ${spec.axis}`);
     box.append(canvas);
     const caption = document.createElement('figcaption');
     caption.textContent = reading;
-    figure.append(heading, box, caption);
+    figure.append(head, box, caption);
     container.append(figure);
     return new Chart(canvas, config);
   }
@@ -105,7 +137,7 @@
   /** Bars: x = the fields (several) or the groups (one field); one dataset per transport. */
   function barConfig(spec, groups, shaped) {
     const multi = spec.fields.length > 1;
-    const labels = multi ? spec.fields.map((f) => f.label) : groups.map((g) => groupLabel(g, shaped));
+    const labels = multi ? spec.fields.map((f) => wrap(f.label)) : groups.map((g) => groupLabel(g, shaped));
     const datasets = shaped.transports.map((transport) => {
       const color = transportColor(transport);
       const data = multi
@@ -161,7 +193,8 @@
               ? { usePointStyle: true, pointStyle: 'line', pointStyleWidth: 22, font: { size: 11 } }
               : { boxWidth: 12, font: { size: 11 } },
           },
-          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatNumber(ctx.parsed.y)} ${spec.unit}` } },
+          // The tooltip writes the value as the table does, from the unscaled figure.
+          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatValue(spec.unit, ctx.parsed.y * spec.scale.divisor)}` } },
         },
         scales: {
           x: xScale,
@@ -171,12 +204,26 @@
             // Chart.js picks a log axis minimum that can cut off the smallest bars; start
             // at the power of ten below the smallest value instead.
             min: spec.log ? logFloor(values) : undefined,
-            title: { display: true, text: spec.unit },
+            title: { display: true, text: spec.axis },
             ticks: { callback: (value) => (spec.log && !isRoundLogTick(value) ? '' : formatNumber(value)) },
           },
         },
       },
     };
+  }
+
+  /**
+   * A catalogue label as lines of at most `width` characters ("kernel TCP memory per
+   * connection" is too long for one bar group, and Chart.js would tilt it).
+   */
+  function wrap(label, width = 12) {
+    const lines = [];
+    for (const word of label.split(' ')) {
+      const last = lines.length - 1;
+      if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+      else lines.push(word);
+    }
+    return lines.length > 1 ? lines : label;
   }
 
   /** On a log axis, label only 1, 2 and 5 times a power of ten, or the axis is a wall of numbers. */

@@ -1,9 +1,12 @@
 /* The report's view of a results file (schema 1): which runs there are, how they group,
- * and how numbers are written. A classic script (no imports) so `compare` can inline it;
- * it shares its functions through `window.pushlab`.
+ * and the figure catalogue that labels them (its "catalogue", written by the code that
+ * measured it; see crates/contract/src/figures.rs). Numbers are written by format.js.
+ * A classic script (no imports) so `compare` can inline it; it shares its functions
+ * through `window.pushlab`.
  */
 (function (pushlab) {
   'use strict';
+  const { formatNumber, formatValue } = pushlab;
 
   /** The order transports appear in, everywhere: pull-based first, push-based after. */
   const TRANSPORTS = ['poll', 'long-poll', 'sse', 'ws'];
@@ -18,6 +21,7 @@
   /**
    * Checks the parts of a results file the report relies on, and returns a list of
    * problems (empty when the file is usable). Extra fields are fine: the table shows them.
+   * A file without a catalogue is fine too (it predates them): see report.js.
    */
   function validate(results) {
     if (!results || typeof results !== 'object' || Array.isArray(results)) return ['the file is not a JSON object'];
@@ -26,15 +30,38 @@
     if (!Array.isArray(results.runs) || results.runs.length === 0) problems.push('it has no "runs" list');
     else if (!results.runs.every((r) => r && typeof r.transport === 'string' && typeof r.clients === 'number'))
       problems.push('a run lacks "transport" or "clients"');
+    if ('catalogue' in results && !isCatalogue(results.catalogue)) problems.push('its "catalogue" lacks a list of figures or groups');
     return problems;
+  }
+
+  /** Whether `catalogue` has what the report reads: figures with a key and a unit, and groups. */
+  function isCatalogue(catalogue) {
+    return Boolean(catalogue && Array.isArray(catalogue.figures) && Array.isArray(catalogue.groups) &&
+      catalogue.figures.every((f) => f && typeof f.key === 'string' && typeof f.unit === 'string'));
+  }
+
+  /** The catalogue, indexed: `figure(key)` and `group(key)` (null when unknown), in its order. */
+  function indexCatalogue(catalogue) {
+    const figures = new Map(catalogue.figures.map((f) => [f.key, f]));
+    const groups = new Map(catalogue.groups.map((g) => [g.key, g]));
+    return {
+      figures: catalogue.figures,
+      groups: catalogue.groups,
+      units: catalogue.units ?? {},
+      thresholds: catalogue.thresholds ?? {},
+      // A kind in a map (errors.timeout) is described by the map's `errors.*` entry.
+      figure: (key) => figures.get(key) ?? figures.get(key.replace(/\.[^.]*$/, '.*')) ?? null,
+      group: (key) => groups.get(key) ?? null,
+    };
   }
 
   /**
    * Splits the runs into groups of the same tick rate and poll interval (the workshop
    * preset has two rates), and tells whether this is a sweep: more than one client
    * count, which the charts draw as lines against client count instead of bars.
+   * `catalogue` (the file's, or the server's for an older file) labels them all.
    */
-  function shape(results) {
+  function shape(results, catalogue) {
     // Known transports in their usual order, any other after them.
     const rank = (t) => (TRANSPORTS.includes(t) ? TRANSPORTS.indexOf(t) : TRANSPORTS.length);
     const runs = results.runs.slice().sort(
@@ -49,48 +76,19 @@
     const clientCounts = [...new Set(runs.map((r) => r.clients))].sort((a, b) => a - b);
     const transports = TRANSPORTS.filter((t) => runs.some((r) => r.transport === t))
       .concat([...new Set(runs.map((r) => r.transport))].filter((t) => !TRANSPORTS.includes(t)));
-    return { runs, groups: [...groups.values()], clientCounts, transports, sweep: clientCounts.length > 1 };
+    return {
+      runs, groups: [...groups.values()], clientCounts, transports, sweep: clientCounts.length > 1,
+      catalogue: indexCatalogue(catalogue),
+    };
   }
 
   /** "20 ticks/s, poll every 1 s": what sets one group apart from another. */
   function groupLabel(group, shaped) {
     const parts = [`${formatNumber(group.rate)} ticks/s`];
-    if (shaped.groups.some((g) => g.pollIntervalMs !== group.pollIntervalMs)) parts.push(`poll every ${formatMs(group.pollIntervalMs)}`);
-    if (!shaped.sweep) parts.unshift(`${formatNumber(shaped.clientCounts[0])} clients`);
+    if (shaped.groups.some((g) => g.pollIntervalMs !== group.pollIntervalMs)) parts.push(`poll every ${formatValue('milliseconds', group.pollIntervalMs)}`);
+    if (!shaped.sweep) parts.unshift(`${formatValue('count', shaped.clientCounts[0])} clients`);
     return parts.join(', ');
   }
 
-  function formatNumber(x, digits) {
-    if (typeof x !== 'number' || !Number.isFinite(x)) return x === null || x === undefined ? '—' : String(x);
-    const d = digits ?? (Number.isInteger(x) ? 0 : Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2);
-    // No trailing zeros: 0.5 ticks/s, not 0.50.
-    return x.toLocaleString('en-US', { maximumFractionDigits: d });
-  }
-
-  function formatMs(ms) {
-    return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${formatNumber(ms)} ms`;
-  }
-
-  /** Latency is stored in µs; people read it best in ms, with more digits when small. */
-  function usToMs(us) {
-    return typeof us === 'number' ? us / 1000 : us;
-  }
-
-  function formatLatencyMs(ms) {
-    if (typeof ms !== 'number') return '—';
-    return formatNumber(ms, ms < 1 ? 3 : ms < 10 ? 2 : ms < 100 ? 1 : 0);
-  }
-
-  function formatBytes(bytes) {
-    if (typeof bytes !== 'number') return '—';
-    const units = ['B', 'KiB', 'MiB', 'GiB'];
-    let i = 0;
-    while (Math.abs(bytes) >= 1024 && i < units.length - 1) { bytes /= 1024; i++; }
-    return `${formatNumber(bytes, i === 0 ? 0 : 1)} ${units[i]}`;
-  }
-
-  Object.assign(pushlab, {
-    TRANSPORTS, LABELS, transportColor, validate, shape, groupLabel,
-    formatNumber, formatMs, usToMs, formatLatencyMs, formatBytes,
-  });
+  Object.assign(pushlab, { TRANSPORTS, LABELS, transportColor, validate, isCatalogue, shape, groupLabel });
 })(window.pushlab = window.pushlab || {});

@@ -6,25 +6,49 @@
  *   2. otherwise results/<name>.json from the server, name from `?results=<name>`,
  *      default `latest` (a relative URL, so it works under /report);
  *   3. any file the user picks or drops on the page, at any time.
+ * Every label, unit and threshold comes from the figure catalogue the results carry; a
+ * file written before they carried one is shown with the server's (`GET /api/figures`),
+ * or, opened from disk, with the catalogue of the results shown before it.
  * `body[data-state]` is "loading", "ready" or "error", which the browser tests wait on.
  */
 (function (pushlab) {
   'use strict';
-  const { validate, shape, formatNumber, formatBytes, formatMs, LABELS } = pushlab;
+  const { validate, isCatalogue, shape, formatNumber, formatValue, LABELS } = pushlab;
   const $ = (id) => document.getElementById(id);
 
   /** A results name the server can serve: no slashes, no dots leading out of results/. */
   const RESULTS_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
-  /** Above this share of one core, the load generator may itself be the bottleneck. */
-  const LOADGEN_BUSY_PCT = 90;
+  /** The catalogue of the last results shown, for a file that has none. */
+  let lastCatalogue = null;
 
-  function show(results, source) {
+  /** The catalogue to show `results` with, and where it came from ('file', 'server', 'page'). */
+  async function catalogueFor(results) {
+    if (results.catalogue) return { catalogue: results.catalogue, from: 'file' };
+    if (location.protocol === 'http:' || location.protocol === 'https:') {
+      try {
+        const response = await fetch('api/figures', { cache: 'no-store' });
+        const catalogue = response.ok ? await response.json() : null;
+        if (isCatalogue(catalogue)) return { catalogue, from: 'server' };
+      } catch {
+        // No server to ask: fall back to what this page has shown.
+      }
+    }
+    return lastCatalogue && { catalogue: lastCatalogue, from: 'page' };
+  }
+
+  async function show(results, source) {
     const problems = validate(results);
     if (problems.length) return fail(`${source} is not a pushlab results file: ${problems.join('; ')}.`);
-    const shaped = shape(results);
+    const found = await catalogueFor(results);
+    if (!found) {
+      return fail(`${source} predates the figure catalogue, and none could be fetched from /api/figures: ` +
+        'open it from the report of a running pushlab-server.');
+    }
+    lastCatalogue = found.catalogue;
+    const shaped = shape(results, found.catalogue);
     $('source').textContent = `from ${source}`;
     $('status').replaceChildren();
-    renderSummary($('summary'), results, shaped);
+    renderSummary($('summary'), results, shaped, found.from);
     pushlab.renderCharts($('charts'), shaped);
     pushlab.renderTable($('numbers-table'), shaped);
     $('numbers').hidden = false;
@@ -45,28 +69,34 @@
     document.body.dataset.error = message;
   }
 
-  function renderSummary(container, results, shaped) {
+  function renderSummary(container, results, shaped, catalogueFrom) {
     const s = results.scenario ?? {};
     const m = results.machine ?? {};
     const lines = [];
     if (results.fixture || results.note) lines.push(notice(results.note ?? 'This file is a fixture, not a measurement.'));
     const transports = shaped.transports.map((t) => LABELS[t] ?? t).join(', ');
-    const clients = shaped.clientCounts.map((c) => formatNumber(c)).join(', ');
+    const clients = shaped.clientCounts.map((c) => formatValue('count', c)).join(', ');
     const rates = shaped.groups.map((g) => formatNumber(g.rate)).join(' and ');
     lines.push(paragraph(
       `${s.preset ? `Preset “${s.preset}”: ` : ''}${transports} with ${clients} clients at ${rates} ticks/s` +
-      `${s.poll_interval_ms ? `, polling every ${formatMs(s.poll_interval_ms)}` : ''}` +
+      `${s.poll_interval_ms ? `, polling every ${formatValue('milliseconds', s.poll_interval_ms)}` : ''}` +
       `${s.duration_s ? `, measured for ${s.duration_s} s per run` : ''}` +
       `${shaped.sweep ? ' — a sweep, so the charts draw lines against client count' : ''}.`,
     ));
     lines.push(paragraph(
       `Run ${results.generated_at ? new Date(results.generated_at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '(no date)'}` +
-      ` on ${m.cores ?? '?'} cores, ${m.memory_bytes ? formatBytes(m.memory_bytes) : '? memory'}, ${m.os ?? 'unknown OS'}` +
+      ` on ${m.cores ?? '?'} cores, ${m.memory_bytes ? formatValue('bytes', m.memory_bytes) : '? memory'}, ${m.os ?? 'unknown OS'}` +
       `${m.kernel ? `, kernel ${m.kernel}` : ''}. A fresh server process served each transport.`, 'muted'));
-    const busy = shaped.runs.filter((r) => r.loadgen?.cpu_pct >= LOADGEN_BUSY_PCT);
+    if (catalogueFrom !== 'file') {
+      lines.push(paragraph('This file predates the figure catalogue in results files: its labels and units are ' +
+        (catalogueFrom === 'server' ? 'the server\'s (/api/figures).' : 'those of the results shown before it.'), 'muted'));
+    }
+    // The same threshold the terminal table warns at, from the catalogue.
+    const busyPct = shaped.catalogue.thresholds.loadgen_busy_cpu_pct;
+    const busy = typeof busyPct === 'number' ? shaped.runs.filter((r) => r.loadgen?.cpu_pct >= busyPct) : [];
     if (busy.length) {
-      lines.push(notice(`The load generator used ${LOADGEN_BUSY_PCT}% or more of a core in ${busy.length} run(s) (` +
-        busy.map((r) => `${LABELS[r.transport] ?? r.transport} at ${formatNumber(r.clients)} clients`).join(', ') +
+      lines.push(notice(`The load generator used ${formatValue('percent_of_core', busyPct)} or more of a core in ${busy.length} run(s) (` +
+        busy.map((r) => `${LABELS[r.transport] ?? r.transport} at ${formatValue('count', r.clients)} clients`).join(', ') +
         '): there, part of the latency may be the load generator\'s, not the transport\'s.'));
     }
     // A load average above the core count: something else wanted the CPU during the run.

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, newPage, eventually, readPanels } from './helpers.mjs';
+import { loadFormat } from '../unit/format-script.mjs';
 
 const TRANSPORTS = ['poll', 'long-poll', 'sse', 'ws'];
 /** Long enough offline for the ticker (20 ticks/s by default) to emit a couple of dozen ticks. */
@@ -43,6 +44,18 @@ test('all four panels show ticks within 5 s', async () => {
     assert.ok(seen[t].latencyP50Us > 0, `${t} measures latency`);
   }
   assert.deepEqual(page.problems, []);
+});
+
+test('the counters are written as the report and the terminal table write them (web/format.js)', async () => {
+  const format = loadFormat();
+  // Text and raw value of each counter, read in one go (a panel sets both at once).
+  const counters = await page.$$eval('[data-counter="bytes"], [data-counter="ticks"]', (elements) =>
+    elements.map((e) => ({ counter: e.dataset.counter, value: Number(e.dataset.value), text: e.textContent })));
+  assert.equal(counters.length, 8);
+  for (const { counter, value, text } of counters) {
+    assert.equal(text, format.formatValue(counter === 'bytes' ? 'bytes' : 'count', value), `${counter} ${value}`);
+    if (counter === 'bytes') assert.match(text, /^[\d.,]+ (B|kB|MB)$/, 'decimal SI, not KiB');
+  }
 });
 
 test('polling requests grow with time while SSE and WebSocket stay at one connection', async () => {

@@ -1,4 +1,7 @@
-// What a panel measures, the same way for every transport.
+// What a panel measures, the same way for every transport, and how it writes the numbers:
+// with web/format.js (a classic script index.html loads before these modules), the same
+// way the report and the terminal table write them.
+const { formatValue } = window.pushlab;
 
 /**
  * The browser's wall clock in µs since the Unix epoch, comparable with a tick's `ts_us`.
@@ -54,20 +57,23 @@ export function utf8Bytes(text) {
   return encoder.encode(text).length;
 }
 
-/** 1234567 → "1.2 MB"-style text for the bytes counter. */
+/** 1234567 → "1.23 MB": decimal SI, as everywhere in pushlab. */
 export function formatBytes(bytes) {
-  if (bytes < 1000) return `${bytes} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${(bytes / 1e6).toFixed(2)} MB`;
+  return formatValue('bytes', bytes);
 }
 
-/** µs → "0.42 ms" / "12 ms" / "1.3 s", or "—" when there is nothing to show yet. */
+/** 12345 → "12,345". */
+export function formatCount(n) {
+  return formatValue('count', n);
+}
+
+/**
+ * µs → "420 µs" / "12.3 ms" / "1.32 s", or "—" while there is nothing to show yet (a
+ * live counter waiting for its first tick, not a figure that failed to be measured).
+ */
 export function formatLatency(us) {
   if (us === null || us === undefined) return '—';
-  const ms = us / 1000;
-  if (ms < 10) return `${ms.toFixed(2)} ms`;
-  if (ms < 1000) return `${ms.toFixed(0)} ms`;
-  return `${(ms / 1000).toFixed(1)} s`;
+  return formatValue('microseconds', us);
 }
 
 /** p50 and p99 side by side, the unit once when they share it: "3.65 / 5.85 ms". */

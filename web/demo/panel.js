@@ -1,6 +1,6 @@
 // One transport's panel: what it has received, measured the same way for all four, and
 // drawn a few times a second (not per tick, so a fast feed doesn't flood the DOM).
-import { LatencyWindow, nowUs, formatBytes, formatLatency, formatLatencyPair } from './measure.js';
+import { LatencyWindow, nowUs, formatBytes, formatCount, formatLatency, formatLatencyPair } from './measure.js';
 import { PriceChart } from './price-chart.js';
 
 /** Latency percentiles are over the ticks of the last 5 s (at least the last 20 ticks). */
@@ -189,8 +189,8 @@ export class Panel {
     }
     const [p50, p99] = this.shownPercentiles;
     const staleUs = this.newestTsUs === null ? null : nowUs() - this.newestTsUs;
-    this.set('ticks', this.counts.ticks, this.counts.ticks.toLocaleString('en-US'));
-    this.set('requests', this.counts.requests, this.counts.requests.toLocaleString('en-US'));
+    this.set('ticks', this.counts.ticks, formatCount(this.counts.ticks));
+    this.set('requests', this.counts.requests, formatCount(this.counts.requests));
     this.set('bytes', this.counts.bytes, formatBytes(this.counts.bytes));
     this.set('latency', p50, formatLatencyPair(p50, p99));
     this.set('staleness', staleUs, formatLatency(staleUs)).classList.toggle('warn', staleUs > STALE_WARN_US);

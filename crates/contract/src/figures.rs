@@ -1,1 +1,371 @@
-//! The figure catalogue (filled in below).
+//! The figure catalogue: every figure of a run record, defined once — its key (its path
+//! in a run of the results JSON), its label, its unit and which way is better.
+//!
+//! Everything that shows a figure reads it from here: the terminal table
+//! (`pushlab-load`'s `table.rs`) directly; the report through the copy `compare` writes
+//! into every results file (`"catalogue"`), or, for a file older than that, through the
+//! server's `GET /api/figures`. How each unit is written is [`crate::format`], and its
+//! twin for the pages is `web/format.js`.
+//!
+//! A figure is *not measured* when its value is missing, negative, or when the figure it
+//! depends on ([`Figure::measured_if`]) is 0 — a latency percentile of a run that timed no
+//! tick is not 0 µs, and a per-connection delta that came out negative is noise, not a
+//! saving. Those are shown as "not measured", never as a number.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+// The table of figures below names units and directions bare.
+use Better::{Higher, Lower, Neither};
+use Unit::*;
+
+/// What a figure's number counts. Each is written one way, everywhere ([`crate::format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A duration stored in µs; written in µs, ms or s.
+    Microseconds,
+    /// A duration stored in ms; written like [`Unit::Microseconds`].
+    Milliseconds,
+    /// A duration stored in s; written like [`Unit::Microseconds`].
+    Seconds,
+    /// Written in decimal SI: B, kB, MB, GB, each 1,000 of the one before.
+    Bytes,
+    /// A number of things (ticks, requests, connections).
+    Count,
+    /// CPU time over wall time, in % of one core: 200 % is two cores busy.
+    PercentOfCore,
+    /// Requests each client made per minute.
+    PerClientPerMinute,
+    /// Events per second (the tick rate).
+    PerSecond,
+    /// A plain number with no unit (a load average).
+    Number,
+    /// Text, shown as written.
+    Text,
+}
+
+impl Unit {
+    pub const ALL: [Unit; 10] = [
+        Unit::Microseconds,
+        Unit::Milliseconds,
+        Unit::Seconds,
+        Unit::Bytes,
+        Unit::Count,
+        Unit::PercentOfCore,
+        Unit::PerClientPerMinute,
+        Unit::PerSecond,
+        Unit::Number,
+        Unit::Text,
+    ];
+
+    /// The symbol after a value in the unit's base, without a prefix ("" for none).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Unit::Microseconds => "µs",
+            Unit::Milliseconds => "ms",
+            Unit::Seconds => "s",
+            Unit::Bytes => "B",
+            Unit::PercentOfCore => "%",
+            Unit::PerClientPerMinute => "/min",
+            Unit::PerSecond => "/s",
+            Unit::Count | Unit::Number | Unit::Text => "",
+        }
+    }
+
+    /// How values of the unit are written, in one line (for the catalogue in the results).
+    pub fn about(self) -> &'static str {
+        match self {
+            Unit::Microseconds | Unit::Milliseconds | Unit::Seconds => "a duration, written in µs, ms or s",
+            Unit::Bytes => "bytes, written in decimal SI: B, kB = 1,000 B, MB = 1,000 kB, GB = 1,000 MB",
+            Unit::Count => "a count",
+            Unit::PercentOfCore => "CPU time ÷ wall time in % of one core (200 % = two cores)",
+            Unit::PerClientPerMinute => "per client per minute",
+            Unit::PerSecond => "per second",
+            Unit::Number => "a plain number",
+            Unit::Text => "text, shown as written",
+        }
+    }
+}
+
+/// Which way a figure should move for a transport to look better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    Lower,
+    Higher,
+    /// A setting or a baseline: neither way is better.
+    Neither,
+}
+
+/// One figure of a run record.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Figure {
+    /// Its path in a run record, e.g. `latency_us.p50`; `errors.*` stands for every kind
+    /// in the `errors` map.
+    pub key: &'static str,
+    /// The label that stands on its own (the terminal table): "latency p50".
+    pub label: &'static str,
+    /// The label under its group's heading (the report's table, chart legends): "p50".
+    pub short: &'static str,
+    pub unit: Unit,
+    pub better: Better,
+    /// The figure counts as measured only while the value at this key is above 0.
+    pub measured_if: Option<&'static str>,
+    /// Any value above 0 is a problem worth seeing at a glance (lost ticks, errors).
+    pub nonzero_is_a_problem: bool,
+    pub about: &'static str,
+}
+
+/// The figures under one heading: a top-level field of a run record (`run`: its own scalars).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Group {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub about: &'static str,
+}
+
+/// Load-generator CPU, in % of one core, from which a run's latency may be partly the
+/// load generator's own: it shares the machine with the server it measures. 80, not 90:
+/// `cpu_pct` is an average over the window, so a load generator averaging 80 % was at
+/// 100 % for parts of it, and its scheduling delays were then in the latency. (At 80 both
+/// 10,000-client runs of `docs/results/scale-10k.json`, 93 % and 88 %, are flagged.)
+pub const LOADGEN_BUSY_CPU_PCT: f64 = 80.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// [`LOADGEN_BUSY_CPU_PCT`].
+    pub loadgen_busy_cpu_pct: f64,
+}
+
+/// The whole catalogue, as `compare` writes it into the results and `/api/figures` serves it.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Catalogue {
+    /// Written as a map: unit name → its symbol and how it is written.
+    #[serde(serialize_with = "units_map")]
+    pub units: &'static [Unit],
+    pub groups: &'static [Group],
+    pub figures: &'static [Figure],
+    pub thresholds: Thresholds,
+}
+
+pub static CATALOGUE: Catalogue = Catalogue {
+    units: &Unit::ALL,
+    groups: GROUPS,
+    figures: FIGURES,
+    thresholds: Thresholds { loadgen_busy_cpu_pct: LOADGEN_BUSY_CPU_PCT },
+};
+
+fn units_map<S: Serializer>(units: &&'static [Unit], serializer: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Entry {
+        symbol: &'static str,
+        about: &'static str,
+    }
+    let mut map = serializer.serialize_map(Some(units.len()))?;
+    for &unit in units.iter() {
+        map.serialize_entry(&unit, &Entry { symbol: unit.symbol(), about: unit.about() })?;
+    }
+    map.end()
+}
+
+/// The figure with this key, if the catalogue has one.
+pub fn figure(key: &str) -> Option<&'static Figure> {
+    FIGURES.iter().find(|f| f.key == key)
+}
+
+impl Figure {
+    /// The group a key belongs to: its first part, or `run` for a run's own scalars.
+    pub fn group(&self) -> &'static str {
+        self.key.split_once('.').map_or("run", |(group, _)| group)
+    }
+
+    // A figure is declared as `fig(key, label, unit, better)` and these.
+    const fn short(self, short: &'static str) -> Self {
+        Figure { short, ..self }
+    }
+    const fn about(self, about: &'static str) -> Self {
+        Figure { about, ..self }
+    }
+    const fn measured_if(self, key: &'static str) -> Self {
+        Figure { measured_if: Some(key), ..self }
+    }
+    const fn nonzero_is_a_problem(self) -> Self {
+        Figure { nonzero_is_a_problem: true, ..self }
+    }
+}
+
+/// A figure whose short label is its label, until `.short()` says otherwise.
+const fn fig(key: &'static str, label: &'static str, unit: Unit, better: Better) -> Figure {
+    Figure {
+        key,
+        label,
+        short: label,
+        unit,
+        better,
+        measured_if: None,
+        nonzero_is_a_problem: false,
+        about: "",
+    }
+}
+
+#[rustfmt::skip] // a table: one group per line
+pub const GROUPS: &[Group] = &[
+    Group { key: "run", label: "Run", about: "the settings of this run" },
+    Group { key: "latency_us", label: "Latency", about: "client receive time − the tick's ts_us, per tick" },
+    Group { key: "ticks", label: "Ticks", about: "ticks with ts_us in the window, summed over clients" },
+    Group { key: "requests", label: "Requests", about: "HTTP requests and WebSocket handshakes sent" },
+    Group { key: "wire", label: "Wire bytes", about: "on the client sockets, headers and framing included" },
+    Group { key: "server", label: "Server", about: "the server process, and the kernel's TCP memory" },
+    Group { key: "connect", label: "Connect", about: "time to the first response or the completed handshake" },
+    Group { key: "errors", label: "Errors by kind", about: "failed connects, requests, streams, handshakes" },
+    Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
+];
+
+/// Latency percentiles mean nothing for a run that timed no tick.
+const TIMED: &str = "latency_us.count";
+/// Per-tick figures divide by the ticks delivered.
+const DELIVERED: &str = "ticks.delivered";
+
+// One figure per line (two when long): rustfmt would give each up to four, and the
+// table would no longer read as a table.
+#[rustfmt::skip]
+pub const FIGURES: &[Figure] = &[
+    fig("clients", "clients", Count, Neither).about("clients connected at once"),
+    fig("rate", "tick rate", PerSecond, Neither).about("ticks the server published per second, all symbols"),
+    fig("poll_interval_ms", "poll interval", Milliseconds, Neither).about("how often a polling client asks"),
+    fig("window_s", "measurement window", Seconds, Neither).about("the time the figures cover"),
+    fig("drain_s", "drain after the window", Seconds, Neither)
+        .about("how long the window's ticks were still waited for"),
+
+    fig("latency_us.count", "latency samples", Count, Neither)
+        .short("ticks timed").about("ticks whose latency was recorded"),
+    fig("latency_us.min", "latency min", Microseconds, Lower)
+        .short("min").about("the fastest tick").measured_if(TIMED),
+    fig("latency_us.mean", "latency mean", Microseconds, Lower)
+        .short("mean").about("the average over every tick").measured_if(TIMED),
+    fig("latency_us.p50", "latency p50", Microseconds, Lower)
+        .short("p50").about("half the ticks arrived faster").measured_if(TIMED),
+    fig("latency_us.p90", "latency p90", Microseconds, Lower)
+        .short("p90").about("90 % of the ticks arrived faster").measured_if(TIMED),
+    fig("latency_us.p99", "latency p99", Microseconds, Lower)
+        .short("p99").about("99 % of the ticks arrived faster").measured_if(TIMED),
+    fig("latency_us.p999", "latency p99.9", Microseconds, Lower)
+        .short("p99.9").about("99.9 % of the ticks arrived faster").measured_if(TIMED),
+    fig("latency_us.max", "latency max", Microseconds, Lower)
+        .short("max").about("the slowest tick").measured_if(TIMED),
+
+    fig("ticks.delivered", "ticks delivered", Count, Higher)
+        .short("delivered").about("unique ticks received"),
+    fig("ticks.expected", "ticks expected", Count, Neither)
+        .short("expected").about("ticks the server generated for the clients' filter × clients"),
+    fig("ticks.lost", "ticks lost", Count, Lower)
+        .short("lost").about("expected − delivered").nonzero_is_a_problem(),
+    fig("ticks.gap_missed", "ticks announced as missed", Count, Lower)
+        .short("announced as missed").about("the lost ticks the server announced as evicted")
+        .nonzero_is_a_problem(),
+    fig("ticks.duplicates", "duplicate ticks", Count, Lower)
+        .short("duplicates").about("ticks a client received more than once").nonzero_is_a_problem(),
+    fig("ticks.out_of_order", "ticks out of order", Count, Lower)
+        .short("out of order").about("ticks received after a higher seq").nonzero_is_a_problem(),
+    fig("ticks.expected_per_client", "ticks expected per client", Count, Neither)
+        .short("expected per client").about("ticks each client should have received"),
+
+    fig("requests.total", "requests in window", Count, Lower)
+        .short("in window").about("requests and handshakes sent in the window"),
+    fig("requests.per_client_per_min", "requests per client per minute", PerClientPerMinute, Lower)
+        .short("per client per minute").about("what each client asks of the server's HTTP machinery"),
+    fig("requests.empty", "empty answers", Count, Lower).about("poll and long-poll answers with no tick"),
+    fig("requests.late", "late polls", Count, Lower)
+        .about("polls answered after their next slot had begun").nonzero_is_a_problem(),
+
+    fig("wire.bytes_read", "wire bytes read", Bytes, Lower).short("read").about("bytes the clients read"),
+    fig("wire.bytes_written", "wire bytes written", Bytes, Lower)
+        .short("written").about("bytes the clients wrote"),
+    fig("wire.bytes_per_tick", "wire bytes per tick", Bytes, Lower)
+        .short("per delivered tick").about("(read + written) ÷ ticks delivered").measured_if(DELIVERED),
+
+    fig("server.cpu_s", "server CPU in window", Seconds, Lower)
+        .short("CPU in window").about("user + system CPU time of the server"),
+    fig("server.cpu_us_per_tick", "server CPU per tick", Microseconds, Lower)
+        .short("CPU per delivered tick").about("server CPU time ÷ ticks delivered").measured_if(DELIVERED),
+    fig("server.rss_before_bytes", "server RSS before clients", Bytes, Neither)
+        .short("RSS before clients").about("resident memory before the first client")
+        .measured_if("server.rss_before_bytes"),
+    fig("server.rss_with_clients_bytes", "server RSS with all connected", Bytes, Lower)
+        .short("RSS with all connected").about("resident memory with every client connected")
+        .measured_if("server.rss_with_clients_bytes"),
+    fig("server.heap_before_bytes", "server heap before clients", Bytes, Neither)
+        .short("heap before clients").about("live heap before the first client"),
+    fig("server.heap_with_clients_bytes", "server heap with all connected", Bytes, Lower)
+        .short("heap with all connected").about("live heap with every client connected"),
+    fig("server.rss_per_conn_bytes", "server RSS per connection", Bytes, Lower)
+        .short("RSS per connection").about("RSS growth ÷ clients").measured_if("clients"),
+    fig("server.heap_per_conn_bytes", "server heap per connection", Bytes, Lower)
+        .short("heap per connection").about("heap growth ÷ clients").measured_if("clients"),
+    fig("server.tcp_mem_per_conn_bytes", "kernel TCP memory per connection", Bytes, Lower)
+        .about("growth of the machine's TCP buffers ÷ clients").measured_if("clients"),
+    fig("server.tcp_mem_before_bytes", "kernel TCP memory before clients", Bytes, Neither)
+        .about("the machine's TCP buffers before the first client"),
+    fig("server.tcp_mem_with_clients_bytes", "kernel TCP memory with all connected", Bytes, Lower)
+        .about("the machine's TCP buffers with every client connected"),
+    fig("server.cpu_source", "server CPU measured from", Text, Neither)
+        .short("CPU measured from").about("proc: /proc/<pid>/stat; stats: the server's /api/stats"),
+
+    fig("connect.count", "connects timed", Count, Neither).about("connections (and polls' responses) timed"),
+    fig("connect.p50_us", "connect p50", Microseconds, Lower)
+        .short("p50").about("half the connects were faster").measured_if("connect.count"),
+    fig("connect.p99_us", "connect p99", Microseconds, Lower)
+        .short("p99").about("99 % of the connects were faster").measured_if("connect.count"),
+    fig("connect.max_us", "connect max", Microseconds, Lower)
+        .short("max").about("the slowest connect").measured_if("connect.count"),
+
+    fig("errors.*", "errors", Count, Lower).about("failures of this kind").nonzero_is_a_problem(),
+
+    fig("loadgen.cpu_s", "load generator CPU in window", Seconds, Lower)
+        .short("CPU in window").about("user + system CPU time of pushlab-load"),
+    fig("loadgen.cpu_pct", "load generator CPU", PercentOfCore, Lower)
+        .short("CPU (of one core)").about("CPU time ÷ window: near 100 %, its own delays are in the latency"),
+    fig("loadgen.rss_bytes", "load generator RSS", Bytes, Lower)
+        .short("RSS").about("resident memory at the window's end").measured_if("loadgen.rss_bytes"),
+    fig("loadgen.heap_bytes", "load generator heap", Bytes, Lower)
+        .short("heap").about("live heap at the window's end"),
+    fig("loadgen.heap_per_client_bytes", "load generator heap per client", Bytes, Lower)
+        .short("heap per client").about("heap growth since before the clients ÷ clients")
+        .measured_if("clients"),
+    fig("loadgen.host_load_1m", "machine load average (1 min)", Number, Lower)
+        .about("above the core count, other work competed for the CPU").measured_if("loadgen.host_load_1m"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_every_reference_resolves() {
+        for (i, f) in FIGURES.iter().enumerate() {
+            assert!(FIGURES[..i].iter().all(|g| g.key != f.key), "{} twice", f.key);
+            assert!(GROUPS.iter().any(|g| g.key == f.group()), "{}: no group {}", f.key, f.group());
+            assert!(!f.label.is_empty() && !f.short.is_empty() && !f.about.is_empty(), "{}", f.key);
+            if let Some(needed) = f.measured_if {
+                assert!(figure(needed).is_some(), "{} is measured if {needed}, not a figure", f.key);
+            }
+        }
+    }
+
+    #[test]
+    fn the_catalogue_serializes_as_the_results_carry_it() {
+        let json = serde_json::to_value(&CATALOGUE).unwrap();
+        assert_eq!(json["units"]["bytes"]["symbol"], "B");
+        assert_eq!(json["units"]["per_client_per_minute"]["symbol"], "/min");
+        assert_eq!(json["thresholds"]["loadgen_busy_cpu_pct"], 80.0);
+        let p50 = &json["figures"][8];
+        assert_eq!(p50["key"], "latency_us.p50");
+        assert_eq!(
+            (&p50["label"], &p50["unit"], &p50["better"], &p50["measured_if"]),
+            (&"latency p50".into(), &"microseconds".into(), &"lower".into(), &"latency_us.count".into())
+        );
+        assert_eq!(json["figures"][0]["measured_if"], serde_json::Value::Null);
+        assert_eq!(figure("ticks.lost").map(|f| f.nonzero_is_a_problem), Some(true));
+    }
+}

@@ -11,9 +11,12 @@
 //! - [`messages`]: the JSON on the wire — the tick, the poll body, WebSocket control
 //!   messages, `/api/stats`.
 //! - [`figures`]: the catalogue of every measured figure — key, label, unit, which way is
-//!   better — and the one way each unit is written.
+//!   better — and the thresholds the table and the report both apply.
+//! - [`format`]: the one way each unit is written (decimal SI bytes, µs/ms/s, "not
+//!   measured"), twin of the pages' `web/format.js`.
 
 pub mod figures;
+pub mod format;
 pub mod limits;
 pub mod messages;
 pub mod transport;

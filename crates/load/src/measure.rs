@@ -6,7 +6,7 @@
 //!
 //! Clients are spread over [`GROUPS`] groups. Each group owns one latency histogram and
 //! one set of counters behind a std `Mutex` (nothing awaits while it is held): a
-//! 3-significant-digit histogram is ~190 KB, so one per connection would cost ~3.6 GB
+//! 3-significant-digit histogram is ~190 kB, so one per connection would cost ~3.6 GB
 //! at 19,000 clients. Groups are merged once, after the run.
 
 use std::collections::BTreeMap;
@@ -18,7 +18,7 @@ use hdrhistogram::Histogram;
 use pushlab_contract::Tick;
 
 /// How many histogram/counter groups the clients are spread over. More groups mean
-/// less lock contention and more memory (two ~190 KB histograms each).
+/// less lock contention and more memory (two ~190 kB histograms each).
 pub const GROUPS: usize = 16;
 /// Largest latency or connect time a histogram holds, in µs (an hour: longer than any
 /// run may last); larger values are clamped, never dropped.

@@ -1,7 +1,8 @@
 //! The results document: what `compare` writes to `results/*.json` and what the report
 //! page reads. Field names are a contract with `web/report.html`; add fields, never
 //! rename them, and bump [`SCHEMA`] on a breaking change. Documented field by field in
-//! `docs/results.schema.json`; every figure's method is in `docs/methodology.md`.
+//! `docs/results.schema.json`; every figure's method is in `docs/methodology.md`, and
+//! its label and unit in the figure catalogue the document carries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::procfs::Machine;
 use pushlab_contract::Transport;
+use pushlab_contract::figures::{CATALOGUE, Catalogue};
 
 use crate::scenario::Scenario;
 
@@ -24,12 +26,22 @@ pub struct Results {
     pub machine: Machine,
     pub scenario: Scenario,
     pub runs: Vec<RunRecord>,
+    /// What each figure of `runs` is — key, label, unit, which way is better — so the
+    /// report shows a file with the labels and units of the code that measured it. Only
+    /// written: Rust code reading a results file uses the catalogue it was built with.
+    #[serde(skip_deserializing, default = "catalogue")]
+    pub catalogue: &'static Catalogue,
+}
+
+fn catalogue() -> &'static Catalogue {
+    &CATALOGUE
 }
 
 impl Results {
     /// The results of `runs`, stamped now, on this machine.
     pub fn new(scenario: Scenario, runs: Vec<RunRecord>) -> Self {
-        Self { schema: SCHEMA, generated_at: timestamp(), machine: Machine::this(), scenario, runs }
+        let machine = Machine::this();
+        Self { schema: SCHEMA, generated_at: timestamp(), machine, scenario, runs, catalogue: &CATALOGUE }
     }
 }
 
@@ -185,4 +197,55 @@ pub fn write(results: &Results, dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::write(&path, &json)?;
     std::fs::write(dir.join("latest.json"), &json)?;
     Ok(path)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use pushlab_contract::figures::FIGURES;
+    use serde_json::Value;
+
+    /// A run record with every field, all zero.
+    pub(crate) fn zero_record(transport: Transport, clients: usize) -> RunRecord {
+        RunRecord {
+            transport,
+            clients,
+            rate: 20.0,
+            poll_interval_ms: 1000,
+            window_s: 15.0,
+            drain_s: 0.1,
+            latency_us: Default::default(),
+            ticks: Default::default(),
+            requests: Default::default(),
+            wire: Default::default(),
+            server: Default::default(),
+            connect: Default::default(),
+            errors: Default::default(),
+            loadgen: Default::default(),
+        }
+    }
+
+    /// A field added to a run record without a label and a unit would reach the report
+    /// as a bare key; a catalogue entry left behind by a rename would label nothing.
+    #[test]
+    fn every_field_of_a_run_record_is_in_the_catalogue_and_nothing_else() {
+        let Value::Object(record) = serde_json::to_value(zero_record(Transport::Sse, 1)).unwrap() else {
+            unreachable!("a run record is an object")
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for (name, value) in record {
+            match value {
+                // The column a run stands in, not a figure.
+                _ if name == "transport" => {}
+                // A map of counts by kind, whose kinds are not known in advance.
+                Value::Object(_) if name == "errors" => keys.push("errors.*".into()),
+                Value::Object(fields) => keys.extend(fields.keys().map(|field| format!("{name}.{field}"))),
+                _ => keys.push(name),
+            }
+        }
+        let mut catalogue: Vec<String> = FIGURES.iter().map(|f| f.key.to_string()).collect();
+        keys.sort();
+        catalogue.sort();
+        assert_eq!(keys, catalogue);
+    }
 }

@@ -1,66 +1,75 @@
 //! The side-by-side terminal table: one column per run, one row per figure.
+//!
+//! Every row label and every value's unit come from the figure catalogue
+//! (`pushlab_contract::figures`), written by its formatter (`pushlab_contract::format`):
+//! the table, the report and the demo say "27.8 kB" and "not measured" the same way.
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use pushlab_contract::figures::{Figure, LOADGEN_BUSY_CPU_PCT, Unit, figure};
+use pushlab_contract::format::{format, lookup, show};
+use serde_json::Value;
 
 use crate::results::RunRecord;
 
-/// `1.23 ms` / `850 µs` / `2.1 s`.
-pub fn duration_us(us: f64) -> String {
-    match us {
-        u if u >= 1e6 => format!("{:.2} s", u / 1e6),
-        u if u >= 1e3 => format!("{:.1} ms", u / 1e3),
-        u => format!("{u:.0} µs"),
-    }
-}
-
-/// `12.3 KB`, binary-free on purpose: per-connection memory is read against byte counts.
-pub fn bytes(b: f64) -> String {
-    match b.abs() {
-        a if a >= 1e9 => format!("{:.2} GB", b / 1e9),
-        a if a >= 1e6 => format!("{:.1} MB", b / 1e6),
-        a if a >= 1e3 => format!("{:.1} KB", b / 1e3),
-        _ => format!("{b:.0} B"),
-    }
-}
-
-type Row = (&'static str, fn(&RunRecord) -> String);
-
-const ROWS: &[Row] = &[
-    ("latency p50", |r| duration_us(r.latency_us.p50 as f64)),
-    ("latency p90", |r| duration_us(r.latency_us.p90 as f64)),
-    ("latency p99", |r| duration_us(r.latency_us.p99 as f64)),
-    ("latency p99.9", |r| duration_us(r.latency_us.p999 as f64)),
-    ("latency max", |r| duration_us(r.latency_us.max as f64)),
-    ("delivered / expected", |r| format!("{} / {}", r.ticks.delivered, r.ticks.expected)),
-    ("lost (gap notices)", |r| format!("{} ({})", r.ticks.lost, r.ticks.gap_missed)),
-    ("duplicates / out of order", |r| format!("{} / {}", r.ticks.duplicates, r.ticks.out_of_order)),
-    ("requests in window", |r| r.requests.total.to_string()),
-    ("requests / client / min", |r| format!("{:.1}", r.requests.per_client_per_min)),
-    ("empty / late answers", |r| format!("{} / {}", r.requests.empty, r.requests.late)),
-    ("wire bytes / tick", |r| format!("{:.0}", r.wire.bytes_per_tick)),
-    ("wire read / written", |r| {
-        format!("{} / {}", bytes(r.wire.bytes_read as f64), bytes(r.wire.bytes_written as f64))
-    }),
-    ("server CPU / tick", |r| format!("{:.2} µs", r.server.cpu_us_per_tick)),
-    ("server CPU in window", |r| format!("{:.2} s", r.server.cpu_s)),
-    ("server RSS / conn", |r| bytes(r.server.rss_per_conn_bytes)),
-    ("server heap / conn", |r| bytes(r.server.heap_per_conn_bytes)),
-    ("kernel TCP mem / conn", |r| bytes(r.server.tcp_mem_per_conn_bytes)),
-    ("connect p50 / p99", |r| {
-        format!("{} / {}", duration_us(r.connect.p50_us as f64), duration_us(r.connect.p99_us as f64))
-    }),
-    ("errors", |r| {
-        if r.errors.is_empty() {
-            "0".into()
-        } else {
-            r.errors.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
-        }
-    }),
-    ("loadgen CPU / RSS", |r| format!("{:.0} % / {}", r.loadgen.cpu_pct, bytes(r.loadgen.rss_bytes as f64))),
-    ("loadgen heap / client", |r| bytes(r.loadgen.heap_per_client_bytes)),
+/// The rows, by catalogue key: one figure, or two read together as "a / b".
+const ROWS: &[&[&str]] = &[
+    &["latency_us.p50"],
+    &["latency_us.p90"],
+    &["latency_us.p99"],
+    &["latency_us.p999"],
+    &["latency_us.max"],
+    &["ticks.delivered", "ticks.expected"],
+    &["ticks.lost", "ticks.gap_missed"],
+    &["ticks.duplicates", "ticks.out_of_order"],
+    &["requests.total"],
+    &["requests.per_client_per_min"],
+    &["requests.empty", "requests.late"],
+    &["wire.bytes_per_tick"],
+    &["wire.bytes_read", "wire.bytes_written"],
+    &["server.cpu_us_per_tick"],
+    &["server.cpu_s"],
+    &["server.rss_per_conn_bytes"],
+    &["server.heap_per_conn_bytes"],
+    &["server.tcp_mem_per_conn_bytes"],
+    &["connect.p50_us", "connect.p99_us"],
+    &["errors.*"],
+    &["loadgen.cpu_pct", "loadgen.rss_bytes"],
+    &["loadgen.heap_per_client_bytes"],
     // Above the core count, other programs competed for the CPU during the run.
-    ("host load (1 min)", |r| format!("{:.1}", r.loadgen.host_load_1m)),
+    &["loadgen.host_load_1m"],
 ];
+
+/// The catalogue entries of a row; a key missing from the catalogue is a bug here.
+fn row_figures(keys: &[&str]) -> Vec<&'static Figure> {
+    keys.iter().map(|key| figure(key).unwrap_or_else(|| panic!("{key} is not in the catalogue"))).collect()
+}
+
+/// "ticks delivered / expected": the first figure's label, then the others' short ones.
+fn row_label(figures: &[&Figure]) -> String {
+    let mut label = figures[0].label.to_string();
+    for other in &figures[1..] {
+        label.push_str(" / ");
+        label.push_str(other.short);
+    }
+    label
+}
+
+/// One figure of one run; a `group.*` figure lists every entry of its map ("timeout: 3").
+fn cell(run: &Value, figure: &Figure) -> String {
+    let Some(group) = figure.key.strip_suffix(".*") else {
+        return show(run, figure);
+    };
+    match lookup(run, group).and_then(Value::as_object) {
+        Some(entries) if !entries.is_empty() => entries
+            .iter()
+            .map(|(kind, n)| {
+                format!("{kind}: {}", n.as_f64().map_or(n.to_string(), |n| format(figure.unit, n)))
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => format(figure.unit, 0.0),
+    }
+}
 
 /// Columns one table holds before a comparison is split, one table per transport.
 const MAX_COLUMNS: usize = 5;
@@ -80,25 +89,33 @@ pub fn render(runs: &[RunRecord]) -> String {
     out.join("\n")
 }
 
-/// Load-generator CPU, in % of one core, above which its own latency may be in the
-/// figures: it shares the machine with the server it measures.
-const LOADGEN_BUSY_PCT: f64 = 80.0;
+/// "ws × 19,000 at 20/s": which run a note is about.
+fn run_name(r: &RunRecord) -> String {
+    format!(
+        "{} × {} at {}",
+        r.transport,
+        format(Unit::Count, r.clients as f64),
+        format(Unit::PerSecond, r.rate)
+    )
+}
 
-/// One line per run whose figures the machine may have distorted, to print under the table.
+/// One line per run whose figures the machine may have distorted, to print under the
+/// table. The report flags the same runs, from the same threshold in the catalogue.
 pub fn warnings(runs: &[RunRecord], cores: usize) -> Vec<String> {
     let mut out = Vec::new();
     for r in runs {
-        let run = format!("{} × {} at {}/s", r.transport, r.clients, r.rate);
-        if r.loadgen.cpu_pct >= LOADGEN_BUSY_PCT {
+        if r.loadgen.cpu_pct >= LOADGEN_BUSY_CPU_PCT {
             out.push(format!(
-                "{run}: the load generator used {:.0} % of a core; its own delays are in the latency",
-                r.loadgen.cpu_pct
+                "{}: the load generator used {} of a core; its own delays are in the latency",
+                run_name(r),
+                format(Unit::PercentOfCore, r.loadgen.cpu_pct)
             ));
         }
         if r.loadgen.host_load_1m > cores as f64 {
             out.push(format!(
-                "{run}: load average {:.1} on {cores} cores: other work competed for the CPU",
-                r.loadgen.host_load_1m
+                "{}: load average {} on {cores} cores: other work competed for the CPU",
+                run_name(r),
+                format(Unit::Number, r.loadgen.host_load_1m)
             ));
         }
     }
@@ -109,11 +126,20 @@ fn render_one(runs: &[RunRecord]) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     let mut header = vec![String::new()];
-    header.extend(runs.iter().map(|r| format!("{}\n{} clients · {}/s", r.transport, r.clients, r.rate)));
+    header.extend(runs.iter().map(|r| {
+        let clients = format(Unit::Count, r.clients as f64);
+        format!("{}\n{clients} clients · {}", r.transport, format(Unit::PerSecond, r.rate))
+    }));
     table.set_header(header);
-    for (name, cell) in ROWS {
-        let mut row = vec![name.to_string()];
-        row.extend(runs.iter().map(cell));
+    // The catalogue's keys are paths into a run's JSON, so the table reads runs as JSON too.
+    let runs: Vec<Value> =
+        runs.iter().map(|r| serde_json::to_value(r).expect("a run record is JSON")).collect();
+    for keys in ROWS {
+        let figures = row_figures(keys);
+        let mut row = vec![row_label(&figures)];
+        row.extend(
+            runs.iter().map(|run| figures.iter().map(|f| cell(run, f)).collect::<Vec<_>>().join(" / ")),
+        );
         table.add_row(row);
     }
     for column in table.column_iter_mut().skip(1) {
@@ -125,24 +151,48 @@ fn render_one(runs: &[RunRecord]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::tests::zero_record as record;
     use pushlab_contract::Transport;
 
-    fn record(transport: Transport, clients: usize) -> RunRecord {
-        RunRecord {
-            transport,
-            clients,
-            rate: 20.0,
-            poll_interval_ms: 1000,
-            window_s: 15.0,
-            drain_s: 0.1,
-            latency_us: Default::default(),
-            ticks: Default::default(),
-            requests: Default::default(),
-            wire: Default::default(),
-            server: Default::default(),
-            connect: Default::default(),
-            errors: Default::default(),
-            loadgen: Default::default(),
+    /// The cells of the row labelled `label`, trimmed.
+    fn row(text: &str, label: &str) -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start_matches('│').split('┆').next().map(str::trim) == Some(label))
+            .unwrap_or_else(|| panic!("no row {label:?} in\n{text}"));
+        line.trim_matches('│').split('┆').skip(1).map(|c| c.trim().to_string()).collect()
+    }
+
+    #[test]
+    fn rows_are_labelled_and_written_as_the_catalogue_says() {
+        let mut measured = record(Transport::Sse, 100);
+        measured.latency_us.count = 30_000;
+        measured.latency_us.p50 = 1778;
+        measured.ticks.delivered = 30_000;
+        measured.ticks.expected = 30_000;
+        measured.wire.bytes_per_tick = 89.4;
+        measured.server.heap_per_conn_bytes = 28_606.2;
+        measured.server.tcp_mem_per_conn_bytes = -606.2;
+        measured.errors.insert("status_503".into(), 3);
+        measured.loadgen.cpu_pct = 92.87;
+        measured.loadgen.rss_bytes = 180_338_688;
+        // A run that timed nothing: its percentiles are not 0 µs.
+        let empty = record(Transport::Ws, 100);
+        let text = render(&[measured, empty]);
+        assert_eq!(row(&text, "latency p50"), ["1.78 ms", "not measured"]);
+        assert_eq!(row(&text, "ticks delivered / expected"), ["30,000 / 30,000", "0 / 0"]);
+        assert_eq!(row(&text, "wire bytes per tick"), ["89.4 B", "not measured"]);
+        assert_eq!(row(&text, "server heap per connection"), ["28.6 kB", "0 B"]);
+        assert_eq!(row(&text, "kernel TCP memory per connection"), ["not measured", "0 B"]);
+        assert_eq!(row(&text, "errors"), ["status_503: 3", "0"]);
+        assert_eq!(row(&text, "load generator CPU / RSS"), ["92.9 % / 180 MB", "0 % / not measured"]);
+        assert_eq!(row(&text, "connect p50 / p99"), ["not measured / not measured"; 2]);
+    }
+
+    #[test]
+    fn every_row_is_in_the_catalogue() {
+        for keys in ROWS {
+            assert_eq!(row_figures(keys).len(), keys.len());
         }
     }
 
@@ -157,17 +207,22 @@ mod tests {
             .collect();
         let text = render(&sweep);
         assert_eq!(header_rules(&text), 2, "{text}");
-        assert!(text.contains("19000 clients"));
+        assert!(text.contains("19,000 clients · 20/s"), "{text}");
     }
 
     #[test]
-    fn a_busy_machine_is_called_out() {
+    fn a_busy_machine_is_called_out_at_the_catalogue_threshold() {
         let mut busy = record(Transport::Ws, 19000);
-        busy.loadgen.cpu_pct = 95.0;
+        busy.loadgen.cpu_pct = 88.0;
         busy.loadgen.host_load_1m = 3.5;
-        let quiet = record(Transport::Sse, 100);
-        let notes = warnings(&[busy, quiet], 2);
-        assert_eq!(notes.len(), 2, "{notes:?}");
-        assert!(notes.iter().all(|n| n.starts_with("ws × 19000")), "{notes:?}");
+        let mut under = record(Transport::Sse, 100);
+        under.loadgen.cpu_pct = LOADGEN_BUSY_CPU_PCT - 0.1;
+        assert_eq!(
+            warnings(&[busy, under], 2),
+            [
+                "ws × 19,000 at 20/s: the load generator used 88 % of a core; its own delays are in the latency",
+                "ws × 19,000 at 20/s: load average 3.5 on 2 cores: other work competed for the CPU",
+            ]
+        );
     }
 }

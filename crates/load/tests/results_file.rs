@@ -129,6 +129,9 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
     let mut errors = Vec::new();
     validate(&schema(), &written, "$", &mut errors);
     assert!(errors.is_empty(), "results.schema.json violations:\n{}", errors.join("\n"));
+    // Optional in the schema (older files lack it), but every file written now carries it.
+    let catalogue = serde_json::to_value(&pushlab_contract::figures::CATALOGUE).unwrap();
+    assert_eq!(written["catalogue"], catalogue, "the file carries the figure catalogue");
     // It reads back (floats aside, which JSON text does not round-trip bit for bit).
     let back: Results = serde_json::from_value(written.clone()).unwrap();
     assert_eq!((back.runs.len(), back.runs[1].ticks.clone()), (2, results.runs[1].ticks.clone()));
@@ -151,4 +154,25 @@ fn the_shipped_report_page_inlines_without_missing_assets() {
     assert!(missing.is_empty(), "not found: {missing:?}");
     assert!(!page.contains("<script src=\"report"), "local scripts are inlined");
     assert!(page.contains(r#""preset":"quick""#));
+}
+
+/// The measurements committed under docs/results/ (which the report and docs/results.md
+/// show) stay valid results files, catalogue included.
+#[test]
+fn the_committed_results_validate() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/results");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for path in files {
+        let value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let mut errors = Vec::new();
+        validate(&schema(), &value, "$", &mut errors);
+        assert!(errors.is_empty(), "{}:\n{}", path.display(), errors.join("\n"));
+        assert!(
+            value["catalogue"]["figures"].as_array().is_some_and(|f| !f.is_empty()),
+            "{}",
+            path.display()
+        );
+    }
 }

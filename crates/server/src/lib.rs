@@ -16,6 +16,8 @@
 //!   them with the process's CPU and memory as `/api/stats` and `/metrics`.
 //! - [`assets`]: the pages (compiled into `pushlab-pages`); [`admin`]: changing the rate at run time;
 //!   [`origin`]: which browsers pages may use the WebSocket and admin endpoints.
+//! - `/api/figures`: the figure catalogue of `pushlab-contract`, for pages showing a
+//!   results file written before results carried it.
 //!
 //! [`app`] builds the router (tests call it directly); [`run`] serves it until a
 //! shutdown future resolves, then drains: at most [`SHUTDOWN_GRACE`] for streams and
@@ -44,9 +46,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
+use axum::{Json, Router};
+use pushlab_contract::figures::{CATALOGUE, Catalogue};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -69,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/sse", get(sse::sse))
         .route("/api/ws", get(ws::ws))
         .route("/api/stats", get(stats::stats_json))
+        .route("/api/figures", get(figures))
         .route("/metrics", get(stats::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/admin/rate", post(admin::set_rate))
@@ -79,6 +83,12 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `GET /api/figures`: every figure's key, label, unit and which way is better, as
+/// `compare` writes them into the results (`"catalogue"`).
+async fn figures() -> Json<&'static Catalogue> {
+    Json(&CATALOGUE)
 }
 
 /// Serves `config` on `listener` until `shutdown` resolves, then stops accepting,
