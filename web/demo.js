@@ -17,8 +17,13 @@ const BROWSER_LIMIT_TICKS_PER_S = 2000;
 const $ = (selector) => document.querySelector(selector);
 let pollIntervalMs = DEFAULT_POLL_INTERVAL_MS;
 
-/** What each panel shows and how it connects. Labels say exactly what the page counts. */
-const TRANSPORTS = [
+/**
+ * What each panel shows and how it connects. Labels say exactly what the page counts.
+ * Which transports there are, and their order, come from the server's catalogue
+ * (GET /api/figures, written from crates/contract): a transport it does not list gets no
+ * panel, and one this table lacks is reported instead of silently left out.
+ */
+const PANELS = [
   {
     transport: 'poll', name: 'Polling', requests: 'HTTP requests', bytes: 'response body bytes',
     caption: () => `Asks GET /api/poll?since=<last seq> every ${pollIntervalMs} ms, answer or not: ticks arrive in batches, ` +
@@ -46,14 +51,20 @@ const TRANSPORTS = [
 ];
 
 async function main() {
-  let stats;
+  let stats, catalogue;
   try {
-    const response = await fetch('api/stats', { cache: 'no-store' });
-    if (!response.ok) throw new Error(`the server answered ${response.status}`);
-    stats = await response.json();
+    [stats, catalogue] = await Promise.all(['api/stats', 'api/figures'].map(async (path) => {
+      const response = await fetch(path, { cache: 'no-store' });
+      if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+      return response.json();
+    }));
   } catch (error) {
-    return showError(`Could not reach the pushlab server's /api/stats (${error.message}). Is pushlab-server running?`);
+    return showError(`Could not reach the pushlab server (${error.message}). Is pushlab-server running?`);
   }
+  const unknown = catalogue.transports.filter((t) => !PANELS.some((p) => p.transport === t.name));
+  if (unknown.length) return showError(`This page has no panel for ${unknown.map((t) => t.label).join(', ')}.`);
+  const [minRate, maxRate] = catalogue.limits.rate_per_s;
+  Object.assign($('#rate'), { min: minRate, max: maxRate });
   const symbols = stats.ticker.symbols;
   fillSelect($('#chart-symbol'), symbols.map((s) => [s, s]), symbols[0]);
   $('#rate').value = stats.ticker.rate;
@@ -61,7 +72,8 @@ async function main() {
   $('#latency-window').textContent = `${LATENCY_WINDOW.windowMs / 1000} s (at least the last ${LATENCY_WINDOW.minTicks} ticks)`;
 
   const template = $('#panel-template');
-  const panels = TRANSPORTS.map((info) => {
+  const inOrder = catalogue.transports.map((t) => PANELS.find((p) => p.transport === t.name));
+  const panels = inOrder.map((info) => {
     const root = template.content.firstElementChild.cloneNode(true);
     root.dataset.transport = info.transport;
     root.querySelector('.transport-name').textContent = info.name;

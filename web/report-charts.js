@@ -10,7 +10,7 @@
  */
 (function (pushlab) {
   'use strict';
-  const { LABELS, transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel } = pushlab;
+  const { transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel } = pushlab;
 
   const SPECS = [
     {
@@ -144,7 +144,7 @@
         ? spec.fields.map((f) => f.get(findRun(groups[0], transport) ?? {}) ?? null)
         : groups.map((g) => spec.fields[0].get(findRun(g, transport) ?? {}) ?? null);
       // minBarLength keeps a near-zero bar visible: "almost nothing" is a result too.
-      return { label: LABELS[transport] ?? transport, data, backgroundColor: color, borderColor: color, minBarLength: 2 };
+      return { label: shaped.label(transport), data, backgroundColor: color, borderColor: color, minBarLength: 2 };
     });
     return baseConfig('bar', { labels, datasets }, spec, { type: 'category' });
   }
@@ -159,7 +159,7 @@
       groups.forEach((group, gi) => {
         for (const field of fields) {
           const runs = group.runs.filter((r) => r.transport === transport);
-          let label = LABELS[transport] ?? transport;
+          let label = shaped.label(transport);
           if (fields.length > 1) label += ` ${field.label}`;
           if (groups.length > 1) label += ` @ ${formatNumber(group.rate)}/s`;
           datasets.push({

@@ -8,10 +8,6 @@
   'use strict';
   const { formatNumber, formatValue } = pushlab;
 
-  /** The order transports appear in, everywhere: pull-based first, push-based after. */
-  const TRANSPORTS = ['poll', 'long-poll', 'sse', 'ws'];
-  const LABELS = { poll: 'polling', 'long-poll': 'long-polling', sse: 'SSE', ws: 'WebSocket' };
-
   /** A transport's colour, read from the shared palette in pushlab.css. */
   function transportColor(transport) {
     const value = getComputedStyle(document.documentElement).getPropertyValue(`--c-${transport}`);
@@ -44,7 +40,12 @@
   function indexCatalogue(catalogue) {
     const figures = new Map(catalogue.figures.map((f) => [f.key, f]));
     const groups = new Map(catalogue.groups.map((g) => [g.key, g]));
+    // The transports in the order every page shows them (pull-based first), with their labels.
+    const transports = Array.isArray(catalogue.transports) ? catalogue.transports : [];
+    const labels = new Map(transports.map((t) => [t.name, t.label]));
     return {
+      transports: transports.map((t) => t.name),
+      label: (transport) => labels.get(transport) ?? transport,
       figures: catalogue.figures,
       groups: catalogue.groups,
       units: catalogue.units ?? {},
@@ -62,8 +63,10 @@
    * `catalogue` (the file's, or the server's for an older file) labels them all.
    */
   function shape(results, catalogue) {
-    // Known transports in their usual order, any other after them.
-    const rank = (t) => (TRANSPORTS.includes(t) ? TRANSPORTS.indexOf(t) : TRANSPORTS.length);
+    const indexed = indexCatalogue(catalogue);
+    const known = indexed.transports;
+    // Known transports in the catalogue's order, any other after them.
+    const rank = (t) => (known.includes(t) ? known.indexOf(t) : known.length);
     const runs = results.runs.slice().sort(
       (a, b) => rank(a.transport) - rank(b.transport) || a.rate - b.rate || a.clients - b.clients,
     );
@@ -74,11 +77,11 @@
       groups.get(key).runs.push(run);
     }
     const clientCounts = [...new Set(runs.map((r) => r.clients))].sort((a, b) => a - b);
-    const transports = TRANSPORTS.filter((t) => runs.some((r) => r.transport === t))
-      .concat([...new Set(runs.map((r) => r.transport))].filter((t) => !TRANSPORTS.includes(t)));
+    const transports = known.filter((t) => runs.some((r) => r.transport === t))
+      .concat([...new Set(runs.map((r) => r.transport))].filter((t) => !known.includes(t)));
     return {
       runs, groups: [...groups.values()], clientCounts, transports, sweep: clientCounts.length > 1,
-      catalogue: indexCatalogue(catalogue),
+      catalogue: indexed, label: indexed.label,
     };
   }
 
@@ -90,5 +93,5 @@
     return parts.join(', ');
   }
 
-  Object.assign(pushlab, { TRANSPORTS, LABELS, transportColor, validate, isCatalogue, shape, groupLabel });
+  Object.assign(pushlab, { transportColor, validate, isCatalogue, shape, groupLabel });
 })(window.pushlab = window.pushlab || {});

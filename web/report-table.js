@@ -6,7 +6,7 @@
  */
 (function (pushlab) {
   'use strict';
-  const { LABELS, NOT_MEASURED, formatNumber, formatValue, lookup, showFigure } = pushlab;
+  const { NOT_MEASURED, formatNumber, formatValue, lookup, showFigure } = pushlab;
 
   function renderTable(table, shaped) {
     const { runs, catalogue } = shaped;
@@ -18,7 +18,7 @@
       th.dataset.transport = run.transport;
       const name = document.createElement('span');
       name.className = 'transport-name';
-      name.textContent = LABELS[run.transport] ?? run.transport;
+      name.textContent = shaped.label(run.transport);
       const sub = document.createElement('div');
       sub.className = 'muted';
       sub.textContent = `${formatValue('count', run.clients)} clients, ${formatValue('per_second', run.rate)}`;

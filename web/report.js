@@ -13,7 +13,7 @@
  */
 (function (pushlab) {
   'use strict';
-  const { validate, isCatalogue, shape, formatNumber, formatValue, LABELS } = pushlab;
+  const { validate, isCatalogue, shape, formatNumber, formatValue } = pushlab;
   const $ = (id) => document.getElementById(id);
 
   /** A results name the server can serve: no slashes, no dots leading out of results/. */
@@ -74,7 +74,7 @@
     const m = results.machine ?? {};
     const lines = [];
     if (results.fixture || results.note) lines.push(notice(results.note ?? 'This file is a fixture, not a measurement.'));
-    const transports = shaped.transports.map((t) => LABELS[t] ?? t).join(', ');
+    const transports = shaped.transports.map(shaped.label).join(', ');
     const clients = shaped.clientCounts.map((c) => formatValue('count', c)).join(', ');
     const rates = shaped.groups.map((g) => formatNumber(g.rate)).join(' and ');
     lines.push(paragraph(
@@ -96,7 +96,7 @@
     const busy = typeof busyPct === 'number' ? shaped.runs.filter((r) => r.loadgen?.cpu_pct >= busyPct) : [];
     if (busy.length) {
       lines.push(notice(`The load generator used ${formatValue('percent_of_core', busyPct)} or more of a core in ${busy.length} run(s) (` +
-        busy.map((r) => `${LABELS[r.transport] ?? r.transport} at ${formatValue('count', r.clients)} clients`).join(', ') +
+        busy.map((r) => `${shaped.label(r.transport)} at ${formatValue('count', r.clients)} clients`).join(', ') +
         '): there, part of the latency may be the load generator\'s, not the transport\'s.'));
     }
     // A load average above the core count: something else wanted the CPU during the run.

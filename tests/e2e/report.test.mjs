@@ -177,11 +177,15 @@ test('labels, units and which way is better come from the catalogue in the file'
   relabelled.catalogue.figures.find((f) => f.key === 'latency_us.p50').short = 'median';
   relabelled.catalogue.groups.find((g) => g.key === 'server').label = 'Server process';
   relabelled.catalogue.figures.find((f) => f.key === 'server.heap_per_conn_bytes').unit = 'count';
+  // The transports' order and names are the catalogue's too: WebSocket first, SSE renamed.
+  const [poll, longPoll, sse, ws] = relabelled.catalogue.transports;
+  relabelled.catalogue.transports = [ws, poll, longPoll, { ...sse, label: 'EventSource' }];
   await pick(page, 'relabelled.json', relabelled);
-  const { rows } = await tableText(page);
-  assert.deepEqual(rows.find((r) => r[0] === 'median')?.slice(1), ['507 ms', '1.02 ms', '467 µs', '393 µs']);
+  const { head, rows } = await tableText(page);
+  assert.deepEqual(head.slice(1).map((h) => h.split(' ')[0]), ['WebSocket', 'polling', 'long-polling', 'EventSource']);
+  assert.deepEqual(rows.find((r) => r[0] === 'median')?.slice(1), ['393 µs', '507 ms', '1.02 ms', '467 µs']);
   assert.ok(rows.some((r) => r[0] === 'Server process'), 'the group heading is the file\'s');
-  assert.deepEqual(rows.find((r) => r[0] === 'heap per connection')?.slice(1), ['26,639', '28,032', '27,284', '7,142']);
+  assert.deepEqual(rows.find((r) => r[0] === 'heap per connection')?.slice(1), ['7,142', '26,639', '28,032', '27,284']);
   assert.equal(await page.getAttribute('#numbers-table th[data-better="lower"]', 'title'), 'the fastest tick (lower is better)');
   const latencyFields = await page.$eval('figure[data-chart="latency"] canvas', (c) => Chart.getChart(c).data.labels);
   assert.deepEqual(latencyFields, ['median', 'p90', 'p99', 'p99.9', 'max']);

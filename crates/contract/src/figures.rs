@@ -12,6 +12,8 @@
 //! tick is not 0 µs, and a per-connection delta that came out negative is noise, not a
 //! saving. Those are shown as "not measured", never as a number.
 
+use crate::Transport;
+use crate::limits::{LIMIT_RANGE, LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -147,6 +149,22 @@ pub struct Catalogue {
     pub groups: &'static [Group],
     pub figures: &'static [Figure],
     pub thresholds: Thresholds,
+    /// The transports in the order every page and table shows them, with their names.
+    #[serde(serialize_with = "transports_list")]
+    pub transports: &'static [Transport],
+    /// The protocol bounds a page may offer in its controls.
+    pub limits: Limits,
+}
+
+/// The bounds of [`crate::limits`] a page needs, as `[min, max]` pairs.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Limits {
+    /// `POST /api/admin/rate` and `--rate`: ticks per second.
+    pub rate_per_s: [f64; 2],
+    /// `timeout_ms` of long-poll.
+    pub long_poll_timeout_ms: [u64; 2],
+    /// `limit` of poll and long-poll.
+    pub poll_limit_ticks: [u64; 2],
 }
 
 pub static CATALOGUE: Catalogue = Catalogue {
@@ -154,7 +172,31 @@ pub static CATALOGUE: Catalogue = Catalogue {
     groups: GROUPS,
     figures: FIGURES,
     thresholds: Thresholds { loadgen_busy_cpu_pct: LOADGEN_BUSY_CPU_PCT },
+    transports: &Transport::ALL,
+    limits: Limits {
+        rate_per_s: [*RATE_RANGE.start(), *RATE_RANGE.end()],
+        long_poll_timeout_ms: [*LONG_POLL_TIMEOUT_MS_RANGE.start(), *LONG_POLL_TIMEOUT_MS_RANGE.end()],
+        poll_limit_ticks: [*LIMIT_RANGE.start(), *LIMIT_RANGE.end()],
+    },
 };
+
+fn transports_list<S: Serializer>(
+    transports: &&'static [Transport],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Entry {
+        /// `poll`, `long-poll`, `sse`, `ws`: as in a run's `transport`.
+        name: &'static str,
+        label: &'static str,
+        streaming: bool,
+    }
+    serializer.collect_seq(transports.iter().map(|&t| Entry {
+        name: t.name(),
+        label: t.label(),
+        streaming: t.is_streaming(),
+    }))
+}
 
 fn units_map<S: Serializer>(units: &&'static [Unit], serializer: S) -> Result<S::Ok, S::Error> {
     #[derive(Serialize)]
@@ -359,6 +401,11 @@ mod tests {
         assert_eq!(json["units"]["bytes"]["symbol"], "B");
         assert_eq!(json["units"]["per_client_per_minute"]["symbol"], "/min");
         assert_eq!(json["thresholds"]["loadgen_busy_cpu_pct"], 80.0);
+        assert_eq!(
+            json["transports"][1],
+            serde_json::json!({"name": "long-poll", "label": "long-polling", "streaming": false})
+        );
+        assert_eq!(json["limits"]["rate_per_s"], serde_json::json!([0.1, 100000.0]));
         let p50 = &json["figures"][8];
         assert_eq!(p50["key"], "latency_us.p50");
         assert_eq!(
