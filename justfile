@@ -56,7 +56,8 @@ screenshots:
     cargo build --release -q -p pushlab-server
     node tests/e2e/screenshots.mjs
 
-# Formatting and clippy, as CI wants them.
+# Formatting, clippy and the API docs' links, as CI wants them.
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace -q

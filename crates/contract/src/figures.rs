@@ -8,7 +8,7 @@
 //! twin for the pages is `web/format.js`.
 //!
 //! A figure is *not measured* when its value is missing, negative, or when the figure it
-//! depends on ([`Figure::measured_if`]) is 0 — a latency percentile of a run that timed no
+//! depends on (its `measured_if`) is 0 — a latency percentile of a run that timed no
 //! tick is not 0 µs, and a per-connection delta that came out negative is noise, not a
 //! saving. Those are shown as "not measured", never as a number.
 

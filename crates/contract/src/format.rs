@@ -115,7 +115,7 @@ pub fn lookup<'a>(run: &'a Value, key: &str) -> Option<&'a Value> {
 }
 
 /// The figure's value in `run`, or `None` when the run did not measure it: missing, not
-/// a finite number, negative, or its [`Figure::measured_if`] figure is 0.
+/// a finite number, negative, or its `measured_if` figure is 0.
 pub fn measured(run: &Value, figure: &Figure) -> Option<f64> {
     if let Some(needed) = figure.measured_if
         && !lookup(run, needed).and_then(Value::as_f64).is_some_and(|v| v > 0.0)

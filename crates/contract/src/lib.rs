@@ -12,7 +12,7 @@
 //!   messages, `/api/stats`.
 //! - [`figures`]: the catalogue of every measured figure — key, label, unit, which way is
 //!   better — and the thresholds the table and the report both apply.
-//! - [`format`]: the one way each unit is written (decimal SI bytes, µs/ms/s, "not
+//! - [`format`](mod@format): the one way each unit is written (decimal SI bytes, µs/ms/s, "not
 //!   measured"), twin of the pages' `web/format.js`.
 
 pub mod figures;
