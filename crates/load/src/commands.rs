@@ -155,25 +155,18 @@ pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The page the results go into: `web/report.html`, compiled into pushlab-pages.
+const REPORT_PAGE: &str = "report.html";
+
 /// The report page with `results` inside, every local script and stylesheet inlined;
 /// also the assets that could not be found.
 pub fn report_page(results: &Results) -> anyhow::Result<(String, Vec<String>)> {
     let json = serde_json::to_string(results)?;
-    Ok(html::render(report_template(), &json, report_asset)?)
-}
-
-/// The report page compiled into the server, or, while that page cannot show anything
-/// (its only script is the data island), a plain table page of our own.
-fn report_template() -> &'static str {
-    let page = pushlab_pages::get("report.html").and_then(|b| std::str::from_utf8(b).ok());
-    match page {
-        Some(page) if page.matches("<script").count() > 1 => page,
-        _ => include_str!("report_fallback.html"),
-    }
-}
-
-fn report_asset(path: &str) -> Option<Vec<u8>> {
-    pushlab_pages::get(path).map(<[u8]>::to_vec)
+    let page = pushlab_pages::get(REPORT_PAGE)
+        .with_context(|| format!("web/{REPORT_PAGE} is not compiled into pushlab-pages"))?;
+    let page = std::str::from_utf8(page).with_context(|| format!("web/{REPORT_PAGE} is not UTF-8"))?;
+    let asset = |path: &str| pushlab_pages::get(path).map(<[u8]>::to_vec);
+    Ok(html::render(page, &json, asset)?)
 }
 
 /// Ticks the feed must have before a capture, so there are cursors to resume from.

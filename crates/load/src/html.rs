@@ -2,18 +2,42 @@
 //!
 //! Contract with `web/report.html` (shared with the page's author): the page holds
 //! `<script id="pushlab-data" type="application/json">null</script>`; we put the results
-//! JSON there (with `</` written `<\/` so no string in it can close the script), and
-//! replace every local `<script src="X">` and `<link rel="stylesheet" href="X">` with
-//! the file's contents, so the page opens from disk with no server.
+//! JSON there, and replace every local `<script src="X">` and `<link rel="stylesheet"
+//! href="X">` with the file's contents, so the page opens from disk with no server.
+//! Remote and `data:` URLs stay links; a local file that cannot be found stays a link
+//! too, and is reported so the caller can warn.
+//!
+//! The page is rewritten with lol_html (Cloudflare's streaming HTML rewriter), not by
+//! searching its text: lol_html tokenizes it as a browser does, so a `<script src>` in a
+//! comment is not an element, attributes may come in any order, case or quoting, and
+//! `rel="stylesheet"` is matched as an attribute, not as a substring of the tag.
+//!
+//! What goes inside an element must not end it early. A browser ends a `<script>` at
+//! the first `</script` in any case, and a `<style>` at `</style`: those are written
+//! `<\/script` and `<\/style`, which read the same to JavaScript and CSS. In the JSON
+//! every `</` becomes `<\/` and every `<!--` becomes `<\u0021--` (the same strings to
+//! `JSON.parse`; `<` occurs only inside strings), so no value in the results — a symbol,
+//! an error kind, the kernel's name — can close the data island or turn the rest of the
+//! page into script text.
 
-/// The opening tag of the data island, exactly as the page writes it.
-pub const DATA_OPEN: &str = r#"<script id="pushlab-data" type="application/json">"#;
-const SCRIPT_CLOSE: &str = "</script>";
+use std::cell::{Cell, RefCell};
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+use lol_html::html_content::{ContentType, Element};
+use lol_html::{RewriteStrSettings, element, rewrite_str};
+
+/// The element the page leaves for the results.
+const DATA_ISLAND: &str = r#"script#pushlab-data[type="application/json"]"#;
+/// Scripts with a `src`, and stylesheets (exactly `rel="stylesheet"`: an
+/// `"alternate stylesheet"` is not applied by default, so it must not be inlined).
+const SCRIPT: &str = "script[src]";
+const STYLESHEET: &str = r#"link[rel="stylesheet" i][href]"#;
+
+#[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("the report template has no {DATA_OPEN}…</script> data island")]
+    #[error(r#"the report page has no <script id="pushlab-data" type="application/json"> data island"#)]
     NoDataIsland,
+    #[error("the report page could not be rewritten: {0}")]
+    Rewrite(#[from] lol_html::errors::RewritingError),
 }
 
 /// The template with `json` embedded and local scripts and stylesheets inlined by
@@ -23,83 +47,76 @@ pub fn render(
     json: &str,
     asset: impl Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<(String, Vec<String>), ReportError> {
-    let start = template.find(DATA_OPEN).ok_or(ReportError::NoDataIsland)? + DATA_OPEN.len();
-    let end = start + template[start..].find(SCRIPT_CLOSE).ok_or(ReportError::NoDataIsland)?;
-    let mut missing = Vec::new();
-    let mut out = inline(&template[..start], &asset, &mut missing);
-    out.push_str(&json.replace("</", "<\\/"));
-    out.push_str(&inline(&template[end..], &asset, &mut missing));
-    Ok((out, missing))
+    let json = escape_json(json);
+    let found_island = Cell::new(false);
+    let missing = RefCell::new(Vec::new());
+    let inline = |el: &mut Element, attribute: &str| -> Option<String> {
+        let url = el.get_attribute(attribute).filter(|url| is_local(url))?;
+        let found = lookup(&asset, &url);
+        if found.is_none() {
+            missing.borrow_mut().push(url);
+        }
+        found
+    };
+    let settings = RewriteStrSettings::new()
+        .append_element_content_handler(element!(DATA_ISLAND, |el| {
+            el.set_inner_content(&json, ContentType::Html);
+            found_island.set(true);
+            Ok(())
+        }))
+        .append_element_content_handler(element!(SCRIPT, |el| {
+            if let Some(js) = inline(el, "src") {
+                el.remove_attribute("src");
+                el.set_inner_content(&escape_end_tag(&js, "script"), ContentType::Html);
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!(STYLESHEET, |el| {
+            if let Some(css) = inline(el, "href") {
+                let style = format!("<style>{}</style>", escape_end_tag(&css, "style"));
+                el.replace(&style, ContentType::Html);
+            }
+            Ok(())
+        }));
+    let page = rewrite_str(template, settings)?;
+    if !found_island.get() {
+        return Err(ReportError::NoDataIsland);
+    }
+    Ok((page, missing.into_inner()))
 }
 
 fn is_local(url: &str) -> bool {
     !(url.contains("://") || url.starts_with("//") || url.starts_with("data:"))
 }
 
-/// The value of attribute `name` in an opening tag (quoted with `"` or `'`).
-fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let mut rest = tag;
-    while let Some(i) = rest.find(name) {
-        let before = rest[..i].chars().last();
-        let after = &rest[i + name.len()..];
-        if before.is_some_and(char::is_whitespace) && after.starts_with('=') {
-            let quote = after[1..].chars().next()?;
-            let value = &after[2..];
-            return value.find(quote).map(|end| &value[..end]);
-        }
-        rest = &rest[i + name.len()..];
-    }
-    None
-}
-
-/// Replace local `<script src>` and stylesheet `<link>` elements in `html`.
-fn inline(html: &str, asset: &impl Fn(&str) -> Option<Vec<u8>>, missing: &mut Vec<String>) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        rest = &rest[open..];
-        let Some(tag_end) = rest.find('>') else { break };
-        let tag = &rest[..=tag_end];
-        let lower = tag.to_ascii_lowercase();
-        let replaced = if lower.starts_with("<script") {
-            attr(tag, "src").filter(|s| is_local(s)).and_then(|src| {
-                let close = rest.find(SCRIPT_CLOSE)?;
-                let body = lookup(asset, src, missing)?.replace("</script", "<\\/script");
-                let kept = tag.replacen(&format!("src=\"{src}\""), "", 1);
-                Some((format!("{}{body}{SCRIPT_CLOSE}", kept.replace(" >", ">")), close + SCRIPT_CLOSE.len()))
-            })
-        } else if lower.starts_with("<link") && attr(&lower, "rel") == Some("stylesheet") {
-            attr(tag, "href").filter(|h| is_local(h)).and_then(|href| {
-                let css = lookup(asset, href, missing)?.replace("</style", "<\\/style");
-                Some((format!("<style>{css}</style>"), tag.len()))
-            })
-        } else {
-            None
-        };
-        match replaced {
-            Some((text, consumed)) => {
-                out.push_str(&text);
-                rest = &rest[consumed..];
-            }
-            None => {
-                out.push_str(tag);
-                rest = &rest[tag.len()..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn lookup(asset: &impl Fn(&str) -> Option<Vec<u8>>, url: &str, missing: &mut Vec<String>) -> Option<String> {
+/// The contents of the file `url` names: the path without query or fragment, relative to
+/// `web/`; failing that, without its first directory (`/static/x.js` → `x.js`).
+fn lookup(asset: &impl Fn(&str) -> Option<Vec<u8>>, url: &str) -> Option<String> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let path = path.trim_start_matches("./").trim_start_matches('/');
     let found = asset(path).or_else(|| path.split_once('/').and_then(|(_, rest)| asset(rest)));
-    if found.is_none() {
-        missing.push(url.to_string());
-    }
     found.map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `text` with every `</tag` (in any case) written `<\/tag`.
+fn escape_end_tag(text: &str, tag: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices("</") {
+        let name = text.as_bytes().get(at + 2..at + 2 + tag.len());
+        if name.is_some_and(|name| name.eq_ignore_ascii_case(tag.as_bytes())) {
+            out.push_str(&text[copied..at]);
+            out.push_str("<\\/");
+            copied = at + 2;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// JSON that cannot end the script element it sits in (see the module doc).
+fn escape_json(json: &str) -> String {
+    json.replace("</", "<\\/").replace("<!--", "<\\u0021--")
 }
 
 #[cfg(test)]
@@ -108,8 +125,8 @@ mod tests {
 
     fn assets(path: &str) -> Option<Vec<u8>> {
         match path {
-            "report.js" => Some(b"render(); // </script> inside".to_vec()),
-            "style.css" => Some(b"body{margin:0}".to_vec()),
+            "report.js" => Some(b"render(); // </script> and </SCRIPT> inside".to_vec()),
+            "style.css" => Some(b"body{margin:0} /* </style> */".to_vec()),
             _ => None,
         }
     }
@@ -118,26 +135,62 @@ mod tests {
     fn embeds_data_and_inlines_local_assets() {
         let page = concat!(
             r#"<head><link rel="stylesheet" href="style.css"><link rel="icon" href="x.png">"#,
-            r#"<script src="https://cdn.example/x.js"></script></head>"#,
+            r#"<script src="https://cdn.example/x.js"></script><script src="data:,1"></script></head>"#,
             r#"<body><script id="pushlab-data" type="application/json">null</script>"#,
             r#"<script type="module" src="./report.js"></script><script src="gone.js"></script></body>"#
         );
-        let json = r#"{"note":"</script><b>"}"#;
+        let json = r#"{"note":"</script><!--<script><b>"}"#;
         let (html, missing) = render(page, json, assets).unwrap();
         assert_eq!(
             html,
             concat!(
-                r#"<head><style>body{margin:0}</style><link rel="icon" href="x.png">"#,
-                r#"<script src="https://cdn.example/x.js"></script></head>"#,
-                r#"<body><script id="pushlab-data" type="application/json">{"note":"<\/script><b>"}</script>"#,
-                r#"<script type="module">render(); // <\/script> inside</script><script src="gone.js"></script></body>"#
+                r#"<head><style>body{margin:0} /* <\/style> */</style><link rel="icon" href="x.png">"#,
+                r#"<script src="https://cdn.example/x.js"></script><script src="data:,1"></script></head>"#,
+                r#"<body><script id="pushlab-data" type="application/json">{"note":"<\/script><\u0021--<script><b>"}</script>"#,
+                r#"<script type="module">render(); // <\/script> and <\/SCRIPT> inside</script><script src="gone.js"></script></body>"#
             )
         );
         assert_eq!(missing, vec!["gone.js".to_string()]);
+        // What the browser reads back is the JSON we were given.
+        let island = html.split(r#"type="application/json">"#).nth(1).unwrap();
+        let embedded: serde_json::Value =
+            serde_json::from_str(island.split("</script>").next().unwrap()).unwrap();
+        assert_eq!(embedded, serde_json::from_str::<serde_json::Value>(json).unwrap());
+    }
+
+    /// What text search got wrong: tags in comments, other attribute orders and quoting,
+    /// upper case, and `rel` values that are not exactly "stylesheet".
+    #[test]
+    fn elements_are_found_as_a_browser_finds_them() {
+        let page = concat!(
+            r#"<!-- <script src="report.js"></script> -->"#,
+            r#"<LINK HREF=style.css REL=StyleSheet><link rel="alternate stylesheet" href="style.css">"#,
+            r#"<script type='application/json' id='pushlab-data'>null</script>"#,
+            r#"<SCRIPT defer src='report.js'></SCRIPT>"#
+        );
+        let (html, missing) = render(page, "[1]", assets).unwrap();
+        assert_eq!(
+            html,
+            concat!(
+                r#"<!-- <script src="report.js"></script> -->"#,
+                r#"<style>body{margin:0} /* <\/style> */</style><link rel="alternate stylesheet" href="style.css">"#,
+                r#"<script type='application/json' id='pushlab-data'>[1]</script>"#,
+                r#"<SCRIPT defer>render(); // <\/script> and <\/SCRIPT> inside</SCRIPT>"#
+            )
+        );
+        assert!(missing.is_empty(), "{missing:?}");
     }
 
     #[test]
     fn a_page_without_the_data_island_is_refused() {
-        assert_eq!(render("<html></html>", "{}", assets), Err(ReportError::NoDataIsland));
+        let no_island = [
+            "<html></html>",
+            r#"<!-- <script id="pushlab-data" type="application/json">null</script> -->"#,
+            r#"<script id="pushlab-data">null</script>"#,
+        ];
+        for page in no_island {
+            let result = render(page, "{}", assets);
+            assert!(matches!(result, Err(ReportError::NoDataIsland)), "{page}: {result:?}");
+        }
     }
 }
