@@ -14,7 +14,7 @@ use anyhow::{Context as _, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use pushlab_contract::Transport;
+use pushlab_contract::{ClientMessage, Transport};
 
 /// How long any read may wait: the capture ends instead of hanging.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,8 +67,9 @@ pub async fn capture(transport: Transport, addr: SocketAddr, head: u64) -> anyho
             writeln!(out, "\n# ← the first frame from the server (servers never mask):")?;
             let frame = conn.frame().await?;
             write_frame(&mut out, &frame)?;
-            let subscribe = br#"{"type":"subscribe","symbols":["ACME"]}"#;
-            let sent = masked_text_frame(subscribe);
+            // The contract's own type, so the docs show the message the server is built for.
+            let subscribe = ClientMessage::Subscribe { symbols: vec!["ACME".into()] };
+            let sent = masked_text_frame(&serde_json::to_vec(&subscribe)?);
             conn.stream.write_all(&sent).await?;
             writeln!(
                 out,
