@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, CompareArgs, RunArgs, WireArgs, run_spec, validate};
+use crate::cli::{Cli, Command, CompareArgs, RunArgs, WireArgs};
 use crate::net::Target;
 use crate::procfs;
 use crate::results::{self, Results};
-use crate::run::{self, ServerUnderTest};
-use crate::scenario::{Preset, Scenario};
+use crate::run::{self, RunSpec, ServerUnderTest};
+use crate::scenario::Scenario;
 use crate::server::{self, ServerProcess};
 use crate::{html, table};
 
@@ -45,17 +45,12 @@ async fn interrupted() -> &'static str {
 
 async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let target = Target::resolve(&args.url, args.allow_remote).await?;
-    let mut scenario = Scenario {
-        transports: vec![args.transport],
-        clients: vec![args.clients],
-        ..Scenario::preset(Preset::Run)
-    };
-    args.timing.apply(&mut scenario);
-    validate(&scenario)?;
+    let mut scenario = args.scenario()?;
     procfs::ensure_fd_limit(args.clients)?;
     let server = ServerUnderTest { target, pid: args.server_pid };
     let bar = progress_bar(format!("{} × {}", args.clients, args.transport));
-    let record = run::run(&run_spec(&scenario, args.transport, args.clients), &server, &bar).await?;
+    let spec = RunSpec { transport: args.transport, clients: args.clients, knobs: scenario.knobs.clone() };
+    let record = run::run(&spec, &server, &bar).await?;
     bar.finish_and_clear();
     scenario.rates = vec![record.rate];
     let results = Results::new(scenario, vec![record]);
@@ -87,7 +82,8 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         }
         let bar = progress_bar(format!("run {}/{} {transport}", i + 1, plan.len()));
         let server = ServerProcess::start(&bin, &server_args(&scenario, rate)).await?;
-        let outcome = run::run(&run_spec(&scenario, transport, clients), &server.server, &bar).await;
+        let spec = RunSpec { transport, clients, knobs: scenario.knobs.clone() };
+        let outcome = run::run(&spec, &server.server, &bar).await;
         bar.finish_and_clear();
         server.stop().await?;
         match outcome {
@@ -117,6 +113,7 @@ fn print_table(results: &Results) {
 
 /// The flags of a fresh server for one run of `s` at `rate`.
 fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
+    let k = &s.knobs;
     let mut args = vec![
         // Our own progress and table are on the terminal; the server only speaks up for problems.
         "--log".into(),
@@ -124,11 +121,11 @@ fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
         "--rate".into(),
         rate.to_string(),
         "--seed".into(),
-        s.seed.to_string(),
+        k.seed.to_string(),
         "--history".into(),
-        s.history.to_string(),
+        k.history.to_string(),
     ];
-    if let Some(n) = s.payload_bytes {
+    if let Some(n) = k.payload_bytes {
         args.extend(["--payload-bytes".into(), n.to_string()]);
     }
     args

@@ -30,6 +30,7 @@ use crate::net::{Target, fetch_json};
 use crate::procfs;
 use crate::reference::{self, Expected};
 use crate::results::{Connect, Latency, Loadgen, Requests, RunRecord, ServerFigures, Ticks, Wire, per};
+use crate::scenario::Knobs;
 use pushlab_contract::Transport;
 
 /// How long before the window the "with clients" server sample is taken.
@@ -45,32 +46,26 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Longest window, ramp or settle accepted: every run is bounded.
 pub const MAX_PHASE: Duration = Duration::from_secs(3600);
 
-/// What one run does.
+/// What one run does: the scenario's knobs, with one transport and one client count.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
     pub transport: Transport,
     pub clients: usize,
-    pub poll_interval: Duration,
-    pub long_poll_timeout_ms: u64,
-    pub ramp: Duration,
-    pub settle: Duration,
-    pub duration: Duration,
-    pub symbols: Option<Vec<String>>,
-    /// The server's `--history`, so the reference reads often enough.
-    pub history: usize,
+    pub knobs: Knobs,
 }
 
 impl RunSpec {
     fn drain(&self) -> Duration {
         match self.transport {
-            Transport::Poll => DRAIN + self.poll_interval,
+            Transport::Poll => DRAIN + self.knobs.poll_interval,
             _ => DRAIN,
         }
     }
 
     /// Wall time the run takes, for progress bars.
     pub fn total(&self) -> Duration {
-        self.ramp + self.settle + self.duration + self.drain()
+        let k = &self.knobs;
+        k.ramp + k.settle + k.duration + self.drain()
     }
 }
 
@@ -121,24 +116,19 @@ pub async fn run(
 
     let start = Instant::now();
     let start_us = now_us();
-    let (window_start, window_end) = (spec.ramp + spec.settle, spec.ramp + spec.settle + spec.duration);
+    let k = &spec.knobs;
+    let (window_start, window_end) = (k.ramp + k.settle, k.ramp + k.settle + k.duration);
     let at_us = |d: Duration| start_us + d.as_micros() as u64;
     let window = Window { start_us: at_us(window_start), end_us: at_us(window_end) };
     let measurement = Measurement::new(window);
     // After the histograms exist: their fixed ~6 MB is not a per-client cost.
     let self_heap_before = pushlab_alloc::heap_bytes();
-    let settings = Arc::new(Settings {
-        target: server.target.clone(),
-        transport: spec.transport,
-        poll_interval: spec.poll_interval,
-        long_poll_timeout_ms: spec.long_poll_timeout_ms,
-        symbols: spec.symbols.as_ref().map(|s| s.join(",")),
-    });
+    let settings = Arc::new(Settings::new(spec.clone(), server.target.clone()));
     let stop = CancellationToken::new();
     let ticker = spawn_progress(progress, start, spec.total(), stop.clone());
     let expected = {
         let (settings, head) = (settings.clone(), before.ticker.head);
-        let read_every = reference::read_interval(spec.history, rate);
+        let read_every = reference::read_interval(k.history, rate);
         let stop = stop.clone();
         tokio::spawn(async move { reference::follow(&settings, window, head, read_every, stop).await })
     };
@@ -148,7 +138,7 @@ pub async fn run(
 
     // STATS_LEAD before the window, but never before the last client has started:
     // with a settle shorter than the lead, at the end of the ramp.
-    let with_at = (start + window_start).checked_sub(STATS_LEAD).unwrap_or(start).max(start + spec.ramp);
+    let with_at = (start + window_start).checked_sub(STATS_LEAD).unwrap_or(start).max(start + k.ramp);
     sleep_until(with_at).await;
     // Not awaited here: a busy server may answer late, and the window's edge must not move.
     let with = tokio::spawn({
@@ -207,7 +197,7 @@ fn start_clients(
             probe: measurement.probe(index),
             cancel: stop.clone(),
         };
-        let at = start + spec.ramp.mul_f64(index as f64 / spec.clients as f64);
+        let at = start + spec.knobs.ramp.mul_f64(index as f64 / spec.clients as f64);
         let stop = stop.clone();
         clients.spawn(async move {
             tokio::select! {
@@ -262,7 +252,7 @@ fn record(
         transport: spec.transport,
         clients: spec.clients,
         rate: s.before.ticker.rate,
-        poll_interval_ms: spec.poll_interval.as_millis() as u64,
+        poll_interval_ms: spec.knobs.poll_interval.as_millis() as u64,
         window_s,
         drain_s: s.drain.as_secs_f64(),
         latency_us: Latency::from(&totals.latency_us),

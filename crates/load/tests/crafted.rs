@@ -16,6 +16,7 @@ use pushlab_contract::{PollResponse, Stats, Tick};
 use pushlab_load::measure::now_us;
 use pushlab_load::net::Target;
 use pushlab_load::run::{RunSpec, ServerUnderTest, run};
+use pushlab_load::scenario::Knobs;
 
 /// What each stream sends, in order: `Some(seq)` a tick, `None` a gap of [`GAP`] ticks.
 const CRAFTED: &[Option<u64>] =
@@ -173,17 +174,15 @@ async fn serve() -> Target {
 async fn crafted_run(transport: Transport) {
     const CLIENTS: u64 = 3;
     let target = serve().await;
-    let spec = RunSpec {
-        transport,
-        clients: CLIENTS as usize,
+    let knobs = Knobs {
         poll_interval: Duration::from_secs(1),
-        long_poll_timeout_ms: 1000,
+        long_poll_timeout: Duration::from_secs(1),
         ramp: Duration::ZERO,
         settle: Duration::from_millis(500),
         duration: Duration::from_secs(1),
-        symbols: None,
-        history: 4096,
+        ..Knobs::default()
     };
+    let spec = RunSpec { transport, clients: CLIENTS as usize, knobs };
     let server = ServerUnderTest { target, pid: None };
     let r = run(&spec, &server, &ProgressBar::hidden()).await.unwrap();
     let t = &r.ticks;

@@ -8,6 +8,7 @@ use pushlab_contract::Transport;
 use pushlab_load::net::Target;
 use pushlab_load::results::RunRecord;
 use pushlab_load::run::{RunSpec, ServerUnderTest, run};
+use pushlab_load::scenario::Knobs;
 use tokio_util::sync::CancellationToken;
 
 /// A pushlab-server on 127.0.0.1:0 with `args`, stopped when the guard drops.
@@ -33,17 +34,14 @@ async fn server(args: &[&str]) -> Server {
 }
 
 fn spec(transport: Transport, clients: usize, window: Duration) -> RunSpec {
-    RunSpec {
-        transport,
-        clients,
+    let knobs = Knobs {
         poll_interval: Duration::from_millis(200),
-        long_poll_timeout_ms: 25_000,
         ramp: Duration::from_millis(200),
         settle: Duration::from_millis(500),
         duration: window,
-        symbols: None,
-        history: 4096,
-    }
+        ..Knobs::default()
+    };
+    RunSpec { transport, clients, knobs }
 }
 
 async fn measure(server: &Server, spec: &RunSpec) -> RunRecord {
@@ -82,9 +80,9 @@ async fn a_client_that_pauses_past_the_history_loses_exactly_what_the_server_say
     let server = server(&["--rate", "100", "--history", "40"]).await;
     for symbols in [None, Some(vec!["ACME".to_string(), "BOLT".to_string()])] {
         let mut s = spec(Transport::Poll, 5, Duration::from_secs(3));
-        s.poll_interval = Duration::from_secs(1);
-        s.history = 40;
-        s.symbols = symbols.clone();
+        s.knobs.poll_interval = Duration::from_secs(1);
+        s.knobs.history = 40;
+        s.knobs.symbols = symbols.clone();
         let r = measure(&server, &s).await;
         assert!(r.ticks.lost > 0, "the pause must cost ticks ({symbols:?})");
         assert_eq!(r.ticks.lost, r.ticks.gap_missed, "lost = the server's missed ({symbols:?})");

@@ -13,6 +13,7 @@ use pushlab_contract::Transport;
 use pushlab_contract::{PollResponse, Stats};
 use pushlab_load::net::Target;
 use pushlab_load::run::{RunSpec, ServerUnderTest, run};
+use pushlab_load::scenario::Knobs;
 
 const INTERVAL: Duration = Duration::from_millis(100);
 const WINDOW: Duration = Duration::from_secs(2);
@@ -45,17 +46,15 @@ async fn serve(poll_delay: Duration) -> Target {
 }
 
 fn spec(transport: Transport) -> RunSpec {
-    RunSpec {
-        transport,
-        clients: 1,
+    let knobs = Knobs {
         poll_interval: INTERVAL,
-        long_poll_timeout_ms: 1000,
+        long_poll_timeout: Duration::from_secs(1),
         ramp: Duration::ZERO,
         settle: Duration::from_millis(300),
         duration: WINDOW,
-        symbols: None,
-        history: 4096,
-    }
+        ..Knobs::default()
+    };
+    RunSpec { transport, clients: 1, knobs }
 }
 
 async fn poll_run(delay: Duration) -> pushlab_load::results::RunRecord {

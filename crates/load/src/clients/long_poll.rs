@@ -18,7 +18,8 @@ pub async fn run(mut c: Client) {
     let mut sender: Option<HttpSender> = None;
     let mut cursor: Option<u64> = None;
     loop {
-        let timeout = [("timeout_ms", c.settings.long_poll_timeout_ms.to_string())];
+        let timeout_ms = c.settings.spec.knobs.long_poll_timeout.as_millis();
+        let timeout = [("timeout_ms", timeout_ms.to_string())];
         let result = tokio::select! {
             _ = cancel.cancelled() => return,
             r = c.ask(&mut sender, "/api/long-poll", &timeout, &mut cursor) => r,

@@ -20,23 +20,28 @@ use tokio_util::sync::CancellationToken;
 
 use crate::measure::Probe;
 use crate::net::{self, HttpSender, Target};
+use crate::run::RunSpec;
 use pushlab_contract::Transport;
 
 /// Pause before reconnecting after an error (the SSE `retry: 1000` the server sends).
 pub const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
 
-/// What every client of a run shares.
+/// What every client of a run shares: the run, and where the server is.
 #[derive(Debug)]
 pub struct Settings {
+    pub spec: RunSpec,
     pub target: Target,
-    pub transport: Transport,
-    pub poll_interval: Duration,
-    pub long_poll_timeout_ms: u64,
-    /// `symbols=A,B` to add to every request, or `None` for every symbol.
-    pub symbols: Option<String>,
+    /// The symbol filter as the `symbols=A,B` value every request adds, joined once for
+    /// all of the run's requests; `None` for every symbol.
+    symbols: Option<String>,
 }
 
 impl Settings {
+    pub fn new(spec: RunSpec, target: Target) -> Self {
+        let symbols = spec.knobs.symbols.as_ref().map(|s| s.join(","));
+        Self { spec, target, symbols }
+    }
+
     /// `path` with the query parameters given plus the symbol filter.
     pub fn url(&self, path: &str, params: &[(&str, String)]) -> String {
         let mut url = path.to_string();
@@ -101,7 +106,7 @@ impl ClientError {
 
 impl Client {
     pub async fn run(self) {
-        match self.settings.transport {
+        match self.settings.spec.transport {
             Transport::Poll => poll::run(self).await,
             Transport::LongPoll => long_poll::run(self).await,
             Transport::Sse => sse::run(self).await,

@@ -15,7 +15,7 @@ use super::Client;
 
 /// The open-loop poll schedule of one client.
 pub async fn run(mut c: Client) {
-    let interval = c.settings.poll_interval;
+    let interval = c.settings.spec.knobs.poll_interval;
     let cancel = c.cancel.clone();
     let mut sender = None;
     let mut cursor = None;
