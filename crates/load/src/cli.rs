@@ -193,7 +193,7 @@ impl CompareArgs {
 }
 
 /// Refuse settings that would make a run unbounded or meaningless, with the range.
-pub fn validate(s: &Scenario) -> anyhow::Result<()> {
+fn validate(s: &Scenario) -> anyhow::Result<()> {
     ensure!(!s.transports.is_empty(), "--transports: give at least one of poll, long-poll, sse, ws");
     ensure!(!s.clients.is_empty() && !s.clients.contains(&0), "--clients: every count must be ≥ 1");
     ensure!(!s.rates.is_empty(), "--rates: give at least one rate");
