@@ -140,7 +140,8 @@ fn whole_millis(text: &str) -> Result<Duration, humantime::DurationError> {
 
 impl KnobFlags {
     /// `preset` with each flag that was given in place of its value. `Self` is taken
-    /// apart field by field, so a flag added without being applied does not compile.
+    /// apart field by field, so a flag added here but not applied is an unused variable,
+    /// which the lint run (`-D warnings`) refuses.
     pub fn over(&self, preset: Knobs) -> Knobs {
         let Self { duration, ramp, settle, poll_interval, long_poll_timeout, symbols, history } =
             self.clone();
