@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use clap::{Args, Parser, Subcommand};
 
-use crate::run::{MAX_PHASE, RunSpec};
+use crate::run::MAX_PHASE;
 use pushlab_contract::Transport;
 use pushlab_contract::limits::{LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
 
@@ -50,9 +50,9 @@ pub struct WireArgs {
     pub server_bin: Option<PathBuf>,
 }
 
-/// Knobs `run` and `compare` share.
-#[derive(Debug, Args)]
-pub struct Timing {
+/// The knobs `run` and `compare` share; each one given replaces the preset's.
+#[derive(Debug, Clone, Args)]
+pub struct KnobFlags {
     /// Length of the measurement window (e.g. 15s, 2m) [default: the preset's; quick: 15s].
     #[arg(long, env = "PUSHLAB_LOAD_DURATION", value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
@@ -62,11 +62,12 @@ pub struct Timing {
     /// Time between the last connect and the window [default: the preset's; quick: 2s].
     #[arg(long, env = "PUSHLAB_LOAD_SETTLE", value_parser = humantime::parse_duration)]
     pub settle: Option<Duration>,
-    /// Polling interval of each polling client [default: 1s].
-    #[arg(long, env = "PUSHLAB_LOAD_POLL_INTERVAL", value_parser = humantime::parse_duration)]
+    /// Polling interval of each polling client, to the millisecond [default: 1s].
+    #[arg(long, env = "PUSHLAB_LOAD_POLL_INTERVAL", value_parser = whole_millis)]
     pub poll_interval: Option<Duration>,
-    /// How long the server may hold a long-poll before answering empty [default: 25s].
-    #[arg(long, env = "PUSHLAB_LOAD_LONG_POLL_TIMEOUT", value_parser = humantime::parse_duration)]
+    /// How long the server may hold a long-poll before answering empty, to the
+    /// millisecond [default: 25s].
+    #[arg(long, env = "PUSHLAB_LOAD_LONG_POLL_TIMEOUT", value_parser = whole_millis)]
     pub long_poll_timeout: Option<Duration>,
     /// Only these symbols (comma-separated); all of them when absent.
     #[arg(long, env = "PUSHLAB_LOAD_SYMBOLS", value_delimiter = ',')]
@@ -88,7 +89,7 @@ pub struct RunArgs {
     #[arg(long, env = "PUSHLAB_LOAD_CLIENTS", default_value_t = 100)]
     pub clients: usize,
     #[command(flatten)]
-    pub timing: Timing,
+    pub knobs: KnobFlags,
     /// The server's pid, to read its CPU from /proc instead of /api/stats.
     #[arg(long, env = "PUSHLAB_LOAD_SERVER_PID")]
     pub server_pid: Option<u32>,
@@ -115,7 +116,7 @@ pub struct CompareArgs {
     #[arg(long, env = "PUSHLAB_LOAD_RATES", value_delimiter = ',')]
     pub rates: Option<Vec<f64>>,
     #[command(flatten)]
-    pub timing: Timing,
+    pub knobs: KnobFlags,
     /// The server's --payload-bytes: ticks padded to about this size.
     #[arg(long, env = "PUSHLAB_LOAD_PAYLOAD_BYTES")]
     pub payload_bytes: Option<usize>,
@@ -130,56 +131,70 @@ pub struct CompareArgs {
     pub server_bin: Option<PathBuf>,
 }
 
-impl Timing {
-    /// Apply these overrides to `knobs`.
-    pub fn apply(&self, knobs: &mut Knobs) {
-        let overrides = [
-            (self.duration, &mut knobs.duration),
-            (self.ramp, &mut knobs.ramp),
-            (self.settle, &mut knobs.settle),
-            (self.poll_interval, &mut knobs.poll_interval),
-            (self.long_poll_timeout, &mut knobs.long_poll_timeout),
-        ];
-        for (flag, knob) in overrides {
-            if let Some(value) = flag {
-                *knob = value;
-            }
-        }
-        if self.symbols.is_some() {
-            knobs.symbols.clone_from(&self.symbols);
-        }
-        if let Some(h) = self.history {
-            knobs.history = h;
+/// A duration cut to whole milliseconds: the results record these knobs in ms, so a
+/// run uses exactly what its results say (`1500us` is 1 ms; `250us` is 0 and refused).
+fn whole_millis(text: &str) -> Result<Duration, humantime::DurationError> {
+    let d = humantime::parse_duration(text)?;
+    Ok(Duration::from_millis(d.as_millis() as u64))
+}
+
+impl KnobFlags {
+    /// `preset` with each flag that was given in place of its value. `Self` is taken
+    /// apart field by field, so a flag added here but not applied is an unused variable,
+    /// which the lint run (`-D warnings`) refuses.
+    pub fn over(&self, preset: Knobs) -> Knobs {
+        let Self { duration, ramp, settle, poll_interval, long_poll_timeout, symbols, history } =
+            self.clone();
+        Knobs {
+            poll_interval: poll_interval.unwrap_or(preset.poll_interval),
+            duration: duration.unwrap_or(preset.duration),
+            ramp: ramp.unwrap_or(preset.ramp),
+            settle: settle.unwrap_or(preset.settle),
+            symbols: symbols.or(preset.symbols),
+            history: history.unwrap_or(preset.history),
+            long_poll_timeout: long_poll_timeout.unwrap_or(preset.long_poll_timeout),
+            // The server's own knobs: flags of `compare` only, applied there.
+            ..preset
         }
     }
 }
 
-impl CompareArgs {
+impl RunArgs {
+    /// What `run` measures: the run preset with the flags over it.
     pub fn scenario(&self) -> anyhow::Result<Scenario> {
-        let mut s = Scenario::preset(self.preset);
-        if let Some(t) = &self.transports {
-            s.transports.clone_from(t);
-        }
-        if let Some(c) = &self.clients {
-            s.clients.clone_from(c);
-        }
-        if let Some(r) = &self.rates {
-            s.rates.clone_from(r);
-        }
-        self.timing.apply(&mut s.knobs);
-        if self.payload_bytes.is_some() {
-            s.payload_bytes = self.payload_bytes;
-        }
-        if let Some(seed) = self.seed {
-            s.seed = seed;
-        }
+        let preset = Scenario::preset(Preset::Run);
+        let s = Scenario {
+            transports: vec![self.transport],
+            clients: vec![self.clients],
+            knobs: self.knobs.over(preset.knobs),
+            ..preset
+        };
+        validate(&s)?;
+        Ok(s)
+    }
+}
+
+impl CompareArgs {
+    /// What `compare` runs: the preset with the flags over it.
+    pub fn scenario(&self) -> anyhow::Result<Scenario> {
+        let preset = Scenario::preset(self.preset);
+        let mut knobs = self.knobs.over(preset.knobs);
+        knobs.payload_bytes = self.payload_bytes.or(knobs.payload_bytes);
+        knobs.seed = self.seed.unwrap_or(knobs.seed);
+        let s = Scenario {
+            preset: self.preset,
+            transports: self.transports.clone().unwrap_or(preset.transports),
+            clients: self.clients.clone().unwrap_or(preset.clients),
+            rates: self.rates.clone().unwrap_or(preset.rates),
+            knobs,
+        };
         validate(&s)?;
         Ok(s)
     }
 }
 
 /// Refuse settings that would make a run unbounded or meaningless, with the range.
-pub fn validate(s: &Scenario) -> anyhow::Result<()> {
+fn validate(s: &Scenario) -> anyhow::Result<()> {
     ensure!(!s.transports.is_empty(), "--transports: give at least one of poll, long-poll, sse, ws");
     ensure!(!s.clients.is_empty() && !s.clients.contains(&0), "--clients: every count must be ≥ 1");
     ensure!(!s.rates.is_empty(), "--rates: give at least one rate");
@@ -192,31 +207,32 @@ pub fn validate(s: &Scenario) -> anyhow::Result<()> {
         );
     }
     let k = &s.knobs;
-    let max = MAX_PHASE;
-    ensure!(k.duration > Duration::ZERO && k.duration <= max, "--duration must be > 0 and ≤ {max:?}");
+    let max = MAX_PHASE.as_secs_f64();
+    ensure!(!k.duration.is_zero() && k.duration <= MAX_PHASE, "--duration must be > 0 and ≤ {max} s");
     for (name, v) in [("--ramp", k.ramp), ("--settle", k.settle)] {
-        ensure!(v <= max, "{name} must be between 0 and {max:?}");
+        ensure!(v <= MAX_PHASE, "{name} must be between 0 and {max} s");
     }
     ensure!(k.poll_interval >= Duration::from_millis(1), "--poll-interval must be ≥ 1ms");
-    let most = Duration::from_millis(*LONG_POLL_TIMEOUT_MS_RANGE.end());
-    ensure!(k.long_poll_timeout <= most, "--long-poll-timeout must be ≤ {most:?} (the server's limit)");
+    let most = *LONG_POLL_TIMEOUT_MS_RANGE.end();
+    ensure!(
+        k.long_poll_timeout <= Duration::from_millis(most),
+        "--long-poll-timeout must be ≤ {most}ms (the server's limit)"
+    );
     ensure!(k.history >= 1, "--history must be ≥ 1");
     Ok(())
-}
-
-/// The run of transport `t` with `clients` clients under scenario `s`.
-pub fn run_spec(s: &Scenario, transport: Transport, clients: usize) -> RunSpec {
-    RunSpec { transport, clients, knobs: s.knobs.clone() }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from(["pushlab-load"].iter().chain(args)).unwrap().command
+    }
+
     #[test]
     fn flags_override_the_preset() {
-        let cli = Cli::try_parse_from([
-            "pushlab-load",
+        let Command::Compare(args) = parse(&[
             "compare",
             "--preset",
             "scale",
@@ -228,17 +244,51 @@ mod tests {
             "5s",
             "--poll-interval",
             "250ms",
-        ])
-        .unwrap();
-        let Command::Compare(args) = cli.command else { panic!("compare") };
+            "--seed",
+            "7",
+        ]) else {
+            panic!("compare")
+        };
         let s = args.scenario().unwrap();
         assert_eq!(s.transports, vec![Transport::Sse, Transport::Ws]);
         assert_eq!(s.clients, vec![19000]);
+        let k = &s.knobs;
         assert_eq!(
-            (s.knobs.duration, s.knobs.poll_interval),
-            (Duration::from_secs(5), Duration::from_millis(250))
+            (k.duration, k.poll_interval, k.seed),
+            (Duration::from_secs(5), Duration::from_millis(250), 7)
         );
-        assert_eq!(s.knobs.ramp, Duration::from_secs(10), "the preset's ramp stays");
+        assert_eq!(k.ramp, Duration::from_secs(10), "the preset's ramp stays");
+        assert_eq!(s.rates, vec![20.0], "the preset's rate stays");
+    }
+
+    #[test]
+    fn run_records_its_one_transport_and_the_flags() {
+        let Command::Run(args) =
+            parse(&["run", "--transport", "sse", "--clients", "7", "--symbols", "ACME,BOLT", "--ramp", "0s"])
+        else {
+            panic!("run")
+        };
+        let s = args.scenario().unwrap();
+        assert_eq!((s.preset, s.transports, s.clients), (Preset::Run, vec![Transport::Sse], vec![7]));
+        let expected = Knobs {
+            symbols: Some(vec!["ACME".into(), "BOLT".into()]),
+            ramp: Duration::ZERO,
+            ..Knobs::default()
+        };
+        assert_eq!(s.knobs, expected);
+    }
+
+    /// The results record these in ms, so the run must use exactly what is recorded.
+    #[test]
+    fn millisecond_knobs_are_taken_to_the_millisecond() {
+        let Command::Compare(args) = parse(&["compare", "--long-poll-timeout", "2ms 900us"]) else {
+            panic!("compare")
+        };
+        assert_eq!(args.scenario().unwrap().knobs.long_poll_timeout, Duration::from_millis(2));
+        let Command::Compare(args) = parse(&["compare", "--poll-interval", "250us"]) else {
+            panic!("compare")
+        };
+        assert!(args.scenario().unwrap_err().to_string().contains("--poll-interval must be ≥ 1ms"));
     }
 
     #[test]
@@ -246,6 +296,12 @@ mod tests {
         let mut s = Scenario::preset(Preset::Quick);
         s.knobs.duration = Duration::from_secs(1_000_000_000);
         assert!(validate(&s).unwrap_err().to_string().contains("--duration"));
+        let mut s = Scenario::preset(Preset::Quick);
+        s.knobs.duration = Duration::ZERO;
+        assert!(validate(&s).unwrap_err().to_string().contains("--duration"));
+        let mut s = Scenario::preset(Preset::Quick);
+        s.knobs.long_poll_timeout = Duration::from_millis(60_001);
+        assert!(validate(&s).unwrap_err().to_string().contains("--long-poll-timeout"));
         let mut s = Scenario::preset(Preset::Quick);
         s.rates = vec![0.0];
         assert!(validate(&s).unwrap_err().to_string().contains("--rates"));

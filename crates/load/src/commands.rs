@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, CompareArgs, RunArgs, WireArgs, run_spec, validate};
+use crate::cli::{Cli, Command, CompareArgs, RunArgs, WireArgs};
 use crate::net::Target;
 use crate::procfs;
 use crate::results::{self, Results};
-use crate::run::{self, ServerUnderTest};
-use crate::scenario::{Preset, Scenario};
+use crate::run::{self, RunSpec, ServerUnderTest};
+use crate::scenario::Scenario;
 use crate::server::{self, ServerProcess};
 use crate::{html, table};
 
@@ -45,17 +45,12 @@ async fn interrupted() -> &'static str {
 
 async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let target = Target::resolve(&args.url, args.allow_remote).await?;
-    let mut scenario = Scenario {
-        transports: vec![args.transport],
-        clients: vec![args.clients],
-        ..Scenario::preset(Preset::Run)
-    };
-    args.timing.apply(&mut scenario.knobs);
-    validate(&scenario)?;
+    let mut scenario = args.scenario()?;
     procfs::ensure_fd_limit(args.clients)?;
     let server = ServerUnderTest { target, pid: args.server_pid };
     let bar = progress_bar(format!("{} × {}", args.clients, args.transport));
-    let record = run::run(&run_spec(&scenario, args.transport, args.clients), &server, &bar).await?;
+    let spec = RunSpec { transport: args.transport, clients: args.clients, knobs: scenario.knobs.clone() };
+    let record = run::run(&spec, &server, &bar).await?;
     bar.finish_and_clear();
     scenario.rates = vec![record.rate];
     let results = Results::new(scenario, vec![record]);
@@ -87,7 +82,8 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         }
         let bar = progress_bar(format!("run {}/{} {transport}", i + 1, plan.len()));
         let server = ServerProcess::start(&bin, &server_args(&scenario, rate)).await?;
-        let outcome = run::run(&run_spec(&scenario, transport, clients), &server.server, &bar).await;
+        let spec = RunSpec { transport, clients, knobs: scenario.knobs.clone() };
+        let outcome = run::run(&spec, &server.server, &bar).await;
         bar.finish_and_clear();
         server.stop().await?;
         match outcome {
@@ -117,6 +113,7 @@ fn print_table(results: &Results) {
 
 /// The flags of a fresh server for one run of `s` at `rate`.
 fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
+    let k = &s.knobs;
     let mut args = vec![
         // Our own progress and table are on the terminal; the server only speaks up for problems.
         "--log".into(),
@@ -124,11 +121,11 @@ fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
         "--rate".into(),
         rate.to_string(),
         "--seed".into(),
-        s.seed.to_string(),
+        k.seed.to_string(),
         "--history".into(),
-        s.knobs.history.to_string(),
+        k.history.to_string(),
     ];
-    if let Some(n) = s.payload_bytes {
+    if let Some(n) = k.payload_bytes {
         args.extend(["--payload-bytes".into(), n.to_string()]);
     }
     args
@@ -155,14 +152,18 @@ pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The page the results go into: `web/report.html`, compiled into pushlab-pages.
+const REPORT_PAGE: &str = "report.html";
+
 /// The report page with `results` inside, every local script and stylesheet inlined;
 /// also the assets that could not be found.
 pub fn report_page(results: &Results) -> anyhow::Result<(String, Vec<String>)> {
     let json = serde_json::to_string(results)?;
-    let template = pushlab_pages::get("report.html")
-        .and_then(|page| std::str::from_utf8(page).ok())
-        .context("web/report.html is not compiled into this binary")?;
-    Ok(html::render(template, &json, |path| pushlab_pages::get(path).map(<[u8]>::to_vec))?)
+    let page = pushlab_pages::get(REPORT_PAGE)
+        .with_context(|| format!("web/{REPORT_PAGE} is not compiled into pushlab-pages"))?;
+    let page = std::str::from_utf8(page).with_context(|| format!("web/{REPORT_PAGE} is not UTF-8"))?;
+    let asset = |path: &str| pushlab_pages::get(path).map(<[u8]>::to_vec);
+    Ok(html::render(page, &json, asset)?)
 }
 
 /// Ticks the feed must have before a capture, so there are cursors to resume from.

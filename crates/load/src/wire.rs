@@ -67,8 +67,9 @@ pub async fn capture(transport: Transport, addr: SocketAddr, head: u64) -> anyho
             writeln!(out, "\n# ← the first frame from the server (servers never mask):")?;
             let frame = conn.frame().await?;
             write_frame(&mut out, &frame)?;
+            // The contract's own type, so the docs show the message the server is built for.
             let subscribe = ClientMessage::Subscribe { symbols: vec!["ACME".into()] };
-            let sent = masked_text_frame(serde_json::to_string(&subscribe)?.as_bytes());
+            let sent = masked_text_frame(&serde_json::to_vec(&subscribe)?);
             conn.stream.write_all(&sent).await?;
             writeln!(
                 out,

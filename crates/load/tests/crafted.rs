@@ -174,19 +174,15 @@ async fn serve() -> Target {
 async fn crafted_run(transport: Transport) {
     const CLIENTS: u64 = 3;
     let target = serve().await;
-    let spec = RunSpec {
-        transport,
-        clients: CLIENTS as usize,
-        knobs: Knobs {
-            poll_interval: Duration::from_secs(1),
-            long_poll_timeout: Duration::from_secs(1),
-            ramp: Duration::ZERO,
-            settle: Duration::from_millis(500),
-            duration: Duration::from_secs(1),
-            symbols: None,
-            history: 4096,
-        },
+    let knobs = Knobs {
+        poll_interval: Duration::from_secs(1),
+        long_poll_timeout: Duration::from_secs(1),
+        ramp: Duration::ZERO,
+        settle: Duration::from_millis(500),
+        duration: Duration::from_secs(1),
+        ..Knobs::default()
     };
+    let spec = RunSpec { transport, clients: CLIENTS as usize, knobs };
     let server = ServerUnderTest { target, pid: None };
     let r = run(&spec, &server, &ProgressBar::hidden()).await.unwrap();
     let t = &r.ticks;

@@ -34,19 +34,14 @@ async fn server(args: &[&str]) -> Server {
 }
 
 fn spec(transport: Transport, clients: usize, window: Duration) -> RunSpec {
-    RunSpec {
-        transport,
-        clients,
-        knobs: Knobs {
-            poll_interval: Duration::from_millis(200),
-            long_poll_timeout: Duration::from_secs(25),
-            ramp: Duration::from_millis(200),
-            settle: Duration::from_millis(500),
-            duration: window,
-            symbols: None,
-            history: 4096,
-        },
-    }
+    let knobs = Knobs {
+        poll_interval: Duration::from_millis(200),
+        ramp: Duration::from_millis(200),
+        settle: Duration::from_millis(500),
+        duration: window,
+        ..Knobs::default()
+    };
+    RunSpec { transport, clients, knobs }
 }
 
 async fn measure(server: &Server, spec: &RunSpec) -> RunRecord {

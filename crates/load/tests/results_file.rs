@@ -101,26 +101,22 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
     tokio::spawn(pushlab_server::run(listener, config, stop.clone().cancelled_owned()));
 
     let mut scenario = Scenario::preset(Preset::Run);
+    (scenario.transports, scenario.clients) = (vec![Transport::Sse, Transport::Poll], vec![5]);
+    scenario.knobs = Knobs {
+        poll_interval: Duration::from_millis(250),
+        ramp: Duration::ZERO,
+        settle: Duration::from_millis(300),
+        duration: Duration::from_secs(1),
+        symbols: Some(vec!["ACME".into()]),
+        ..scenario.knobs
+    };
     let mut runs = Vec::new();
-    for transport in [Transport::Sse, Transport::Poll] {
-        let spec = RunSpec {
-            transport,
-            clients: 5,
-            knobs: Knobs {
-                poll_interval: Duration::from_millis(250),
-                long_poll_timeout: Duration::from_secs(25),
-                ramp: Duration::ZERO,
-                settle: Duration::from_millis(300),
-                duration: Duration::from_secs(1),
-                symbols: Some(vec!["ACME".into()]),
-                history: 4096,
-            },
-        };
+    for &transport in &scenario.transports {
+        let spec = RunSpec { transport, clients: scenario.clients[0], knobs: scenario.knobs.clone() };
         let server = ServerUnderTest { target: target.clone(), pid: None };
         runs.push(run(&spec, &server, &ProgressBar::hidden()).await.unwrap());
     }
     stop.cancel();
-    scenario.knobs.symbols = Some(vec!["ACME".into()]);
     let results = Results::new(scenario, runs);
 
     let dir = std::env::temp_dir().join(format!("pushlab-results-{}", std::process::id()));
@@ -143,6 +139,29 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
     let embedded: Value = serde_json::from_str(&page[start..end].replace("<\\/", "</")).unwrap();
     assert_eq!(embedded, written);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The results layout has not moved: every committed results file's `scenario` reads
+/// back and is written again byte for byte as `compare` wrote it (pretty, two-space
+/// indent, keys in the same order, `_s` and `_ms` numbers as they were).
+#[test]
+fn committed_results_files_keep_their_scenario_byte_for_byte() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/results");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let results: Results = serde_json::from_str(&text).unwrap();
+        // As it sits in the file: one level in, so two more spaces on every line.
+        let again = serde_json::to_string_pretty(&results.scenario).unwrap().replace('\n', "\n  ");
+        let written = format!("\n  \"scenario\": {again},\n");
+        assert!(text.contains(&written), "{}: the scenario now reads\n{written}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} results files in {dir}");
 }
 
 /// Whatever report page the server ships, every local file it links must be found and

@@ -46,19 +46,15 @@ async fn serve(poll_delay: Duration) -> Target {
 }
 
 fn spec(transport: Transport) -> RunSpec {
-    RunSpec {
-        transport,
-        clients: 1,
-        knobs: Knobs {
-            poll_interval: INTERVAL,
-            long_poll_timeout: Duration::from_secs(1),
-            ramp: Duration::ZERO,
-            settle: Duration::from_millis(300),
-            duration: WINDOW,
-            symbols: None,
-            history: 4096,
-        },
-    }
+    let knobs = Knobs {
+        poll_interval: INTERVAL,
+        long_poll_timeout: Duration::from_secs(1),
+        ramp: Duration::ZERO,
+        settle: Duration::from_millis(300),
+        duration: WINDOW,
+        ..Knobs::default()
+    };
+    RunSpec { transport, clients: 1, knobs }
 }
 
 async fn poll_run(delay: Duration) -> pushlab_load::results::RunRecord {

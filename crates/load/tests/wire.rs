@@ -65,6 +65,10 @@ async fn each_capture_shows_the_bytes_the_docs_explain() {
     );
     assert!(ws.contains("FIN=1 (last fragment), opcode=0x1 (text)") && ws.contains("MASK=0"), "{ws}");
     assert!(ws.contains("MASK=1") && ws.contains("masking key=12 34 56 78"), "{ws}");
+    let subscribe = r#"{"type":"subscribe","symbols":["ACME"]}"#;
+    // FIN + text, then MASK + length 39 (0x27), then the key: the whole frame header.
+    assert!(ws.contains(&format!("{:<24}# header, 6 bytes:", "81 a7 12 34 56 78")), "{ws}");
+    assert!(ws.ends_with(&format!("unmasked it reads:\n{subscribe}\n")), "the client's frame, exactly: {ws}");
     assert!(ws.contains(&format!("{{\"seq\":{},", head - 1)), "{ws}");
     stop.cancel();
 }

@@ -2,8 +2,9 @@
 //!
 //! Each module is a loop that speaks its transport and reports to its [`Probe`]; none of
 //! them measures anything itself. On an error a client counts it by kind, waits
-//! [`RECONNECT_BACKOFF`] (what `EventSource` does by default) and resumes from its
-//! cursor, so a broken connection costs ticks only if the server's history ran out.
+//! [`RECONNECT_BACKOFF`] (the `retry:` the server asks `EventSource` for) and resumes
+//! from its cursor, so a broken connection costs ticks only if the server's history ran
+//! out.
 
 pub mod long_poll;
 pub mod poll;
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use pushlab_contract::PollResponse;
+use pushlab_contract::limits::SSE_RETRY_MS;
 use tokio_util::sync::CancellationToken;
 
 use crate::measure::Probe;
@@ -23,22 +25,24 @@ use crate::net::{self, HttpSender, Target};
 use crate::run::RunSpec;
 use pushlab_contract::Transport;
 
-/// Pause before reconnecting after an error (the SSE `retry: 1000` the server sends).
-pub const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
+/// Pause before reconnecting after an error: the `retry:` the server's SSE streams ask
+/// `EventSource` for, so every transport's clients come back as a browser's would.
+pub const RECONNECT_BACKOFF: Duration = Duration::from_millis(SSE_RETRY_MS);
 
-/// What every client of a run shares: the server, and what the run does.
+/// What every client of a run shares: the run, and where the server is.
 #[derive(Debug)]
 pub struct Settings {
-    pub target: Target,
     pub spec: RunSpec,
-    /// `symbols=A,B` to add to every request, or `None` for every symbol.
+    pub target: Target,
+    /// The symbol filter as the `symbols=A,B` value every request adds, joined once for
+    /// all of the run's requests; `None` for every symbol.
     symbols: Option<String>,
 }
 
 impl Settings {
-    pub fn new(target: Target, spec: RunSpec) -> Self {
+    pub fn new(spec: RunSpec, target: Target) -> Self {
         let symbols = spec.knobs.symbols.as_ref().map(|s| s.join(","));
-        Settings { target, spec, symbols }
+        Self { spec, target, symbols }
     }
 
     /// `path` with the query parameters given plus the symbol filter.
