@@ -23,6 +23,11 @@ wire TRANSPORT:
     cargo build --release -q -p pushlab-server -p pushlab-load
     {{release}}/pushlab-load wire --transport {{TRANSPORT}}
 
+# The self-contained report page for a results file: `just report docs/results/quick.json --out /tmp/quick.html`.
+report RESULTS *ARGS:
+    cargo build --release -q -p pushlab-load
+    {{release}}/pushlab-load report {{RESULTS}} {{ARGS}}
+
 # Run the server on 127.0.0.1:3000 (pass flags after, e.g. `just serve --rate 100`).
 serve *ARGS:
     cargo build --release -q -p pushlab-server
@@ -41,7 +46,7 @@ test-unit:
 
 # End-to-end tests of the pages in Debian's Chromium (playwright-core).
 test-browser:
-    cargo build -q -p pushlab-server
+    cargo build -q -p pushlab-server -p pushlab-load
     [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
     PUSHLAB_SERVER_BIN=target/debug/pushlab-server node --test tests/e2e/
 

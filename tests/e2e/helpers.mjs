@@ -5,7 +5,8 @@
 // The server binary is $PUSHLAB_SERVER_BIN, else target/release/pushlab-server (build it
 // with `cargo build --release -p pushlab-server`). It serves web/ from disk
 // (`--web-dir`), so the tests check the pages as they are in the tree; embedded.test.mjs
-// checks that the copy compiled into the binary is the same.
+// checks that the copy compiled into the binary is the same. The report test also runs
+// pushlab-load from beside the server binary (or $PUSHLAB_LOAD_BIN).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import { chromium } from 'playwright-core';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = path.join(ROOT, 'tests/e2e/fixtures');
 const SERVER_BIN = process.env.PUSHLAB_SERVER_BIN ?? path.join(ROOT, 'target/release/pushlab-server');
+/** The load generator built beside the server: it writes the self-contained report. */
+export const LOAD_BIN = process.env.PUSHLAB_LOAD_BIN ?? path.join(path.dirname(SERVER_BIN), 'pushlab-load');
 const CHROMIUM = process.env.PUSHLAB_CHROMIUM ?? '/usr/bin/chromium';
 /** How long the server may take to print its address before the test gives up. */
 const SERVER_START_TIMEOUT_MS = 15_000;

@@ -3,10 +3,11 @@
 // picks or drops replaces what is shown.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, launchBrowser, newPage, resultsDirWith, FIXTURES, ROOT } from './helpers.mjs';
+import { startServer, launchBrowser, newPage, resultsDirWith, FIXTURES, LOAD_BIN } from './helpers.mjs';
 
 const fixture = (name) => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8'));
 /** A chart's canvas counts as drawn when it holds this many pixels in transport colours
@@ -245,10 +246,9 @@ test('without results, the page says so and how to make some', async () => {
 test('works self-contained, as compare writes results/report.html: data and scripts inlined, opened from disk', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pushlab-report-'));
   try {
-    const file = path.join(dir, 'report.html');
     // A note that would close the data element, or inject markup, if not escaped and shown as text.
-    const results = { ...fixture('quick.json'), note: 'FIXTURE </script><b>not bold</b>' };
-    writeFileSync(file, inlineReport(JSON.stringify(results)));
+    const results = { ...fixture('quick.json'), note: 'FIXTURE </script><b>not bold</b> <!--<script>' };
+    const file = writeReport(results, dir);
     const page = await newPage(browser, { width: 1280, height: 800 });
     const requests = [];
     page.on('request', (r) => requests.push(r.url()));
@@ -268,18 +268,12 @@ test('works self-contained, as compare writes results/report.html: data and scri
 });
 
 /**
- * What `compare` does to web/report.html (the contract with crates/load/src/html.rs):
- * put the results JSON in place of the `null` in the pushlab-data element, with `</`
- * written `<\/` so no string in it can close the element, and inline every local script
- * and stylesheet.
+ * The self-contained page exactly as `compare` writes it: `pushlab-load report` runs the
+ * same code (crates/load/src/html.rs) on a results file.
  */
-function inlineReport(resultsJson) {
-  const web = path.join(ROOT, 'web');
-  const html = readFileSync(path.join(web, 'report.html'), 'utf8');
-  const dataElement = '<script id="pushlab-data" type="application/json">null</script>';
-  assert.ok(html.includes(dataElement), 'report.html holds the data element compare fills');
-  return html
-    .replace(dataElement, () => dataElement.replace('null', () => resultsJson.trim().replaceAll('</', '<\\/')))
-    .replace(/<script src="([^"]+)"><\/script>/g, (_, src) => `<script>${readFileSync(path.join(web, src), 'utf8')}</script>`)
-    .replace(/<link rel="stylesheet" href="([^"]+)">/g, (_, href) => `<style>${readFileSync(path.join(web, href), 'utf8')}</style>`);
+function writeReport(results, dir) {
+  const json = path.join(dir, 'results.json');
+  writeFileSync(json, JSON.stringify(results));
+  execFileSync(LOAD_BIN, ['report', json], { stdio: 'pipe' });
+  return path.join(dir, 'report.html');
 }

@@ -34,6 +34,18 @@ pub enum Command {
     /// Print the exact bytes of one exchange of a transport, captured on a plain
     /// socket: HTTP headers, chunk-size lines, WebSocket frame headers decoded.
     Wire(WireArgs),
+    /// Write the self-contained report page (the one `compare` writes) for a results
+    /// file, e.g. one of docs/results/ or an older run's.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The results JSON to show.
+    pub results: PathBuf,
+    /// Where to write the page [default: report.html beside the results file].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

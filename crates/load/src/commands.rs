@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, CompareArgs, RunArgs, WireArgs};
+use crate::cli::{Cli, Command, CompareArgs, ReportArgs, RunArgs, WireArgs};
 use crate::net::Target;
 use crate::procfs;
 use crate::results::{self, Results};
@@ -24,6 +24,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             Command::Run(args) => run_command(args).await,
             Command::Compare(args) => compare_command(args).await,
             Command::Wire(args) => wire_command(args).await,
+            Command::Report(args) => report_command(&args),
         }
     };
     // On Ctrl-C or SIGTERM the work is dropped, and with it any server process it
@@ -158,12 +159,40 @@ const REPORT_PAGE: &str = "report.html";
 /// The report page with `results` inside, every local script and stylesheet inlined;
 /// also the assets that could not be found.
 pub fn report_page(results: &Results) -> anyhow::Result<(String, Vec<String>)> {
-    let json = serde_json::to_string(results)?;
+    report_page_for(&serde_json::to_string(results)?)
+}
+
+/// The report page with the results document `json` inside (written as it is: a file
+/// older than this build keeps its own figures and catalogue, or lack of one).
+fn report_page_for(json: &str) -> anyhow::Result<(String, Vec<String>)> {
     let page = pushlab_pages::get(REPORT_PAGE)
         .with_context(|| format!("web/{REPORT_PAGE} is not compiled into pushlab-pages"))?;
     let page = std::str::from_utf8(page).with_context(|| format!("web/{REPORT_PAGE} is not UTF-8"))?;
     let asset = |path: &str| pushlab_pages::get(path).map(<[u8]>::to_vec);
-    Ok(html::render(page, &json, asset)?)
+    Ok(html::render(page, json, asset)?)
+}
+
+/// `pushlab-load report FILE`: the self-contained page for a results file on disk.
+fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
+    let path = &args.results;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let document: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    anyhow::ensure!(
+        document.get("schema") == Some(&results::SCHEMA.into()) && document["runs"].is_array(),
+        "{} is not a pushlab results file (schema {} with a \"runs\" list)",
+        path.display(),
+        results::SCHEMA
+    );
+    // Re-written compactly: the page carries the same document, not its layout.
+    let (page, missing) = report_page_for(&document.to_string())?;
+    for asset in missing {
+        tracing::warn!(%asset, "report asset not found; left as a link");
+    }
+    let out = args.out.clone().unwrap_or_else(|| path.with_file_name("report.html"));
+    std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
+    println!("report: {}", out.display());
+    Ok(())
 }
 
 /// Ticks the feed must have before a capture, so there are cursors to resume from.

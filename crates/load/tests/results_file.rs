@@ -195,3 +195,33 @@ fn the_committed_results_validate() {
         );
     }
 }
+
+#[test]
+fn the_report_command_writes_the_page_for_a_results_file_and_refuses_anything_else() {
+    let dir = std::env::temp_dir().join(format!("pushlab-report-cmd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("quick.html");
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/results/quick.json");
+    let report = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pushlab-load"))
+            .arg("report")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let done = report(&[committed.as_ref(), "--out".as_ref(), out.as_os_str()]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let page = std::fs::read_to_string(&out).unwrap();
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
+    // The file's own document, compactly, in the data island; nothing left to load.
+    assert!(page.contains(&document.to_string().replace("</", "<\\/")), "the page carries the file as it is");
+    assert!(!page.contains("<script src=") && !page.contains(r#"rel="stylesheet""#));
+
+    let not_results = dir.join("other.json");
+    std::fs::write(&not_results, r#"{"schema":1}"#).unwrap();
+    let refused = report(&[not_results.as_os_str()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a pushlab results file"));
+    assert!(!dir.join("report.html").exists(), "nothing written for a refused file");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
