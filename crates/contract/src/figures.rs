@@ -4,7 +4,7 @@
 //! Everything that shows a figure reads it from here: the terminal table
 //! (`pushlab-load`'s `table.rs`) directly; the report through the copy `compare` writes
 //! into every results file (`"catalogue"`), or, for a file older than that, through the
-//! server's `GET /api/figures`. How each unit is written is [`crate::format`], and its
+//! server's `GET /api/figures`. How each unit is written is the `format` module, and its
 //! twin for the pages is `web/format.js`.
 //!
 //! A figure is *not measured* when its value is missing, negative, or when the figure it
@@ -21,7 +21,7 @@ use serde::ser::{SerializeMap, Serializer};
 use Better::{Higher, Lower, Neither};
 use Unit::*;
 
-/// What a figure's number counts. Each is written one way, everywhere ([`crate::format`]).
+/// What a figure's number counts. Each is written one way, everywhere (the `format` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {

@@ -35,7 +35,8 @@ pub enum Command {
     /// socket: HTTP headers, chunk-size lines, WebSocket frame headers decoded.
     Wire(WireArgs),
     /// Write the self-contained report page (the one `compare` writes) for a results
-    /// file, e.g. one of docs/results/ or an older run's.
+    /// file, e.g. one of docs/results/ or an older run's (a file from before the figure
+    /// catalogue is labelled with this build's).
     Report(ReportArgs),
 }
 
@@ -43,9 +44,9 @@ pub enum Command {
 pub struct ReportArgs {
     /// The results JSON to show.
     pub results: PathBuf,
-    /// Where to write the page [default: report.html beside the results file].
+    /// Where to write the page, e.g. results/old-run.html.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -10,8 +10,8 @@ use crate::cli::{Cli, Command, CompareArgs, ReportArgs, RunArgs, WireArgs};
 use crate::net::Target;
 use crate::procfs;
 use crate::results::{self, Results};
-use crate::run::{self, RunSpec, ServerUnderTest};
-use crate::scenario::Scenario;
+use crate::run::{self, ServerUnderTest};
+use crate::scenario::{RunSpec, Scenario};
 use crate::server::{self, ServerProcess};
 use crate::{html, table};
 
@@ -184,13 +184,19 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
         path.display(),
         results::SCHEMA
     );
+    let mut document = document;
+    if document.get("catalogue").is_none() {
+        // Older than the catalogue: a page opened from disk has no server to ask, so it
+        // gets this build's (its figures' keys have not changed since).
+        document["catalogue"] = serde_json::to_value(&pushlab_contract::figures::CATALOGUE)?;
+    }
     // Re-written compactly: the page carries the same document, not its layout.
     let (page, missing) = report_page_for(&document.to_string())?;
     for asset in missing {
         tracing::warn!(%asset, "report asset not found; left as a link");
     }
-    let out = args.out.clone().unwrap_or_else(|| path.with_file_name("report.html"));
-    std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
+    let out = &args.out;
+    std::fs::write(out, page).with_context(|| format!("writing {}", out.display()))?;
     println!("report: {}", out.display());
     Ok(())
 }

@@ -48,7 +48,7 @@ pub fn render(
     asset: impl Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<(String, Vec<String>), ReportError> {
     let json = escape_json(json);
-    let found_island = Cell::new(false);
+    let islands = Cell::new(0);
     let missing = RefCell::new(Vec::new());
     let inline = |el: &mut Element, attribute: &str| -> Option<String> {
         let url = el.get_attribute(attribute).filter(|url| is_local(url))?;
@@ -61,12 +61,16 @@ pub fn render(
     let settings = RewriteStrSettings::new()
         .append_element_content_handler(element!(DATA_ISLAND, |el| {
             el.set_inner_content(&json, ContentType::Html);
-            found_island.set(true);
+            islands.set(islands.get() + 1);
             Ok(())
         }))
         .append_element_content_handler(element!(SCRIPT, |el| {
             if let Some(js) = inline(el, "src") {
-                el.remove_attribute("src");
+                // `defer` and `async` mean nothing to an inline script: it would run at
+                // once, before the deferred ones still after it. The page uses neither.
+                for attribute in ["src", "defer", "async"] {
+                    el.remove_attribute(attribute);
+                }
                 el.set_inner_content(&escape_end_tag(&js, "script"), ContentType::Html);
             }
             Ok(())
@@ -79,7 +83,8 @@ pub fn render(
             Ok(())
         }));
     let page = rewrite_str(template, settings)?;
-    if !found_island.get() {
+    // Exactly one: with two, which one the page reads would be up to its script.
+    if islands.get() != 1 {
         return Err(ReportError::NoDataIsland);
     }
     Ok((page, missing.into_inner()))
@@ -90,12 +95,11 @@ fn is_local(url: &str) -> bool {
 }
 
 /// The contents of the file `url` names: the path without query or fragment, relative to
-/// `web/`; failing that, without its first directory (`/static/x.js` → `x.js`).
+/// `web/`. No guessing: a file that is not there is reported missing.
 fn lookup(asset: &impl Fn(&str) -> Option<Vec<u8>>, url: &str) -> Option<String> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let path = path.trim_start_matches("./").trim_start_matches('/');
-    let found = asset(path).or_else(|| path.split_once('/').and_then(|(_, rest)| asset(rest)));
-    found.map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+    asset(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `text` with every `</tag` (in any case) written `<\/tag`.
@@ -175,7 +179,7 @@ mod tests {
                 r#"<!-- <script src="report.js"></script> -->"#,
                 r#"<style>body{margin:0} /* <\/style> */</style><link rel="alternate stylesheet" href="style.css">"#,
                 r#"<script type='application/json' id='pushlab-data'>[1]</script>"#,
-                r#"<SCRIPT defer>render(); // <\/script> and <\/SCRIPT> inside</SCRIPT>"#
+                r#"<SCRIPT>render(); // <\/script> and <\/SCRIPT> inside</SCRIPT>"#
             )
         );
         assert!(missing.is_empty(), "{missing:?}");
@@ -187,10 +191,26 @@ mod tests {
             "<html></html>",
             r#"<!-- <script id="pushlab-data" type="application/json">null</script> -->"#,
             r#"<script id="pushlab-data">null</script>"#,
+            concat!(
+                r#"<script id="pushlab-data" type="application/json">null</script>"#,
+                r#"<script id="pushlab-data" type="application/json">null</script>"#
+            ),
         ];
         for page in no_island {
             let result = render(page, "{}", assets);
             assert!(matches!(result, Err(ReportError::NoDataIsland)), "{page}: {result:?}");
         }
+    }
+
+    #[test]
+    fn the_shipped_report_page_inlines_with_nothing_missing() {
+        let template = std::str::from_utf8(pushlab_pages::get("report.html").unwrap()).unwrap();
+        let asset = |p: &str| pushlab_pages::get(p).map(<[u8]>::to_vec);
+        let (html, missing) = render(template, r#"{"schema":1}"#, asset).unwrap();
+        assert_eq!(missing, Vec::<String>::new());
+        assert!(!html.contains("<script src=") && !html.contains(r#"rel="stylesheet""#));
+        // An inlined file with `<!--<script` in it would swallow the rest of the page:
+        // the escapes above cover `</script` and `</style` only, so none may hold it.
+        assert!(!html.contains("<!--<script"), "an inlined file opens a script comment");
     }
 }

@@ -30,7 +30,7 @@ use crate::net::{Target, fetch_json};
 use crate::procfs;
 use crate::reference::{self, Expected};
 use crate::results::{Connect, Latency, Loadgen, Requests, RunRecord, ServerFigures, Ticks, Wire, per};
-use crate::scenario::Knobs;
+use crate::scenario::RunSpec;
 use pushlab_contract::Transport;
 
 /// How long before the window the "with clients" server sample is taken.
@@ -46,14 +46,7 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Longest window, ramp or settle accepted: every run is bounded.
 pub const MAX_PHASE: Duration = Duration::from_secs(3600);
 
-/// What one run does: the scenario's knobs, with one transport and one client count.
-#[derive(Debug, Clone)]
-pub struct RunSpec {
-    pub transport: Transport,
-    pub clients: usize,
-    pub knobs: Knobs,
-}
-
+// The run's timeline, which this module keeps.
 impl RunSpec {
     fn drain(&self) -> Duration {
         match self.transport {

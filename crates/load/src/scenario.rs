@@ -3,7 +3,7 @@
 //! A [`Scenario`] is written into the results as it was run, every knob included, so a
 //! figure can always be traced to the settings that produced it. It is the sweep (which
 //! transports, client counts and rates) plus the [`Knobs`] every run of it shares; one
-//! run is those knobs with one transport and one client count ([`crate::run::RunSpec`]).
+//! run is those knobs with one transport and one client count ([`RunSpec`]).
 
 use std::time::Duration;
 
@@ -84,6 +84,15 @@ impl Default for Knobs {
             long_poll_timeout: Duration::from_millis(LONG_POLL_TIMEOUT_MS_DEFAULT),
         }
     }
+}
+
+/// What one run does: the scenario's knobs, with one transport and one client count.
+/// (Its timeline — ramp, settle, window, drain — is `run.rs`'s.)
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub transport: Transport,
+    pub clients: usize,
+    pub knobs: Knobs,
 }
 
 impl Scenario {

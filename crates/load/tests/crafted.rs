@@ -15,8 +15,9 @@ use pushlab_contract::Transport;
 use pushlab_contract::{PollResponse, Stats, Tick};
 use pushlab_load::measure::now_us;
 use pushlab_load::net::Target;
-use pushlab_load::run::{RunSpec, ServerUnderTest, run};
+use pushlab_load::run::{ServerUnderTest, run};
 use pushlab_load::scenario::Knobs;
+use pushlab_load::scenario::RunSpec;
 
 /// What each stream sends, in order: `Some(seq)` a tick, `None` a gap of [`GAP`] ticks.
 const CRAFTED: &[Option<u64>] =

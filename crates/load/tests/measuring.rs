@@ -7,8 +7,9 @@ use indicatif::ProgressBar;
 use pushlab_contract::Transport;
 use pushlab_load::net::Target;
 use pushlab_load::results::RunRecord;
-use pushlab_load::run::{RunSpec, ServerUnderTest, run};
+use pushlab_load::run::{ServerUnderTest, run};
 use pushlab_load::scenario::Knobs;
+use pushlab_load::scenario::RunSpec;
 use tokio_util::sync::CancellationToken;
 
 /// A pushlab-server on 127.0.0.1:0 with `args`, stopped when the guard drops.

@@ -8,7 +8,8 @@ use pushlab_contract::Transport;
 use pushlab_load::commands::{report_page, write_outputs};
 use pushlab_load::net::Target;
 use pushlab_load::results::Results;
-use pushlab_load::run::{RunSpec, ServerUnderTest, run};
+use pushlab_load::run::{ServerUnderTest, run};
+use pushlab_load::scenario::RunSpec;
 use pushlab_load::scenario::{Knobs, Preset, Scenario};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -180,7 +181,11 @@ fn the_shipped_report_page_inlines_without_missing_assets() {
 #[test]
 fn the_committed_results_validate() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/results");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     assert!(files.len() >= 5, "{files:?}");
     for path in files {
@@ -217,11 +222,21 @@ fn the_report_command_writes_the_page_for_a_results_file_and_refuses_anything_el
     assert!(page.contains(&document.to_string().replace("</", "<\\/")), "the page carries the file as it is");
     assert!(!page.contains("<script src=") && !page.contains(r#"rel="stylesheet""#));
 
+    // A file from before the catalogue gets this build's, so it reads from disk too.
+    let mut old = document.clone();
+    old.as_object_mut().unwrap().remove("catalogue");
+    let old_file = dir.join("old.json");
+    std::fs::write(&old_file, old.to_string()).unwrap();
+    assert!(report(&[old_file.as_os_str(), "--out".as_ref(), out.as_os_str()]).status.success());
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert!(page.contains(r#""catalogue":{"#), "the catalogue was added");
+
     let not_results = dir.join("other.json");
     std::fs::write(&not_results, r#"{"schema":1}"#).unwrap();
-    let refused = report(&[not_results.as_os_str()]);
+    let refused_out = dir.join("refused.html");
+    let refused = report(&[not_results.as_os_str(), "--out".as_ref(), refused_out.as_os_str()]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a pushlab results file"));
-    assert!(!dir.join("report.html").exists(), "nothing written for a refused file");
+    assert!(!refused_out.exists(), "nothing written for a refused file");
     std::fs::remove_dir_all(&dir).unwrap();
 }

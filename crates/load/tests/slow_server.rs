@@ -12,8 +12,9 @@ use indicatif::ProgressBar;
 use pushlab_contract::Transport;
 use pushlab_contract::{PollResponse, Stats};
 use pushlab_load::net::Target;
-use pushlab_load::run::{RunSpec, ServerUnderTest, run};
+use pushlab_load::run::{ServerUnderTest, run};
 use pushlab_load::scenario::Knobs;
+use pushlab_load::scenario::RunSpec;
 
 const INTERVAL: Duration = Duration::from_millis(100);
 const WINDOW: Duration = Duration::from_secs(2);

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::measure::Probe;
 use crate::net::{self, HttpSender, Target};
-use crate::run::RunSpec;
+use crate::scenario::RunSpec;
 use pushlab_contract::Transport;
 
 /// Pause before reconnecting after an error: the `retry:` the server's SSE streams ask
