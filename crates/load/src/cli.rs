@@ -85,7 +85,7 @@ pub struct KnobFlags {
     /// Only these symbols (comma-separated); all of them when absent.
     #[arg(long, env = "PUSHLAB_LOAD_SYMBOLS", value_delimiter = ',')]
     pub symbols: Option<Vec<String>>,
-    /// The server's --history (ticks kept), so the expected-ticks reader keeps up [default: 4096].
+    /// The server's --history (ticks kept), so the expected-ticks reader keeps up [default: the server's, 4096].
     #[arg(long, env = "PUSHLAB_LOAD_HISTORY")]
     pub history: Option<usize>,
 }

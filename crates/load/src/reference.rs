@@ -18,6 +18,7 @@
 use std::time::Duration;
 
 use pushlab_contract::PollResponse;
+use pushlab_contract::limits::LIMIT_RANGE;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::Settings;
@@ -25,7 +26,7 @@ use crate::measure::{Gap, Window};
 use crate::net::{ControlError, fetch_json};
 
 /// Ticks per reference read (the server's `limit` maximum).
-const PAGE_TICKS: usize = 10_000;
+const PAGE_TICKS: usize = *LIMIT_RANGE.end() as usize;
 /// Never read more often than this, however short the history.
 const MIN_READ_INTERVAL: Duration = Duration::from_millis(20);
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use pushlab_contract::limits::{HISTORY_RANGE, MAX_SYMBOLS, PAYLOAD_BYTES_RANGE, RATE_RANGE};
+use pushlab_contract::limits::{
+    HISTORY_DEFAULT, HISTORY_RANGE, MAX_SYMBOLS, PAYLOAD_BYTES_RANGE, RATE_RANGE,
+};
 
 /// The symbols of the simulated market when `--symbols` is not given.
 pub const DEFAULT_SYMBOLS: &str = "ACME,BOLT,CRUX,DYNA,ECHO,FLUX,GRIT,HALO";
@@ -34,7 +36,7 @@ pub struct Config {
     pub seed: u64,
 
     /// How many of the latest ticks the server keeps, so clients can resume from a cursor.
-    #[arg(long, env = "PUSHLAB_HISTORY", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(HISTORY_RANGE))]
+    #[arg(long, env = "PUSHLAB_HISTORY", default_value_t = HISTORY_DEFAULT, value_parser = clap::value_parser!(u64).range(HISTORY_RANGE))]
     pub history: u64,
 
     /// Idle SSE streams get a `:` comment, and WebSockets a ping, this often (e.g. 15s, 500ms).
@@ -80,12 +82,9 @@ impl Config {
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
-    let rate: f64 = s.parse().map_err(|_| format!("expected a number from 0.1 to 100000, got {s:?}"))?;
-    if RATE_RANGE.contains(&rate) {
-        Ok(rate)
-    } else {
-        Err(format!("expected a number from 0.1 to 100000, got {rate}"))
-    }
+    let range = format!("a number from {} to {}", RATE_RANGE.start(), RATE_RANGE.end());
+    let rate: f64 = s.parse().map_err(|_| format!("expected {range}, got {s:?}"))?;
+    if RATE_RANGE.contains(&rate) { Ok(rate) } else { Err(format!("expected {range}, got {rate}")) }
 }
 
 fn parse_symbol(s: &str) -> Result<String, String> {

@@ -31,7 +31,8 @@ impl Cursor {
     /// A cursor after tick `position`; a position ahead of the head is refused (the
     /// client claims ticks that do not exist), so a cursor never passes the head.
     pub fn new(feed: &Arc<Feed>, position: u64, filter: SymbolFilter) -> Result<Self, CursorAhead> {
-        // Subscribe before checking, so a tick published in between still wakes us.
+        // `ready` compares the head with the position whenever it is called, so a tick
+        // published between these two lines is not missed, whichever comes first.
         let head = feed.subscribe();
         let position = feed.check_cursor(position)?;
         Ok(Cursor { feed: feed.clone(), head, position, filter })

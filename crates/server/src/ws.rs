@@ -8,7 +8,7 @@
 //! notice dead peers, and proxies that must understand the upgrade.
 //!
 //! Buffers are sized for thousands of connections: tungstenite's defaults cost about
-//! 128 KiB per connection; 4 KiB each cost a few KB.
+//! 128 KiB per connection; 4 KiB each cost a few kB.
 
 use std::time::Duration;
 

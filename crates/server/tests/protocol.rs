@@ -99,13 +99,25 @@ async fn a_websocket_that_never_answers_pings_is_dropped() {
     let _silent = ws_connect(&server, "/api/ws").await;
     // One that reads answers them (tungstenite does it), and stays.
     let mut alive = ws_connect(&server, "/api/ws").await;
-    let reader = tokio::spawn(async move { while let Some(Ok(_)) = alive.next().await {} });
+    let pings = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let reader = tokio::spawn({
+        let pings = pings.clone();
+        async move {
+            while let Some(Ok(message)) = alive.next().await {
+                if message.is_ping() {
+                    pings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    });
     // The handshake was counted before the 101 reached us: both are open now.
     assert_eq!(server.active(Transport::Ws), 2);
     // The silent client is dropped after two intervals without a pong.
     server.wait_active(Transport::Ws, 1).await;
-    // Well past two more intervals, the one that answers is still there.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Four pings later (twice the timeout), the one that answers is still there.
+    let read_pings = || pings.load(std::sync::atomic::Ordering::Relaxed);
+    let seen = read_pings();
+    wait_for("4 more pings to the client that answers them", read_pings, |&n| n >= seen + 4).await;
     assert_eq!(server.active(Transport::Ws), 1, "the client that answers pings stays");
     reader.abort();
 }

@@ -21,15 +21,8 @@ async fn sigterm_drains_every_transport_and_exits_zero_within_5s() {
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
     let long_poll = server.url("/api/long-poll?timeout_ms=60000");
     let pending = tokio::spawn(async move { http().get(long_poll).send().await });
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let held = server.stats().await.transports.long_poll.active;
-        if held == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "waited {PATIENCE:?} for the long-poll to be held: {held} active");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let held = || async { server.stats().await.transports.long_poll.active };
+    wait_for_async("the long-poll to be held", held, |&n| n == 1).await;
 
     let started = Instant::now();
     server.terminate();

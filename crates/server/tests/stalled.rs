@@ -77,9 +77,8 @@ async fn a_stalled_reader_neither_grows_memory_nor_slows_the_others() {
     let args = ["--rate", &rate, "--payload-bytes", "8192", "--history", "256", "--symbols", &symbols];
     let server = ServerProcess::start(&args).await;
     // Let the history fill, so its memory is in the baseline.
-    while server.stats().await.ticker.head < 300 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_async("300 ticks in the history", || async { server.stats().await.ticker.head }, |&h| h >= 300)
+        .await;
     let before = server.stats().await.process.heap_bytes;
     let host = server.base.trim_start_matches("http://").to_owned();
     let mut sse = stalled(&server, format!("GET /api/sse HTTP/1.1\r\nHost: {host}\r\n\r\n")).await;
@@ -129,11 +128,8 @@ async fn a_stalled_reader_neither_grows_memory_nor_slows_the_others() {
     assert!(p99_ms < 2000.0, "readers stay fast: p99 {p99_ms} ms");
     assert!(growth < HEAP_GROWTH_BOUND, "heap grew by {growth} B with two stalled clients");
     // The readers are gone; the stalled SSE client is still connected.
-    let deadline = Instant::now() + PATIENCE;
-    while server.stats().await.transports.sse.active != 1 {
-        assert!(Instant::now() < deadline, "the readers' streams ended and the stalled one stayed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let open_sse = || async { server.stats().await.transports.sse.active };
+    wait_for_async("only the stalled SSE stream to stay open", open_sse, |&n| n == 1).await;
 
     // The stalled client reads again: it was not queued for, it fell behind in the
     // log and is told exactly that with a gap event.

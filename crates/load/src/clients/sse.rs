@@ -7,7 +7,7 @@
 //! and a task on the server) for as long as it listens. It is plain HTTP, so proxies and
 //! `EventSource` reconnection come for free; it is one-way.
 //!
-//! On our side each stream is a hyper HTTP/1.1 connection of its own: ~24 KB of heap
+//! On our side each stream is a hyper HTTP/1.1 connection of its own: ~24 kB of heap
 //! per client as measured (hyper's 8 KiB header buffer and request channel included),
 //! three times a WebSocket client's — a cost of this client, not of the transport.
 

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use super::{Client, ClientError};
 
 /// Read and write buffer of each client WebSocket: a tick message is ~80 bytes, so
-/// 4 KiB holds dozens. Measured with these: 7.9 KB of load-generator heap per client
+/// 4 KiB holds dozens. Measured with these: 7.9 kB of load-generator heap per client
 /// in all (`loadgen.heap_per_client_bytes`), where the defaults cost ~128 KiB each.
 pub const WS_BUFFER_BYTES: usize = 4 * 1024;
 /// Largest message accepted from the server (ticks with `--payload-bytes` included).

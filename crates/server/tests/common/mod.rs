@@ -3,6 +3,7 @@
 //! transport that keep everything they received for the assertions.
 #![allow(dead_code)] // each test file uses a different part
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -109,7 +110,7 @@ impl TestServer {
 
 /// Polls `read()` until `done` holds for its value, and returns that value. After
 /// [`PATIENCE`] the test fails saying what it waited for and the last value it saw
-/// ("waited 5s for the long-poll to be held: active long-polls = 0").
+/// ("waited 5s for 1 active long-poll request(s): last saw 0").
 pub async fn wait_for<T: std::fmt::Debug>(
     what: &str,
     mut read: impl FnMut() -> T,
@@ -123,6 +124,23 @@ pub async fn wait_for<T: std::fmt::Debug>(
         }
         assert!(std::time::Instant::now() < deadline, "waited {PATIENCE:?} for {what}: last saw {value:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// [`wait_for`] with a `read` that awaits (a server's `/api/stats`, say).
+pub async fn wait_for_async<T: std::fmt::Debug, F: Future<Output = T>>(
+    what: &str,
+    mut read: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let value = read().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited {PATIENCE:?} for {what}: last saw {value:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
