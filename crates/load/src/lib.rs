@@ -6,7 +6,7 @@
 //!   `pushlab-load compare` (a fresh [`server`] process per run).
 //! - [`scenario`]: what a comparison runs — the sweep, the [`Knobs`](scenario::Knobs)
 //!   every run shares, the presets — recorded as it ran in the results.
-//! - [`run`]: one run ([`run::RunSpec`]: the knobs, a transport, a client count) on its
+//! - [`run`]: one run ([`scenario::RunSpec`]: the knobs, a transport, a client count) on its
 //!   timeline: ramp, settle, window, drain.
 //! - [`clients`]: one module per transport — [`clients::poll`], [`clients::long_poll`],
 //!   [`clients::sse`] (with [`sse_parse`]), [`clients::ws`]. They speak; they don't measure.
