@@ -274,6 +274,7 @@ test('works self-contained, as compare writes results/report.html: data and scri
 function writeReport(results, dir) {
   const json = path.join(dir, 'results.json');
   writeFileSync(json, JSON.stringify(results));
-  execFileSync(LOAD_BIN, ['report', json], { stdio: 'pipe' });
-  return path.join(dir, 'report.html');
+  const page = path.join(dir, 'report.html');
+  execFileSync(LOAD_BIN, ['report', json, '--out', page], { stdio: 'pipe' });
+  return page;
 }
