@@ -5,7 +5,8 @@
 //! (`pushlab-load`'s `table.rs`) directly; the report through the copy `compare` writes
 //! into every results file (`"catalogue"`), or, for a file older than that, through the
 //! server's `GET /api/figures`. How each unit is written is the `format` module, and its
-//! twin for the pages is `web/format.js`.
+//! twin for the pages is `web/format.js`. This file holds the types; the tables of
+//! groups and figures themselves are in `figures/table.rs`, one figure per line.
 //!
 //! A figure is *not measured* when its value is missing, negative, or when the figure it
 //! depends on (its `measured_if`) is 0 — a latency percentile of a run that timed no
@@ -17,9 +18,8 @@ use crate::limits::{LIMIT_RANGE, LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-// The table of figures below names units and directions bare.
-use Better::{Higher, Lower, Neither};
-use Unit::*;
+mod table;
+pub use table::{FIGURES, GROUPS};
 
 /// What a figure's number counts. Each is written one way, everywhere (the `format` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -221,163 +221,7 @@ impl Figure {
     pub fn group(&self) -> &'static str {
         self.key.split_once('.').map_or("run", |(group, _)| group)
     }
-
-    // A figure is declared as `fig(key, label, unit, better)` and these.
-    const fn short(self, short: &'static str) -> Self {
-        Figure { short, ..self }
-    }
-    const fn about(self, about: &'static str) -> Self {
-        Figure { about, ..self }
-    }
-    const fn measured_if(self, key: &'static str) -> Self {
-        Figure { measured_if: Some(key), ..self }
-    }
-    const fn nonzero_is_a_problem(self) -> Self {
-        Figure { nonzero_is_a_problem: true, ..self }
-    }
 }
-
-/// A figure whose short label is its label, until `.short()` says otherwise.
-const fn fig(key: &'static str, label: &'static str, unit: Unit, better: Better) -> Figure {
-    Figure {
-        key,
-        label,
-        short: label,
-        unit,
-        better,
-        measured_if: None,
-        nonzero_is_a_problem: false,
-        about: "",
-    }
-}
-
-#[rustfmt::skip] // a table: one group per line
-pub const GROUPS: &[Group] = &[
-    Group { key: "run", label: "Run", about: "the settings of this run" },
-    Group { key: "latency_us", label: "Latency", about: "client receive time − the tick's ts_us, per tick" },
-    Group { key: "ticks", label: "Ticks", about: "ticks with ts_us in the window, summed over clients" },
-    Group { key: "requests", label: "Requests", about: "HTTP requests and WebSocket handshakes sent" },
-    Group { key: "wire", label: "Wire bytes", about: "on the client sockets, headers and framing included" },
-    Group { key: "server", label: "Server", about: "the server process, and the kernel's TCP memory" },
-    Group { key: "connect", label: "Connect", about: "time to the first response or the completed handshake" },
-    Group { key: "errors", label: "Errors by kind", about: "failed connects, requests, streams, handshakes" },
-    Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
-];
-
-/// Latency percentiles mean nothing for a run that timed no tick.
-const TIMED: &str = "latency_us.count";
-/// Per-tick figures divide by the ticks delivered.
-const DELIVERED: &str = "ticks.delivered";
-
-// One figure per line (two when long): rustfmt would give each up to four, and the
-// table would no longer read as a table.
-#[rustfmt::skip]
-pub const FIGURES: &[Figure] = &[
-    fig("clients", "clients", Count, Neither).about("clients connected at once"),
-    fig("rate", "tick rate", PerSecond, Neither).about("ticks the server published per second, all symbols"),
-    fig("poll_interval_ms", "poll interval", Milliseconds, Neither).about("how often a polling client asks"),
-    fig("window_s", "measurement window", Seconds, Neither).about("the time the figures cover"),
-    fig("drain_s", "drain after the window", Seconds, Neither)
-        .about("how long the window's ticks were still waited for"),
-
-    fig("latency_us.count", "latency samples", Count, Neither)
-        .short("ticks timed").about("ticks whose latency was recorded"),
-    fig("latency_us.min", "latency min", Microseconds, Lower)
-        .short("min").about("the fastest tick").measured_if(TIMED),
-    fig("latency_us.mean", "latency mean", Microseconds, Lower)
-        .short("mean").about("the average over every tick").measured_if(TIMED),
-    fig("latency_us.p50", "latency p50", Microseconds, Lower)
-        .short("p50").about("half the ticks arrived faster").measured_if(TIMED),
-    fig("latency_us.p90", "latency p90", Microseconds, Lower)
-        .short("p90").about("90 % of the ticks arrived faster").measured_if(TIMED),
-    fig("latency_us.p99", "latency p99", Microseconds, Lower)
-        .short("p99").about("99 % of the ticks arrived faster").measured_if(TIMED),
-    fig("latency_us.p999", "latency p99.9", Microseconds, Lower)
-        .short("p99.9").about("99.9 % of the ticks arrived faster").measured_if(TIMED),
-    fig("latency_us.max", "latency max", Microseconds, Lower)
-        .short("max").about("the slowest tick").measured_if(TIMED),
-
-    fig("ticks.delivered", "ticks delivered", Count, Higher)
-        .short("delivered").about("unique ticks received"),
-    fig("ticks.expected", "ticks expected", Count, Neither)
-        .short("expected").about("ticks the server generated for the clients' filter × clients"),
-    fig("ticks.lost", "ticks lost", Count, Lower)
-        .short("lost").about("expected − delivered").nonzero_is_a_problem(),
-    fig("ticks.gap_missed", "ticks announced as missed", Count, Lower)
-        .short("announced as missed").about("the lost ticks the server announced as evicted")
-        .nonzero_is_a_problem(),
-    fig("ticks.duplicates", "duplicate ticks", Count, Lower)
-        .short("duplicates").about("ticks a client received more than once").nonzero_is_a_problem(),
-    fig("ticks.out_of_order", "ticks out of order", Count, Lower)
-        .short("out of order").about("ticks received after a higher seq").nonzero_is_a_problem(),
-    fig("ticks.expected_per_client", "ticks expected per client", Count, Neither)
-        .short("expected per client").about("ticks each client should have received"),
-
-    fig("requests.total", "requests in window", Count, Lower)
-        .short("in window").about("requests and handshakes sent in the window"),
-    fig("requests.per_client_per_min", "requests per client per minute", PerClientPerMinute, Lower)
-        .short("per client per minute").about("what each client asks of the server's HTTP machinery"),
-    fig("requests.empty", "empty answers", Count, Lower).about("poll and long-poll answers with no tick"),
-    fig("requests.late", "late polls", Count, Lower)
-        .about("polls answered after their next slot had begun").nonzero_is_a_problem(),
-
-    fig("wire.bytes_read", "wire bytes read", Bytes, Lower).short("read").about("bytes the clients read"),
-    fig("wire.bytes_written", "wire bytes written", Bytes, Lower)
-        .short("written").about("bytes the clients wrote"),
-    fig("wire.bytes_per_tick", "wire bytes per tick", Bytes, Lower)
-        .short("per delivered tick").about("(read + written) ÷ ticks delivered").measured_if(DELIVERED),
-
-    fig("server.cpu_s", "server CPU in window", Seconds, Lower)
-        .short("CPU in window").about("user + system CPU time of the server"),
-    fig("server.cpu_us_per_tick", "server CPU per tick", Microseconds, Lower)
-        .short("CPU per delivered tick").about("server CPU time ÷ ticks delivered").measured_if(DELIVERED),
-    fig("server.rss_before_bytes", "server RSS before clients", Bytes, Neither)
-        .short("RSS before clients").about("resident memory before the first client")
-        .measured_if("server.rss_before_bytes"),
-    fig("server.rss_with_clients_bytes", "server RSS with all connected", Bytes, Lower)
-        .short("RSS with all connected").about("resident memory with every client connected")
-        .measured_if("server.rss_with_clients_bytes"),
-    fig("server.heap_before_bytes", "server heap before clients", Bytes, Neither)
-        .short("heap before clients").about("live heap before the first client"),
-    fig("server.heap_with_clients_bytes", "server heap with all connected", Bytes, Lower)
-        .short("heap with all connected").about("live heap with every client connected"),
-    fig("server.rss_per_conn_bytes", "server RSS per connection", Bytes, Lower)
-        .short("RSS per connection").about("RSS growth ÷ clients").measured_if("clients"),
-    fig("server.heap_per_conn_bytes", "server heap per connection", Bytes, Lower)
-        .short("heap per connection").about("heap growth ÷ clients").measured_if("clients"),
-    fig("server.tcp_mem_per_conn_bytes", "kernel TCP memory per connection", Bytes, Lower)
-        .about("growth of the machine's TCP buffers ÷ clients").measured_if("clients"),
-    fig("server.tcp_mem_before_bytes", "kernel TCP memory before clients", Bytes, Neither)
-        .about("the machine's TCP buffers before the first client"),
-    fig("server.tcp_mem_with_clients_bytes", "kernel TCP memory with all connected", Bytes, Lower)
-        .about("the machine's TCP buffers with every client connected"),
-    fig("server.cpu_source", "server CPU measured from", Text, Neither)
-        .short("CPU measured from").about("proc: /proc/<pid>/stat; stats: the server's /api/stats"),
-
-    fig("connect.count", "connects timed", Count, Neither).about("connections (and polls' responses) timed"),
-    fig("connect.p50_us", "connect p50", Microseconds, Lower)
-        .short("p50").about("half the connects were faster").measured_if("connect.count"),
-    fig("connect.p99_us", "connect p99", Microseconds, Lower)
-        .short("p99").about("99 % of the connects were faster").measured_if("connect.count"),
-    fig("connect.max_us", "connect max", Microseconds, Lower)
-        .short("max").about("the slowest connect").measured_if("connect.count"),
-
-    fig("errors.*", "errors", Count, Lower).about("failures of this kind").nonzero_is_a_problem(),
-
-    fig("loadgen.cpu_s", "load generator CPU in window", Seconds, Lower)
-        .short("CPU in window").about("user + system CPU time of pushlab-load"),
-    fig("loadgen.cpu_pct", "load generator CPU", PercentOfCore, Lower)
-        .short("CPU (of one core)").about("CPU time ÷ window: near 100 %, its own delays are in the latency"),
-    fig("loadgen.rss_bytes", "load generator RSS", Bytes, Lower)
-        .short("RSS").about("resident memory at the window's end").measured_if("loadgen.rss_bytes"),
-    fig("loadgen.heap_bytes", "load generator heap", Bytes, Lower)
-        .short("heap").about("live heap at the window's end"),
-    fig("loadgen.heap_per_client_bytes", "load generator heap per client", Bytes, Lower)
-        .short("heap per client").about("heap growth since before the clients ÷ clients")
-        .measured_if("clients"),
-    fig("loadgen.host_load_1m", "machine load average (1 min)", Number, Lower)
-        .about("above the core count, other work competed for the CPU").measured_if("loadgen.host_load_1m"),
-];
 
 #[cfg(test)]
 mod tests {

@@ -143,12 +143,8 @@ fn progress_bar(prefix: String) -> ProgressBar {
 pub fn write_outputs(results: &Results, out: &Path) -> anyhow::Result<()> {
     let path =
         results::write(results, out).with_context(|| format!("writing results to {}", out.display()))?;
-    let (page, missing) = report_page(results)?;
-    for asset in missing {
-        tracing::warn!(%asset, "report asset not found; left as a link");
-    }
     let report = out.join("report.html");
-    std::fs::write(&report, page).with_context(|| format!("writing {}", report.display()))?;
+    write_report_page(&serde_json::to_string(results)?, &report)?;
     println!("results: {} (and latest.json)\nreport:  {}", path.display(), report.display());
     Ok(())
 }
@@ -160,6 +156,16 @@ const REPORT_PAGE: &str = "report.html";
 /// also the assets that could not be found.
 pub fn report_page(results: &Results) -> anyhow::Result<(String, Vec<String>)> {
     report_page_for(&serde_json::to_string(results)?)
+}
+
+/// Writes the report page for the results document `json` to `path`, warning about
+/// any asset it could not inline.
+fn write_report_page(json: &str, path: &Path) -> anyhow::Result<()> {
+    let (page, missing) = report_page_for(json)?;
+    for asset in missing {
+        tracing::warn!(%asset, "report asset not found; left as a link");
+    }
+    std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The report page with the results document `json` inside (written as it is: a file
@@ -176,7 +182,7 @@ fn report_page_for(json: &str) -> anyhow::Result<(String, Vec<String>)> {
 fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
     let path = &args.results;
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let document: serde_json::Value =
+    let mut document: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     anyhow::ensure!(
         document.get("schema") == Some(&results::SCHEMA.into()) && document["runs"].is_array(),
@@ -184,20 +190,14 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
         path.display(),
         results::SCHEMA
     );
-    let mut document = document;
     if document.get("catalogue").is_none() {
         // Older than the catalogue: a page opened from disk has no server to ask, so it
         // gets this build's (its figures' keys have not changed since).
         document["catalogue"] = serde_json::to_value(&pushlab_contract::figures::CATALOGUE)?;
     }
     // Re-written compactly: the page carries the same document, not its layout.
-    let (page, missing) = report_page_for(&document.to_string())?;
-    for asset in missing {
-        tracing::warn!(%asset, "report asset not found; left as a link");
-    }
-    let out = &args.out;
-    std::fs::write(out, page).with_context(|| format!("writing {}", out.display()))?;
-    println!("report: {}", out.display());
+    write_report_page(&document.to_string(), &args.out)?;
+    println!("report: {}", args.out.display());
     Ok(())
 }
 

@@ -116,15 +116,7 @@ pub async fn wait_for<T: std::fmt::Debug>(
     mut read: impl FnMut() -> T,
     done: impl Fn(&T) -> bool,
 ) -> T {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        let value = read();
-        if done(&value) {
-            return value;
-        }
-        assert!(std::time::Instant::now() < deadline, "waited {PATIENCE:?} for {what}: last saw {value:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_async(what, || std::future::ready(read()), done).await
 }
 
 /// [`wait_for`] with a `read` that awaits (a server's `/api/stats`, say).
