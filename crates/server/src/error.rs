@@ -23,6 +23,10 @@ pub enum ApiError {
     /// `--max-connections` streams, WebSockets and pending long-polls are open.
     #[error("the server is at its limit of {limit} open connections; retry in {RETRY_AFTER_SECS} s")]
     TooManyConnections { limit: u64 },
+    /// The connection layer will not serve this request (a malformed or oversized head,
+    /// an unsupported body): the status to answer with, then the connection closes.
+    #[error("{1}")]
+    Protocol(StatusCode, String),
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -36,11 +40,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self {
+        let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Protocol(status, _) => *status,
             ApiError::TooManyConnections { .. } | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         };
         let body = Json(ErrorBody { error: self.to_string() });

@@ -13,9 +13,10 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
 
-use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
+use smallvec::SmallVec;
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// The most symbols a feed can carry: a filter is a 64-bit set of symbol indices.
 pub use pushlab_contract::limits::MAX_SYMBOLS;
@@ -67,11 +68,19 @@ impl SymbolFilter {
     }
 }
 
+/// Ticks a [`Batch`] holds without allocating: a streaming client that keeps up reads
+/// one or two ticks per wake-up, and a read must not allocate per client per tick.
+/// (A longer read, a poll's `limit` or a catch-up, spills to the heap once.)
+pub const INLINE_TICKS: usize = 8;
+
+/// The ticks of one read, shared with the log (each entry is a reference count).
+pub type Ticks = SmallVec<[Arc<TickFrame>; INLINE_TICKS]>;
+
 /// What one read at a cursor returns.
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Matching ticks after the cursor, oldest first.
-    pub ticks: Vec<Arc<TickFrame>>,
+    pub ticks: Ticks,
     /// The cursor for the next read: the last returned seq if `limit` cut the list,
     /// else the head at read time (non-matching ticks need not be read again).
     pub next: u64,
@@ -207,7 +216,7 @@ impl Feed {
     /// what a poll without a cursor answers, so a fresh page shows every price at once.
     pub fn latest(&self, filter: SymbolFilter) -> Batch {
         let log = self.log.read().expect("feed lock poisoned");
-        let mut ticks: Vec<_> =
+        let mut ticks: Ticks =
             log.latest.iter().flatten().filter(|t| filter.matches(t.symbol)).cloned().collect();
         ticks.sort_by_key(|t| t.seq);
         Batch { ticks, next: log.head, missed: 0, truncated: false }

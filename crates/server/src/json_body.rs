@@ -35,7 +35,7 @@ mod tests {
 
     #[test]
     fn body_wraps_the_shared_tick_bytes() {
-        let ticks = vec![
+        let ticks = smallvec::smallvec![
             Arc::new(TickFrame::new(3, 0, br#"{"seq":3}"#.to_vec())),
             Arc::new(TickFrame::new(4, 0, br#"{"seq":4}"#.to_vec())),
         ];

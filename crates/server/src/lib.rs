@@ -19,9 +19,11 @@
 //! - `/api/figures`: the figure catalogue of `pushlab-contract`, for pages showing a
 //!   results file written before results carried it.
 //!
+//! - [`http1`]: the connection layer under it all: HTTP/1.1 framing that holds no
+//!   buffer while a connection waits, so an idle stream costs what its transport needs.
+//!
 //! [`app`] builds the router (tests call it directly); [`run`] serves it until a
-//! shutdown future resolves, then drains: at most [`SHUTDOWN_GRACE`] for streams and
-//! requests plus [`CLOSE_GRACE`] for WebSocket close frames, 4 s in all (SPEC: 5 s).
+//! shutdown future resolves, then drains within [`SHUTDOWN_GRACE`] (SPEC: 5 s).
 
 pub mod admin;
 pub mod assets;
@@ -30,6 +32,7 @@ pub mod counters;
 pub mod cursor;
 pub mod error;
 pub mod feed;
+pub mod http1;
 pub mod json_body;
 pub mod long_poll;
 pub mod origin;
@@ -43,26 +46,25 @@ pub mod ticker;
 pub mod ws;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use pushlab_contract::figures::{CATALOGUE, Catalogue};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use config::Config;
 pub use state::AppState;
 
-/// How long shutdown waits for open HTTP connections (streams, long-polls, clients
-/// that never read) before giving up on them.
+/// How long shutdown waits for open connections (streams ending, long-polls answering,
+/// WebSockets sending their close frames, clients that never read) before dropping
+/// them: the process exits within about 3 s of the signal (SPEC: 5 s).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// Then how long WebSocket sessions get to send their close frames. With
-/// [`SHUTDOWN_GRACE`], the process exits within 4 s of the signal (SPEC: 5 s).
-pub const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// The pause after a failed `accept` (out of file descriptors, say) before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Every route of the server.
 pub fn app(state: AppState) -> Router {
@@ -81,7 +83,6 @@ pub fn app(state: AppState) -> Router {
         .route("/results/{*name}", get(assets::results))
         .fallback(assets::fallback)
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
@@ -115,38 +116,55 @@ pub fn start_ticker(state: &AppState) -> tokio::task::JoinHandle<()> {
 }
 
 /// Serves the routes over `state` (whoever publishes into its feed: the ticker, or a
-/// test) until `shutdown` resolves, then drains within [`SHUTDOWN_GRACE`].
+/// test) until `shutdown` resolves, then drains: streams end, long-polls answer,
+/// WebSockets close with 1001, idle connections close; whatever is still open after
+/// [`SHUTDOWN_GRACE`] (a client that never reads) is dropped.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Without TCP_NODELAY, a small event can wait up to 40 ms for the delayed ACK of
-    // the previous one (Nagle's algorithm): latency we would then measure as the
-    // transport's.
-    let listener = listener.tap_io(|tcp| {
+    let router = app(state.clone());
+    let connections = TaskTracker::new();
+    let hard_stop = CancellationToken::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before we took it:
+                    // wait a moment rather than spin.
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        // Without TCP_NODELAY, a small event can wait up to 40 ms for the delayed ACK of
+        // the previous one (Nagle's algorithm): latency we would then measure as the
+        // transport's.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!("TCP_NODELAY: {e}");
         }
-    });
-    let token = state.shutdown.clone();
-    let server =
-        axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: ending streams, closing WebSockets");
-                token.cancel();
-            });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        served = &mut server => served?,
-        // Graceful shutdown waits for every connection; a client that never reads
-        // must not hold the process past the grace period.
-        _ = async { state.shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; exiting anyway");
-        }
+        let connection = http1::serve_connection(tcp, peer, router.clone(), state.shutdown.clone());
+        let hard_stop = hard_stop.clone();
+        connections.spawn(async move {
+            tokio::select! {
+                () = connection => {}
+                () = hard_stop.cancelled() => {}
+            }
+        });
     }
-    state.tasks.close();
-    let _ = tokio::time::timeout(CLOSE_GRACE, state.tasks.wait()).await;
+    tracing::info!("shutting down: ending streams, closing WebSockets");
+    drop(listener); // new connections are refused from now on
+    state.shutdown.cancel();
+    connections.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait()).await.is_err() {
+        tracing::warn!("{} connections still open after {SHUTDOWN_GRACE:?}; closing them", connections.len());
+        hard_stop.cancel();
+        connections.wait().await;
+    }
     Ok(())
 }

@@ -34,25 +34,28 @@ pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<
         None => Cursor::at_head(&state.feed, filter),
     };
 
-    let mut batch = cursor.read(limit);
-    if batch.is_empty() {
-        // Nothing to say yet: hold the request. Only now does it take a cap permit.
-        active.hold_open()?;
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
-        while batch.is_empty() {
-            let woke = tokio::select! {
-                () = cursor.ready() => true,
-                _ = tokio::time::sleep_until(deadline) => false,
-                // Shutting down: answer now (empty) so the client comes back to a live server.
-                _ = state.shutdown.cancelled() => false,
-            };
-            // Also after a timeout: one last read, so `next` is the head at answer time.
-            batch = cursor.read(limit);
-            if !woke {
-                break;
-            }
+    // The first read answers at once if something is new; otherwise the request is held
+    // (only then taking a cap permit) until a read finds something or the time is up.
+    // The batch lives only between a read and the answer, not across the wait.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+    let mut held = false;
+    let batch = loop {
+        let batch = cursor.read(limit);
+        if !batch.is_empty() || held && tokio::time::Instant::now() >= deadline {
+            break batch;
         }
-    }
+        if !held {
+            active.hold_open()?;
+            held = true;
+        }
+        tokio::select! {
+            () = cursor.ready() => {}
+            // After a timeout: one last read, so `next` is the head at answer time.
+            _ = tokio::time::sleep_until(deadline) => {}
+            // Shutting down: answer now (empty) so the client comes back to a live server.
+            _ = state.shutdown.cancelled() => break cursor.read(limit),
+        }
+    };
     let body = batch_json(&batch);
     active.counters().sent(batch.ticks.len(), body.len());
     Ok(json_response(body))

@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::pin::Pin;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -21,7 +22,8 @@ use bytes::Bytes;
 use futures::stream::{self, Stream};
 use pushlab_contract::Transport;
 use pushlab_contract::limits::SSE_RETRY_MS;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use crate::cursor::Cursor;
 use crate::error::ApiError;
@@ -43,8 +45,7 @@ pub async fn sse(
     let filter = params.symbols(&state.feed)?;
     let cursor = resume_cursor(&state, &headers, &params, filter)?;
     active.hold_open()?;
-    let events =
-        EventStream { state, active, cursor, pending: VecDeque::new(), next_keepalive: Instant::now() };
+    let events = EventStream::new(state, active, cursor);
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
@@ -94,26 +95,40 @@ enum Wake {
     Shutdown,
 }
 
-/// One client's stream: a cursor into the feed and the events not yet handed to hyper.
+/// One client's stream: a cursor into the feed and the events not yet handed to the
+/// connection.
+///
+/// Its waits cost no timer or lock per tick: the shutdown future and the keepalive
+/// timer are made once per stream and only polled again, and the timer is re-armed
+/// only when it fires (a stream that wrote since then just sleeps on to the new due
+/// time), not at every write.
 struct EventStream {
     state: AppState,
     active: Active,
     cursor: Cursor,
-    /// Chunks read in the last step, handed to hyper one at a time; at most one
-    /// batch of shared frames.
+    /// Chunks read in the last step, handed over one at a time; at most one batch of
+    /// shared frames.
     pending: VecDeque<Chunk>,
-    /// When to write a comment if nothing else was written by then.
-    next_keepalive: Instant,
+    /// When the last chunk went out: a keepalive is due a keepalive period after it.
+    last_write: Instant,
+    keepalive: Pin<Box<Sleep>>,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
 impl EventStream {
-    fn into_stream(mut self) -> impl Stream<Item = Result<Bytes, Infallible>> {
-        let retry = Bytes::from(format!("retry: {SSE_RETRY_MS}\n\n"));
-        self.pending.push_back(Chunk { bytes: retry, ticks: 0 });
+    fn new(state: AppState, active: Active, cursor: Cursor) -> Self {
+        let now = Instant::now();
+        let keepalive = Box::pin(tokio::time::sleep_until(now + state.config.keepalive));
+        let shutdown = Box::pin(state.shutdown.clone().cancelled_owned());
+        let retry = Chunk { bytes: Bytes::from(format!("retry: {SSE_RETRY_MS}\n\n")), ticks: 0 };
+        EventStream { state, active, cursor, pending: VecDeque::from([retry]), last_write: now, keepalive, shutdown }
+    }
+
+    fn into_stream(self) -> impl Stream<Item = Result<Bytes, Infallible>> {
         stream::unfold(self, |mut events| async move {
             let chunk = events.next_chunk().await?;
             events.active.counters().sent(chunk.ticks, chunk.bytes.len());
-            events.next_keepalive = Instant::now() + events.state.config.keepalive;
+            events.last_write = Instant::now();
             Some((Ok(chunk.bytes), events))
         })
     }
@@ -147,15 +162,24 @@ impl EventStream {
         }
     }
 
-    /// Waits for the head to pass the cursor, the keepalive deadline, or shutdown.
-    /// Ticks of other symbols wake it too, but do not move the keepalive deadline:
-    /// only a written chunk does.
+    /// Waits for the head to pass the cursor, a keepalive period without a write, or
+    /// shutdown. Ticks of other symbols wake it too, but do not count as a write.
     async fn wait(&mut self) -> Wake {
-        tokio::select! {
-            biased;
-            _ = self.state.shutdown.cancelled() => Wake::Shutdown,
-            () = self.cursor.ready() => Wake::Ticks,
-            _ = tokio::time::sleep_until(self.next_keepalive) => Wake::Keepalive,
+        let period = self.state.config.keepalive;
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut self.shutdown => return Wake::Shutdown,
+                () = self.cursor.ready() => return Wake::Ticks,
+                () = &mut self.keepalive => {
+                    let due = self.last_write + period;
+                    let now = Instant::now();
+                    self.keepalive.as_mut().reset(if now >= due { now + period } else { due });
+                    if now >= due {
+                        return Wake::Keepalive;
+                    }
+                }
+            }
         }
     }
 }

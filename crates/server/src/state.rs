@@ -7,7 +7,6 @@ use std::sync::Arc;
 use pushlab_contract::Transport;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::counters::{Counters, TransportCounters};
@@ -30,8 +29,6 @@ pub struct Shared {
     connections: Arc<Semaphore>,
     /// Cancelled when the server starts shutting down: streams end, long-polls answer.
     pub shutdown: CancellationToken,
-    /// WebSocket sessions run as their own tasks; shutdown waits for their close frames.
-    pub tasks: TaskTracker,
 }
 
 impl Deref for AppState {
@@ -54,7 +51,6 @@ impl AppState {
             rate,
             connections,
             shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
         }))
     }
 

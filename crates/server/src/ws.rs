@@ -7,33 +7,44 @@
 //! reconnect or resume in the browser (the page must do it, with `?since=`), pings to
 //! notice dead peers, and proxies that must understand the upgrade.
 //!
-//! Buffers are sized for thousands of connections: tungstenite's defaults cost about
-//! 128 KiB per connection; 4 KiB each cost a few kB.
+//! The handshake is answered here (`101` with `Sec-WebSocket-Accept`) and the
+//! connection layer hands the socket over; from there tungstenite speaks the protocol.
+//! Its default buffers are 128 KiB each way (tungstenite 0.29's `WebSocketConfig`);
+//! here they are sized for thousands of mostly idle connections.
 
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::ws::{
-    CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
-};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use pushlab_contract::ControlMessage;
 use pushlab_contract::Transport;
 // tungstenite refuses a larger client message, and we close with 1009.
 use pushlab_contract::limits::MAX_CLIENT_MESSAGE_BYTES;
+use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use crate::cursor::Cursor;
 use crate::error::ApiError;
 use crate::feed::PUSH_BATCH_TICKS;
+use crate::http1::{OnUpgrade, Upgraded};
 use crate::origin::check_origin;
 use crate::params::{Params, symbol_filter};
 use crate::state::{Active, AppState};
 
-/// Read and write buffer of each connection.
-pub const BUFFER_BYTES: usize = 4 * 1024;
+/// tungstenite's read buffer: client messages are small (a subscribe, a pong); a larger
+/// one (up to the 4 KiB limit) grows it for that frame.
+pub const READ_BUFFER_BYTES: usize = 512;
+/// Frames are gathered up to this before tungstenite writes them; every batch ends
+/// with a flush, so this bounds the copy, not the latency.
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// The write buffer may grow to this while the socket is slow; then sends wait.
 pub const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 /// A peer is gone after this many keepalive intervals without a frame from it, or
@@ -47,16 +58,12 @@ const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_TOO_BIG: u16 = 1009;
 
 /// `GET /api/ws[?since=N][&symbols=A,B]`
-pub async fn ws(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
+pub async fn ws(State(state): State<AppState>, headers: HeaderMap, params: Params) -> Result<Response, ApiError> {
     let mut active = state.active(Transport::Ws);
     active.counters().request();
     check_origin(&headers, &state.config.allow_origin)?;
-    let upgrade = upgrade.map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
+    let accept =
+        handshake(&headers).map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
     let filter = params.symbols(&state.feed)?;
     let cursor = match params.cursor("since")? {
         Some(since) => {
@@ -65,25 +72,52 @@ pub async fn ws(
         None => Cursor::at_head(&state.feed, filter),
     };
     active.hold_open()?;
-    // Shutdown waits for this session's close frame: the tracker counts it until it ends.
-    let in_flight = state.tasks.token();
-    Ok(upgrade
-        .read_buffer_size(BUFFER_BYTES)
-        .write_buffer_size(BUFFER_BYTES)
-        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
-        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
-        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| async move {
-            let peer_timeout = state.config.keepalive * PEER_TIMEOUT_INTERVALS;
-            Session { state, active, socket, cursor, peer_timeout }.run().await;
-            drop(in_flight);
-        }))
+    let session = OnUpgrade::new(move |Upgraded { io, read_ahead }| async move {
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .write_buffer_size(WRITE_BUFFER_BYTES)
+            .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+            .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
+        let socket = WebSocketStream::from_partially_read(io, read_ahead, Role::Server, Some(config)).await;
+        let peer_timeout = state.config.keepalive * PEER_TIMEOUT_INTERVALS;
+        Session { state, active, socket, cursor, peer_timeout }.run().await;
+    });
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(header::SEC_WEBSOCKET_ACCEPT, HeaderValue::try_from(accept).expect("base64 is a header value"));
+    response.extensions_mut().insert(session);
+    Ok(response)
+}
+
+/// Checks the request is a WebSocket handshake (RFC 6455 §4.2.1) and returns the
+/// `Sec-WebSocket-Accept` that proves we read its key.
+fn handshake(headers: &HeaderMap) -> Result<String, &'static str> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if !has_token(header::CONNECTION, "upgrade") {
+        return Err("the Connection header must include `upgrade`");
+    }
+    if !has_token(header::UPGRADE, "websocket") {
+        return Err("the Upgrade header must be `websocket`");
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+        return Err("Sec-WebSocket-Version must be 13");
+    }
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).ok_or("Sec-WebSocket-Key is missing")?;
+    Ok(derive_accept_key(key.as_bytes()))
 }
 
 struct Session {
     state: AppState,
     active: Active,
-    socket: WebSocket,
+    socket: WebSocketStream<TcpStream>,
     cursor: Cursor,
     /// How long a write may wait on the peer, and how long it may stay silent.
     peer_timeout: Duration,
@@ -92,7 +126,7 @@ struct Session {
 /// What woke the session up.
 enum Event {
     Ticks,
-    Message(Option<Result<Message, axum::Error>>),
+    Message(Option<Result<Message, WsError>>),
     PingDue,
     Shutdown,
 }
@@ -114,14 +148,17 @@ impl Session {
         let keepalive = self.state.config.keepalive;
         let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
         let mut last_heard = Instant::now();
+        // Made once and polled again, not made per wake-up: each costs a lock.
+        let stopping = self.state.shutdown.clone();
+        let mut shutdown = std::pin::pin!(stopping.cancelled());
         let end = loop {
             if self.push_ready().await.is_err() {
                 break End::Drop;
             }
             let event = tokio::select! {
                 biased;
-                _ = self.state.shutdown.cancelled() => Event::Shutdown,
-                message = self.socket.recv() => Event::Message(message),
+                () = &mut shutdown => Event::Shutdown,
+                message = self.socket.next() => Event::Message(message),
                 _ = ping.tick() => Event::PingDue,
                 () = self.cursor.ready() => Event::Ticks,
             };
@@ -145,7 +182,7 @@ impl Session {
         };
         match end {
             End::Close(code, reason) => {
-                let frame = CloseFrame { code, reason: reason.into() };
+                let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
                 let _ =
                     tokio::time::timeout(CLOSE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
             }
@@ -201,7 +238,7 @@ impl Session {
     }
 
     /// Handles one message from the client; `Some` ends the session.
-    async fn on_message(&mut self, message: Option<Result<Message, axum::Error>>) -> Option<End> {
+    async fn on_message(&mut self, message: Option<Result<Message, WsError>>) -> Option<End> {
         let Some(message) = message else { return Some(End::Drop) };
         let reply = match message {
             Ok(Message::Text(text)) => match self.subscribe(&text) {
@@ -212,8 +249,9 @@ impl Session {
                 return Some(End::Close(CLOSE_UNSUPPORTED, "binary frames are not accepted"));
             }
             Ok(Message::Close(_)) => return Some(End::PeerClosed),
-            Ok(Message::Ping(_) | Message::Pong(_)) => return None, // tungstenite answers pings itself
-            Err(e) if is_too_big(&e) => return Some(End::Close(CLOSE_TOO_BIG, "message over 4096 bytes")),
+            // tungstenite answers pings itself; a raw frame is never read.
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => return None,
+            Err(WsError::Capacity(_)) => return Some(End::Close(CLOSE_TOO_BIG, "message over 4096 bytes")),
             Err(_) => return Some(End::Drop),
         };
         self.send(Message::Text(control(&reply).into())).await.err().map(|PeerGone| End::Drop)
@@ -246,11 +284,4 @@ impl Session {
 
 fn control(message: &ControlMessage) -> String {
     serde_json::to_string(message).expect("control messages serialize")
-}
-
-/// tungstenite refuses a frame or message over the configured size with `Capacity`.
-fn is_too_big(error: &axum::Error) -> bool {
-    use tokio_tungstenite::tungstenite::Error;
-    let inner = std::error::Error::source(error).and_then(|e| e.downcast_ref::<Error>());
-    matches!(inner, Some(Error::Capacity(_)))
 }
