@@ -43,6 +43,12 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_KEEPALIVE", default_value = "15s", value_parser = parse_keepalive)]
     pub keepalive: Duration,
 
+    /// Write coalescing: a stream (SSE, WebSocket) woken by a tick waits this long more
+    /// and writes everything that arrived meanwhile in one write: fewer `send()`s per
+    /// tick, for up to this much more latency. `0` (the default) writes at once.
+    #[arg(long, env = "PUSHLAB_COALESCE", default_value = "0", value_parser = parse_coalesce)]
+    pub coalesce: Duration,
+
     /// Open SSE streams, WebSockets and pending long-polls allowed at once; past it, 503.
     #[arg(long, env = "PUSHLAB_MAX_CONNECTIONS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
@@ -107,6 +113,14 @@ fn parse_keepalive(s: &str) -> Result<Duration, String> {
     }
 }
 
+fn parse_coalesce(s: &str) -> Result<Duration, String> {
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 0, 5ms, 20ms)"))?;
+    if d <= Duration::from_secs(1) { Ok(d) } else { Err("expected 0 or a duration up to 1s".into()) }
+}
+
 /// Checks what clap cannot see per value: the symbol list as a whole.
 pub fn validate(config: &Config) -> Result<(), String> {
     let symbols = &config.symbols;
@@ -130,7 +144,8 @@ mod tests {
             (c.addr.to_string(), c.rate, c.history, c.max_connections),
             ("127.0.0.1:3000".into(), 20.0, 4096, 100_000)
         );
-        assert_eq!((c.symbols.len(), c.keepalive), (8, Duration::from_secs(15)));
+        assert_eq!((c.symbols.len(), c.keepalive, c.coalesce), (8, Duration::from_secs(15), Duration::ZERO));
+        assert_eq!(Config::with_args(["--coalesce", "5ms"]).coalesce, Duration::from_millis(5));
     }
 
     #[test]
@@ -139,6 +154,7 @@ mod tests {
             ["--rate", "0"],
             ["--rate", "100001"],
             ["--keepalive", "1ns"],
+            ["--coalesce", "2s"],
             ["--history", "0"],
             ["--symbols", "A,,B"],
         ] {

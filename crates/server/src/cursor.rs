@@ -9,6 +9,7 @@
 //! the client keeps the cursor.)
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -75,12 +76,20 @@ impl Cursor {
         // channel cannot close under us.
         let _ = self.head.wait_for(|&head| head > position).await.expect("the feed outlives its cursors");
     }
+
+    /// [`Cursor::ready`], then `gather` longer, so that ticks published meanwhile are
+    /// read, and written, together: a stream's write coalescing (`--coalesce`). With
+    /// `gather` zero it is `ready` itself.
+    pub async fn ready_within(&mut self, gather: Duration) {
+        self.ready().await;
+        if !gather.is_zero() {
+            tokio::time::sleep(gather).await;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::feed::TickFrame;
 
@@ -128,5 +137,23 @@ mod tests {
         tokio::spawn(async move { publish(&publisher, 2..=2) });
         cursor.ready().await;
         assert_eq!(seqs(&cursor.read(100)), vec![2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ready_within_gathers_what_arrives_meanwhile_into_one_read() {
+        let feed = feed();
+        let mut cursor = Cursor::at_head(&feed, SymbolFilter::ALL);
+        let publisher = feed.clone();
+        tokio::spawn(async move {
+            publish(&publisher, 1..=1);
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            publish(&publisher, 2..=2);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            publish(&publisher, 3..=3);
+        });
+        cursor.ready_within(Duration::from_millis(5)).await;
+        assert_eq!(seqs(&cursor.read(100)), vec![1, 2], "seq 3 came after the 5 ms");
+        cursor.ready_within(Duration::ZERO).await;
+        assert_eq!(seqs(&cursor.read(100)), vec![3]);
     }
 }

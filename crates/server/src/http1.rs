@@ -47,6 +47,7 @@ use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::error::ApiError;
@@ -93,13 +94,59 @@ pub struct Upgraded {
     pub read_ahead: Vec<u8>,
 }
 
+/// The tasks serving connections, so that shutdown can wait for them and, past its
+/// grace period, drop the ones still running (a client that never reads).
+#[derive(Debug, Clone, Default)]
+pub struct Connections {
+    tracker: TaskTracker,
+    dropped: CancellationToken,
+}
+
+impl Connections {
+    /// Runs `task` until it ends or [`Connections::drop_all`].
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let dropped = self.dropped.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                () = task => {}
+                () = dropped.cancelled() => {}
+            }
+        });
+    }
+
+    /// Waits up to `grace` for every task to end, then drops the rest. Returns how many
+    /// were dropped.
+    pub async fn wait(&self, grace: Duration) -> usize {
+        self.tracker.close();
+        if tokio::time::timeout(grace, self.tracker.wait()).await.is_ok() {
+            return 0;
+        }
+        let left = self.tracker.len();
+        self.dropped.cancel();
+        self.tracker.wait().await;
+        left
+    }
+}
+
 /// Serves HTTP/1.1 on `io` until the client leaves, asks to close, or the server stops
 /// (`stopping`: a connection then takes no new request, so a reconnecting client finds
-/// the next run of the server).
-pub async fn serve_connection(io: TcpStream, peer: SocketAddr, router: Router, stopping: CancellationToken) {
+/// the next run of the server). An upgraded connection (a WebSocket) goes on as a task
+/// of its own in `connections`, and this one ends, freeing its state.
+pub async fn serve_connection(
+    io: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    stopping: CancellationToken,
+    connections: Connections,
+) {
     let connection = Connection { io, peer, buf: BytesMut::new() };
-    if let Err(e) = connection.run(router, stopping).await {
-        tracing::debug!(%peer, "connection ended: {e}");
+    // Handed on to a task of its own, an upgraded socket or a stream carries only its
+    // own state for as long as it lives, not the request loop's.
+    match connection.run(router, stopping).await {
+        Ok(None) => {}
+        Ok(Some(Handoff::Upgrade(run, upgraded))) => connections.spawn(run(upgraded)),
+        Ok(Some(Handoff::Stream(connection, stream))) => connections.spawn(connection.stream(stream)),
+        Err(e) => tracing::debug!(%peer, "connection ended: {e}"),
     }
 }
 
@@ -130,27 +177,46 @@ enum Next {
     KeepAlive,
     Close,
     Upgrade(UpgradeFn),
+    /// A body of unknown length (an event stream), to write from a task of its own.
+    Stream(Stream),
+}
+
+/// What a connection hands on when its request loop ends.
+enum Handoff {
+    /// `101`: the handler's function takes the socket.
+    Upgrade(UpgradeFn, Upgraded),
+    /// A response streams until its body ends; the connection then closes.
+    Stream(Connection, Stream),
+}
+
+/// A streaming response whose head is built and not yet written.
+struct Stream {
+    head: Vec<u8>,
+    body: Body,
+    framing: Framing,
 }
 
 impl Connection {
-    async fn run(mut self, router: Router, stopping: CancellationToken) -> io::Result<()> {
+    /// Serves requests until the connection ends (`None`), is upgraded, or starts a
+    /// stream: then what is left to run as a task of its own.
+    async fn run(mut self, router: Router, stopping: CancellationToken) -> io::Result<Option<Handoff>> {
         loop {
             let head = tokio::select! {
                 biased;
-                _ = stopping.cancelled() => return Ok(()),
+                _ = stopping.cancelled() => return Ok(None),
                 head = self.read_head() => head?,
             };
             let (parts, keep_alive) = match head {
-                None => return Ok(()), // the client closed between requests
-                Some(Err(refusal)) => return Box::pin(self.refuse(refusal)).await,
+                None => return Ok(None), // the client closed between requests
+                Some(Err(refusal)) => return Box::pin(self.refuse(refusal)).await.map(|()| None),
                 Some(Ok(head)) => head,
             };
             if stopping.is_cancelled() {
-                return Ok(());
+                return Ok(None);
             }
             let body = match self.read_body(&parts).await? {
                 Ok(body) => body,
-                Err(refusal) => return Box::pin(self.refuse(refusal)).await,
+                Err(refusal) => return Box::pin(self.refuse(refusal)).await.map(|()| None),
             };
             // The request line for the debug log (`--log pushlab_server=debug`), built only then.
             let line = tracing::enabled!(tracing::Level::DEBUG).then(|| format!("{} {}", parts.method, parts.uri));
@@ -164,19 +230,19 @@ impl Connection {
             let response = tokio::select! {
                 response = Box::pin(router.clone().oneshot(request)) => response.unwrap_or_else(|e: Infallible| match e {}),
                 // The client left while its request waited (a held long-poll): drop it.
-                gone = self.client_gone() => return gone,
+                gone = self.client_gone() => return gone.map(|()| None),
             };
             if let Some(line) = line {
                 tracing::debug!(peer = %self.peer, "{line} → {}", response.status());
             }
             match self.write_response(response, is_head, version, keep_alive).await? {
                 Next::KeepAlive => {}
-                Next::Close => return self.io.shutdown().await,
+                Next::Close => return self.io.shutdown().await.map(|()| None),
                 Next::Upgrade(run) => {
                     let read_ahead = self.buf.to_vec();
-                    run(Upgraded { io: self.io, read_ahead }).await;
-                    return Ok(());
+                    return Ok(Some(Handoff::Upgrade(run, Upgraded { io: self.io, read_ahead })));
                 }
+                Next::Stream(stream) => return Ok(Some(Handoff::Stream(self, stream))),
             }
         }
     }
@@ -309,13 +375,26 @@ impl Connection {
         };
         let keep_alive = keep_alive && framing != Framing::UntilClose;
         let head = response_head(&parts, framing, length, version, keep_alive);
-        drop(parts); // its headers are in `head` now; a stream can be long
         if is_head || framing == Framing::None {
             self.io.write_all(&head).await?;
+        } else if length.is_none() {
+            return Ok(Next::Stream(Stream { head, body, framing }));
         } else if !self.write_body(head, body, framing).await? {
-            return Ok(Next::Close); // the client left mid-stream
+            return Ok(Next::Close); // the client left mid-body
         }
         Ok(if keep_alive { Next::KeepAlive } else { Next::Close })
+    }
+
+    /// Writes a streaming response to its end (the server's shutdown, or the client
+    /// leaving), then closes: a stream is the last response on its connection.
+    async fn stream(mut self, Stream { head, body, framing }: Stream) {
+        match self.write_body(head, body, framing).await {
+            Ok(true) => {
+                let _ = self.io.shutdown().await;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::debug!(peer = %self.peer, "stream ended: {e}"),
+        }
     }
 
     /// Writes `head` and the body's frames, gathering every frame that is ready into one
@@ -534,8 +613,11 @@ fn response_head(
     keep_alive: bool,
 ) -> Vec<u8> {
     let mut head = Vec::with_capacity(160 + parts.headers.len() * 40);
-    let reason = parts.status.canonical_reason().unwrap_or("");
-    head.extend_from_slice(format!("HTTP/1.1 {} {reason}\r\n", parts.status.as_u16()).as_bytes());
+    head.extend_from_slice(b"HTTP/1.1 ");
+    head.extend_from_slice(parts.status.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(parts.status.canonical_reason().unwrap_or("").as_bytes());
+    head.extend_from_slice(b"\r\n");
     for (name, value) in &parts.headers {
         if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
             continue; // this layer frames the body
@@ -550,7 +632,9 @@ fn response_head(
     }
     match framing {
         Framing::Length => {
-            head.extend_from_slice(format!("content-length: {}\r\n", length.unwrap_or(0)).as_bytes())
+            head.extend_from_slice(b"content-length: ");
+            head.extend_from_slice(itoa::Buffer::new().format(length.unwrap_or(0)).as_bytes());
+            head.extend_from_slice(b"\r\n");
         }
         Framing::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         Framing::None | Framing::UntilClose => {}
@@ -560,14 +644,38 @@ fn response_head(
     } else if version == Version::HTTP_10 {
         head.extend_from_slice(b"connection: keep-alive\r\n");
     }
-    head.extend_from_slice(format!("date: {}\r\n\r\n", httpdate::fmt_http_date(SystemTime::now())).as_bytes());
+    head.extend_from_slice(b"date: ");
+    DATE.with_borrow_mut(|date| head.extend_from_slice(date.now()));
+    head.extend_from_slice(b"\r\n\r\n");
     head
 }
 
-/// Writes `len` as a chunk-size line (`1a\r\n`) into `line`; returns its length.
+thread_local! {
+    /// The `Date` header, formatted once a second per thread rather than per response.
+    static DATE: std::cell::RefCell<CachedDate> = std::cell::RefCell::new(CachedDate { second: 0, text: String::new() });
+}
+
+struct CachedDate {
+    second: u64,
+    text: String,
+}
+
+impl CachedDate {
+    fn now(&mut self) -> &[u8] {
+        let now = SystemTime::now();
+        let second = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if second != self.second || self.text.is_empty() {
+            self.second = second;
+            self.text = httpdate::fmt_http_date(now);
+        }
+        self.text.as_bytes()
+    }
+}
+
+/// Writes `len` as a chunk-size line (`1A\r\n`, upper case as hyper writes it) into `line`; returns its length.
 /// By hand, not `format!`: it runs for every event of every stream.
 fn chunk_size_line(len: usize, line: &mut [u8; 18]) -> usize {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let digits = (usize::BITS - len.leading_zeros()).div_ceil(4).max(1) as usize;
     for i in 0..digits {
         line[digits - 1 - i] = HEX[(len >> (4 * i)) & 0xf];
@@ -583,7 +691,7 @@ mod tests {
     #[test]
     fn chunk_size_lines_are_hex() {
         let mut line = [0u8; 18];
-        for (len, text) in [(0, "0\r\n"), (13, "d\r\n"), (0x1a2, "1a2\r\n"), (65536, "10000\r\n")] {
+        for (len, text) in [(0, "0\r\n"), (13, "D\r\n"), (0x1a2, "1A2\r\n"), (65536, "10000\r\n")] {
             let n = chunk_size_line(len, &mut line);
             assert_eq!(std::str::from_utf8(&line[..n]).unwrap(), text);
         }

@@ -52,8 +52,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use pushlab_contract::figures::{CATALOGUE, Catalogue};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 pub use config::Config;
 pub use state::AppState;
@@ -125,8 +123,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app(state.clone());
-    let connections = TaskTracker::new();
-    let hard_stop = CancellationToken::new();
+    let connections = http1::Connections::default();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -148,23 +145,15 @@ pub async fn serve(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!("TCP_NODELAY: {e}");
         }
-        let connection = http1::serve_connection(tcp, peer, router.clone(), state.shutdown.clone());
-        let hard_stop = hard_stop.clone();
-        connections.spawn(async move {
-            tokio::select! {
-                () = connection => {}
-                () = hard_stop.cancelled() => {}
-            }
-        });
+        let stopping = state.shutdown.clone();
+        connections.spawn(http1::serve_connection(tcp, peer, router.clone(), stopping, connections.clone()));
     }
     tracing::info!("shutting down: ending streams, closing WebSockets");
     drop(listener); // new connections are refused from now on
     state.shutdown.cancel();
-    connections.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait()).await.is_err() {
-        tracing::warn!("{} connections still open after {SHUTDOWN_GRACE:?}; closing them", connections.len());
-        hard_stop.cancel();
-        connections.wait().await;
+    let dropped = connections.wait(SHUTDOWN_GRACE).await;
+    if dropped > 0 {
+        tracing::warn!("{dropped} connections still open after {SHUTDOWN_GRACE:?}: dropped");
     }
     Ok(())
 }

@@ -165,12 +165,12 @@ impl EventStream {
     /// Waits for the head to pass the cursor, a keepalive period without a write, or
     /// shutdown. Ticks of other symbols wake it too, but do not count as a write.
     async fn wait(&mut self) -> Wake {
-        let period = self.state.config.keepalive;
+        let (period, coalesce) = (self.state.config.keepalive, self.state.config.coalesce);
         loop {
             tokio::select! {
                 biased;
                 () = &mut self.shutdown => return Wake::Shutdown,
-                () = self.cursor.ready() => return Wake::Ticks,
+                () = self.cursor.ready_within(coalesce) => return Wake::Ticks,
                 () = &mut self.keepalive => {
                     let due = self.last_write + period;
                     let now = Instant::now();

@@ -160,7 +160,7 @@ impl Session {
                 () = &mut shutdown => Event::Shutdown,
                 message = self.socket.next() => Event::Message(message),
                 _ = ping.tick() => Event::PingDue,
-                () = self.cursor.ready() => Event::Ticks,
+                () = self.cursor.ready_within(self.state.config.coalesce) => Event::Ticks,
             };
             match event {
                 Event::Ticks => {}
