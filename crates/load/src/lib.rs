@@ -18,6 +18,7 @@
 //! - [`results`], [`table`], [`html`]: the JSON, the terminal table, the report page.
 //! - [`wire`]: `pushlab-load wire`, the exact bytes of one exchange per transport.
 
+pub mod calibrate;
 pub mod cli;
 pub mod clients;
 pub mod commands;
