@@ -19,6 +19,12 @@
 //!
 //! Every CPU figure is read from the calling thread's own CPU clock (ns resolution)
 //! around the calls alone, so nothing else on the machine is counted.
+//!
+//! The send to a waiting reader is very load-dependent (11–41 µs on the same 2-core
+//! machine, an hour apart): its reader must be woken and scheduled, on a core others
+//! share. So each CPU figure is measured in [`ROUNDS`] rounds, interleaved, and given as
+//! the median of the rounds with their spread (fastest and slowest round): a median far
+//! from the spread's floor says the machine was busy while it was measured.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -39,23 +45,63 @@ const BATCH_MESSAGES: usize = 100;
 /// take some µs, so the reader is back in `recv()` well before the next send.
 const PAUSE_BETWEEN_SENDS: Duration = Duration::from_micros(50);
 
-/// What one calibration measured.
+/// Rounds of each CPU figure: odd, so the median is one round's figure.
+pub const ROUNDS: usize = 7;
+/// Calls of each kind per round: ~25 ms a round, the waiting reader's pauses included.
+pub const MESSAGES_PER_ROUND: usize = 200;
+/// Round trips timed (one histogram): ~30 ms.
+pub const ROUND_TRIPS: usize = 2000;
+
+/// What one calibration measured: a results file's `calibration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
+    /// Bytes per `send()` and `recv()`.
     pub message_bytes: usize,
-    /// `send()` calls measured, each of exactly `message_bytes`.
-    pub sends: u64,
-    /// CPU per `send()` to a peer waiting in `recv()`, µs.
-    pub send_cpu_us: f64,
+    /// Rounds of each CPU figure.
+    pub rounds: usize,
+    /// `send()` (or `recv()`) calls each round timed, per kind, each of exactly
+    /// `message_bytes`.
+    pub messages_per_round: usize,
+    /// CPU per `send()` to a peer waiting in `recv()`, µs: the unit server CPU per
+    /// delivered tick is divided by ([`Calibration::in_sends`]).
+    pub send_cpu_us: Spread,
     /// CPU per `send()` with nobody waiting (bytes only queued), µs.
-    pub send_queued_cpu_us: f64,
-    /// `recv()` calls measured, each returning exactly one message.
-    pub recvs: u64,
-    /// CPU per `recv()`, µs.
-    pub recv_cpu_us: f64,
+    pub send_queued_cpu_us: Spread,
+    /// CPU per `recv()` returning one message already queued, µs.
+    pub recv_cpu_us: Spread,
     pub round_trips: u64,
     pub rtt_p50_us: u64,
     pub rtt_p99_us: u64,
+    /// The machine's 1-minute load average when it was measured.
+    pub host_load_1m: f64,
+}
+
+/// One figure over the rounds: the median round's, and the cheapest and dearest rounds'.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// Of one figure per round (at least one); an even count takes the mean of the middle two.
+    pub fn of(mut rounds: Vec<f64>) -> Self {
+        assert!(!rounds.is_empty(), "a spread of no rounds");
+        rounds.sort_by(f64::total_cmp);
+        let n = rounds.len();
+        let median = if n % 2 == 1 { rounds[n / 2] } else { (rounds[n / 2 - 1] + rounds[n / 2]) / 2.0 };
+        Self { median, min: rounds[0], max: rounds[n - 1] }
+    }
+}
+
+impl Calibration {
+    /// `cpu_us` (say, server CPU per delivered tick) in sends to a waiting reader: the
+    /// figure that compares across machines. `None` if the send cost is not positive.
+    pub fn in_sends(&self, cpu_us: f64) -> Option<f64> {
+        let unit = self.send_cpu_us.median;
+        (unit > 0.0 && unit.is_finite()).then(|| cpu_us / unit)
+    }
 }
 
 /// CPU time this thread has used (Linux `CLOCK_THREAD_CPUTIME_ID`, ns resolution).
@@ -162,28 +208,43 @@ fn round_trips(rounds: usize) -> std::io::Result<Histogram<u64>> {
     Ok(histogram)
 }
 
-/// Measures `messages` sends of each kind and receives, and `rounds` round trips.
-/// Blocking, about `messages` × 0.1 ms: run it on a thread of its own
-/// (`spawn_blocking`), never on the runtime's workers.
-pub fn measure(messages: usize, rounds: usize) -> std::io::Result<Calibration> {
-    assert!(messages > 0 && rounds > 0, "calibrate at least one message and one round trip");
+/// The calibration `calibrate`, `compare` and `run` take: [`ROUNDS`] rounds of
+/// [`MESSAGES_PER_ROUND`] calls of each kind, and [`ROUND_TRIPS`] round trips; about 0.3 s
+/// (more on a busy machine). Blocking: see [`measure`].
+pub fn measure_default() -> std::io::Result<Calibration> {
+    measure(ROUNDS, MESSAGES_PER_ROUND, ROUND_TRIPS)
+}
+
+/// Measures `rounds` rounds of `messages` calls of each kind — sends to a waiting
+/// reader, sends with nobody waiting, receives — interleaved, so a burst of other work
+/// on the machine lands in one round rather than in one figure; then `round_trips`
+/// round trips. Blocking, about `rounds × messages × 0.1 ms`: run it on a thread of
+/// its own (`spawn_blocking`), never on the runtime's workers.
+pub fn measure(rounds: usize, messages: usize, round_trips: usize) -> std::io::Result<Calibration> {
+    assert!(rounds > 0 && messages > 0 && round_trips > 0, "calibrate at least one of each");
     let (mut tx, mut rx) = loopback_pair()?;
     // A first batch warms the socket and the caches; it is not counted.
     send_recv_cost(&mut tx, &mut rx, BATCH_MESSAGES)?;
-    let (queued_cpu, recv_cpu) = send_recv_cost(&mut tx, &mut rx, messages)?;
-    let send_cpu = send_to_waiting_reader_cost(messages)?;
-    let rtt = round_trips(rounds)?;
     let per_call = |cpu: Duration| cpu.as_secs_f64() * 1e6 / messages as f64;
+    let (mut waiting, mut queued, mut recv) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        waiting.push(per_call(send_to_waiting_reader_cost(messages)?));
+        let (queued_cpu, recv_cpu) = send_recv_cost(&mut tx, &mut rx, messages)?;
+        queued.push(per_call(queued_cpu));
+        recv.push(per_call(recv_cpu));
+    }
+    let rtt = self::round_trips(round_trips)?;
     Ok(Calibration {
         message_bytes: MESSAGE_BYTES,
-        sends: messages as u64,
-        send_cpu_us: per_call(send_cpu),
-        send_queued_cpu_us: per_call(queued_cpu),
-        recvs: messages as u64,
-        recv_cpu_us: per_call(recv_cpu),
-        round_trips: rounds as u64,
+        rounds,
+        messages_per_round: messages,
+        send_cpu_us: Spread::of(waiting),
+        send_queued_cpu_us: Spread::of(queued),
+        recv_cpu_us: Spread::of(recv),
+        round_trips: round_trips as u64,
         rtt_p50_us: rtt.value_at_quantile(0.5),
         rtt_p99_us: rtt.value_at_quantile(0.99),
+        host_load_1m: crate::procfs::load_average(),
     })
 }
 
@@ -220,10 +281,29 @@ mod tests {
 
     #[test]
     fn a_calibration_reports_what_it_counted() {
-        let c = measure(500, 200).unwrap();
-        assert_eq!((c.sends, c.recvs, c.round_trips, c.message_bytes), (500, 500, 200, MESSAGE_BYTES));
+        let c = measure(3, 100, 200).unwrap();
+        assert_eq!((c.rounds, c.messages_per_round, c.round_trips), (3, 100, 200));
+        assert_eq!(c.message_bytes, MESSAGE_BYTES);
+        for s in [c.send_cpu_us, c.send_queued_cpu_us, c.recv_cpu_us] {
+            assert!(s.min > 0.0 && s.min <= s.median && s.median <= s.max, "{c:?}");
+        }
         // Waking a reader costs more than only queueing the bytes.
-        assert!(c.send_cpu_us > c.send_queued_cpu_us, "{c:?}");
+        assert!(c.send_cpu_us.median > c.send_queued_cpu_us.median, "{c:?}");
         assert!(c.rtt_p99_us >= c.rtt_p50_us && c.rtt_p50_us > 0, "{c:?}");
+    }
+
+    #[test]
+    fn a_spread_is_the_median_round_and_the_extremes() {
+        assert_eq!(Spread::of(vec![41.0, 11.0, 12.5]), Spread { median: 12.5, min: 11.0, max: 41.0 });
+        assert_eq!(Spread::of(vec![4.0, 1.0, 2.0, 3.0]), Spread { median: 2.5, min: 1.0, max: 4.0 });
+    }
+
+    #[test]
+    fn cpu_in_sends_divides_by_the_median_send() {
+        let mut c = measure(1, 10, 10).unwrap();
+        c.send_cpu_us = Spread { median: 10.0, min: 9.0, max: 30.0 };
+        assert_eq!(c.in_sends(15.0), Some(1.5));
+        c.send_cpu_us.median = 0.0;
+        assert_eq!(c.in_sends(15.0), None);
     }
 }
