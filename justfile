@@ -18,6 +18,11 @@ load *ARGS:
     cargo build --release -q -p pushlab-load
     {{release}}/pushlab-load run {{ARGS}}
 
+# What a small loopback send(), recv() and round trip cost on this machine (~0.3 s): `just calibrate --json FILE`.
+calibrate *ARGS:
+    cargo build --release -q -p pushlab-load
+    {{release}}/pushlab-load calibrate {{ARGS}}
+
 # Print the exact bytes of one exchange: `just wire poll|long-poll|sse|ws`.
 wire TRANSPORT:
     cargo build --release -q -p pushlab-server -p pushlab-load

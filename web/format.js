@@ -24,7 +24,7 @@
   };
   /** Units stored in another base than the one they are written in. */
   const TO_BASE = { milliseconds: ['microseconds', 1e3], seconds: ['microseconds', 1e6] };
-  const SUFFIX = { percent_of_core: ' %', per_client_per_minute: '/min', per_second: '/s' };
+  const SUFFIX = { percent_of_core: ' %', per_client_per_minute: '/min', per_second: '/s', multiple: '×' };
   /** Decimals are capped so the rounded digits stay exact integers. */
   const MAX_DECIMALS = 9;
   const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];

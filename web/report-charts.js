@@ -10,7 +10,7 @@
  */
 (function (pushlab) {
   'use strict';
-  const { transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel } = pushlab;
+  const { NOT_MEASURED, transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel } = pushlab;
 
   const SPECS = [
     {
@@ -48,16 +48,27 @@
       fields: [{ key: 'server.cpu_us_per_tick' }],
     },
     {
+      // µs depend on the machine; a multiple of the machine's own send() does not.
+      id: 'cpu-sends', title: 'Server CPU per delivered tick, in sends',
+      reading: 'The same CPU divided by what one small loopback send() to a waiting reader costs on the machine ' +
+        'that measured it (its calibration, below the charts): 1× is one send\'s worth per tick, about the floor for a ' +
+        'server that writes every tick with a call of its own. It compares across machines, where µs do not.',
+      axis: '× one send() to a waiting reader',
+      fields: [{ key: 'server.cpu_per_tick_sends' }],
+    },
+    {
       id: 'memory', title: 'Server memory per connection',
-      reading: 'Memory the server (RSS, heap) and the kernel (TCP buffers) hold per connected client, from the ' +
-        'growth between no clients and all connected; a polling client costs this too while it keeps its keep-alive ' +
-        'connection open between polls.',
+      reading: 'Memory the server (RSS, heap) holds per connected client, from the growth between no clients and ' +
+        'all connected, and what the kernel holds for each of the server\'s sockets: the data in its buffers (as the ' +
+        'kernel lists them, socket by socket) and the socket object itself (its slab size). A polling client costs ' +
+        'this too while it keeps its keep-alive connection open between polls.',
       fields: [
         { key: 'server.rss_per_conn_bytes', inLines: true },
         { key: 'server.heap_per_conn_bytes', dash: [6, 4], inLines: true },
         { key: 'server.tcp_mem_per_conn_bytes' },
+        { key: 'server.tcp_socket_slab_bytes' },
       ],
-      sweepReading: 'Lines: RSS solid, heap dashed (kernel TCP memory is in the table).',
+      sweepReading: 'Lines: RSS solid, heap dashed (the kernel\'s figures are in the table).',
     },
   ];
 
@@ -77,8 +88,9 @@
       label: f.figure.short,
       get: (run) => { const v = measuredValue(run, f.figure); return v === null ? null : v / scale.divisor; },
     }));
-    // "ms", "kB"; a unit without prefixes by its name ("per client per minute").
-    const axis = scale.symbol || (catalogue.units[unit]?.about ?? unit);
+    // The spec's own axis title, or "ms", "kB"; a unit without prefixes by its name
+    // ("per client per minute").
+    const axis = spec.axis ?? (scale.symbol || (catalogue.units[unit]?.about ?? unit));
     return { ...spec, fields, unit, scale, axis, better };
   }
 
@@ -99,13 +111,20 @@
         const spec = resolve(template, groups, shaped.catalogue);
         if (!spec) continue;
         const suffix = facets.length > 1 ? ` — ${formatNumber(groups[0].rate)} ticks/s` : '';
-        const config = shaped.sweep ? lineConfig(spec, groups, shaped) : barConfig(spec, groups, shaped);
         const reading = shaped.sweep && spec.sweepReading ? `${spec.reading} ${spec.sweepReading}` : spec.reading;
+        const measured = groups.some((g) => g.runs.some((run) => spec.fields.some((f) => f.get(run) !== null)));
+        if (!measured) {
+          // Nothing to draw (an older file, without the figure): say so, not an empty axis.
+          addFigure(container, spec, spec.title + suffix, reading, null);
+          continue;
+        }
+        const config = shaped.sweep ? lineConfig(spec, groups, shaped) : barConfig(spec, groups, shaped);
         drawn.push(addFigure(container, spec, spec.title + suffix, reading, config));
       }
     }
   }
 
+  /** A chart's card; with `config` null, "not measured" where its canvas would be. */
   function addFigure(container, spec, title, reading, config) {
     const figure = document.createElement('figure');
     figure.className = 'chart card';
@@ -123,14 +142,20 @@
     }
     const box = document.createElement('div');
     box.className = 'canvas-box';
-    const canvas = document.createElement('canvas');
-    canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `${title}, in ${spec.axis}`);
-    box.append(canvas);
     const caption = document.createElement('figcaption');
     caption.textContent = reading;
     figure.append(head, box, caption);
     container.append(figure);
+    if (!config) {
+      figure.dataset.measured = 'false';
+      box.classList.add('not-measured');
+      box.textContent = NOT_MEASURED;
+      return null;
+    }
+    const canvas = document.createElement('canvas');
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `${title}, in ${spec.axis}`);
+    box.append(canvas);
     return new Chart(canvas, config);
   }
 

@@ -6,7 +6,7 @@
  */
 (function (pushlab) {
   'use strict';
-  const { formatNumber, formatValue } = pushlab;
+  const { NOT_MEASURED, formatNumber, formatValue, showFigure } = pushlab;
 
   /** A transport's colour, read from the shared palette in pushlab.css. */
   function transportColor(transport) {
@@ -48,6 +48,9 @@
       label: (transport) => labels.get(transport) ?? transport,
       figures: catalogue.figures,
       groups: catalogue.groups,
+      // The machine's calibration figures (keys are paths in the results document); a
+      // catalogue written before the calibration has none.
+      calibration: Array.isArray(catalogue.calibration) ? catalogue.calibration : [],
       units: catalogue.units ?? {},
       thresholds: catalogue.thresholds ?? {},
       // A kind in a map (errors.timeout) is described by the map's `errors.*` entry.
@@ -93,5 +96,35 @@
     return parts.join(', ');
   }
 
-  Object.assign(pushlab, { transportColor, validate, isCatalogue, shape, groupLabel });
+  /**
+   * The calibration of `results` as rows: one per figure of the catalogue's calibration
+   * list, `{ key, label, about, value }`, a median with its round spread folded into it
+   * (`spread`: "5.35 µs – 24.7 µs"). `measured` is false when the file has no
+   * calibration (written before it was measured): every value then reads "not
+   * measured", and with a catalogue that predates it the one row says so.
+   */
+  function calibrationRows(results, catalogue) {
+    const figures = catalogue.calibration ?? [];
+    const measured = Boolean(results.calibration && typeof results.calibration === 'object');
+    if (figures.length === 0) {
+      return { measured, rows: [{ key: 'calibration', label: 'loopback calibration', about: '', value: NOT_MEASURED, spread: '' }] };
+    }
+    const byKey = new Map(figures.map((f) => [f.key, f]));
+    const rows = [];
+    for (const figure of figures) {
+      const [base, part] = [figure.key.replace(/\.[^.]*$/, ''), figure.key.split('.').pop()];
+      // A round's min and max are shown beside their median, not as rows of their own.
+      if ((part === 'min' || part === 'max') && byKey.has(`${base}.median`)) continue;
+      const row = { key: figure.key, label: figure.label, about: figure.about, value: showFigure(results, figure), spread: '' };
+      if (part === 'median') {
+        const [min, max] = ['min', 'max'].map((p) => byKey.get(`${base}.${p}`));
+        if (min && max) row.spread = `${showFigure(results, min)} – ${showFigure(results, max)}`;
+        if (row.spread === `${NOT_MEASURED} – ${NOT_MEASURED}`) row.spread = '';
+      }
+      rows.push(row);
+    }
+    return { measured, rows };
+  }
+
+  Object.assign(pushlab, { transportColor, validate, isCatalogue, shape, groupLabel, calibrationRows });
 })(window.pushlab = window.pushlab || {});

@@ -51,6 +51,7 @@
     renderSummary($('summary'), results, shaped, found.from);
     pushlab.renderCharts($('charts'), shaped);
     pushlab.renderTable($('numbers-table'), shaped);
+    renderCalibration(results, shaped);
     $('numbers').hidden = false;
     document.body.dataset.state = 'ready';
     document.body.dataset.source = source;
@@ -106,6 +107,40 @@
         'other work competed for the CPU there, so those figures are less trustworthy.'));
     }
     container.replaceChildren(...lines);
+  }
+
+  /** What a small loopback send() and recv() cost on the machine, or that the file does not say. */
+  function renderCalibration(results, shaped) {
+    const { measured, rows } = pushlab.calibrationRows(results, shaped.catalogue);
+    $('calibration-reading').textContent = measured
+      ? 'What one small loopback TCP call costs on the machine these results come from, measured by pushlab-load ' +
+        'before the runs (docs/methodology.md, “Calibration”; “pushlab-load calibrate” measures the machine you are on). ' +
+        'Server CPU per delivered tick is also given in these sends, so results from different machines compare. ' +
+        'Each CPU figure is the median of its rounds, with the fastest and slowest round: a median far above the ' +
+        'fastest says the machine was busy.'
+      : 'This file has no calibration: it was written before pushlab-load measured one, so its server CPU per tick ' +
+        'cannot be given in sends either (not measured). “pushlab-load calibrate” measures the machine you are on.';
+    const table = $('calibration-table');
+    table.replaceChildren();
+    const head = table.createTHead().insertRow();
+    for (const text of ['loopback TCP, TCP_NODELAY', 'measured', 'fastest – slowest round']) head.append(cell('th', text));
+    const body = table.createTBody();
+    for (const row of rows) {
+      const tr = body.insertRow();
+      const th = cell('th', row.label);
+      if (row.about) th.title = row.about;
+      const value = cell('td', row.value);
+      value.className = 'num';
+      tr.append(th, value, cell('td', row.spread));
+    }
+    $('calibration').dataset.measured = String(measured);
+    $('calibration').hidden = false;
+  }
+
+  function cell(tag, text) {
+    const element = document.createElement(tag);
+    element.textContent = text;
+    return element;
   }
 
   function paragraph(text, className) {

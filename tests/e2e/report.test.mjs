@@ -34,7 +34,8 @@ function chartPixels(page) {
       const hex = css.getPropertyValue(`--c-${t}`).trim();
       return [t, [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16))];
     });
-    return [...document.querySelectorAll('figure.chart')].map((figure) => {
+    // A chart with nothing measured has no canvas: it says so instead.
+    return [...document.querySelectorAll('figure.chart')].filter((figure) => figure.querySelector('canvas')).map((figure) => {
       const canvas = figure.querySelector('canvas');
       const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
       const pixels = Object.fromEntries(palette.map(([t]) => [t, 0]));
@@ -64,6 +65,16 @@ function tableText(page) {
   }));
 }
 
+/** The calibration section: whether the file had one, and its table's rows. */
+function calibrationText(page) {
+  return page.evaluate(() => ({
+    measured: document.querySelector('#calibration').dataset.measured,
+    hidden: document.querySelector('#calibration').hidden,
+    reading: document.querySelector('#calibration-reading').textContent,
+    rows: [...document.querySelectorAll('#calibration-table tbody tr')].map((tr) => [...tr.cells].map((c) => c.innerText.trim())),
+  }));
+}
+
 /** Each chart's y-axis title, by chart id. */
 function axisTitles(page) {
   return page.$$eval('figure.chart', (figures) => Object.fromEntries(figures.map((f) =>
@@ -90,7 +101,7 @@ test('renders every chart and the full table from results/latest.json', async ()
   assert.match(await page.textContent('#summary'), /FIXTURE/, 'the page says the fixture is a fixture');
 
   const charts = await chartPixels(page);
-  assert.deepEqual(charts.map((c) => c.chart), ['latency', 'requests', 'bytes', 'cpu', 'memory']);
+  assert.deepEqual(charts.map((c) => c.chart), ['latency', 'requests', 'bytes', 'cpu', 'cpu-sends', 'memory']);
   assertAllDrawn(charts);
   // Every transport's bars are in the latency chart, in the shared palette's colour.
   for (const [transport, count] of Object.entries(charts[0].pixels)) assert.ok(count > 300, `${transport} bars in latency: ${count} px`);
@@ -107,12 +118,21 @@ test('renders every chart and the full table from results/latest.json', async ()
   assert.deepEqual(row('per client per minute'), ['60/min', '1,194/min', '0/min', '0/min']);
   assert.deepEqual(row('heap per connection'), ['26.6 kB', '28 kB', '27.3 kB', '7.14 kB']);
   assert.deepEqual(row('delivered'), ['30,000', '30,000', '30,000', '30,000']);
-  for (const label of ['lost', 'per delivered tick', 'CPU per delivered tick', 'RSS per connection', 'kernel TCP memory per connection'])
+  // Server CPU per tick in the file's calibrated sends (fixtures/quick.json: 3.5 µs ÷ 10.4 µs).
+  assert.deepEqual(row('CPU per delivered tick, in sends'), ['0.337×', '1.55×', '0.772×', '0.824×']);
+  for (const label of ['lost', 'per delivered tick', 'CPU per delivered tick', 'RSS per connection', 'kernel TCP buffers per connection', 'kernel TCP socket object'])
     assert.ok(row(label), `table has a "${label}" row`);
   // Each axis says its unit as format.js writes it (kB, not KiB); each chart which way is better.
-  assert.deepEqual(await axisTitles(page), { latency: 'ms', requests: 'per client per minute', bytes: 'B', cpu: 'µs', memory: 'kB' });
+  assert.deepEqual(await axisTitles(page), {
+    latency: 'ms', requests: 'per client per minute', bytes: 'B', cpu: 'µs', 'cpu-sends': '× one send() to a waiting reader', memory: 'kB',
+  });
   const better = await page.$$eval('figure.chart .chart-better', (els) => els.map((e) => e.textContent));
-  assert.deepEqual(better, Array(5).fill('lower is better'));
+  assert.deepEqual(better, Array(6).fill('lower is better'));
+  // The machine's calibration, under the charts: medians with their rounds' spread.
+  const calibration = await calibrationText(page);
+  assert.equal(calibration.measured, 'true');
+  assert.deepEqual(calibration.rows.find((r) => r[0] === 'send() CPU to a waiting reader, median'), ['send() CPU to a waiting reader, median', '10.4 µs', '8.9 µs – 23.1 µs']);
+  assert.deepEqual(calibration.rows.find((r) => r[0] === 'loopback round trip p99'), ['loopback round trip p99', '31 µs', '']);
   assert.match(await page.textContent('#summary'), / on 2 cores, 25\.8 GB, Debian/);
   assert.deepEqual(page.problems, []);
   await page.close();
@@ -123,7 +143,7 @@ test('loads a results file the user picks: a sweep becomes lines against client 
   await page.setInputFiles('#file-input', path.join(FIXTURES, 'sweep.json'));
   await page.waitForFunction(() => document.body.dataset.source === 'sweep.json');
   const types = await page.$$eval('figure.chart canvas', (canvases) => canvases.map((c) => Chart.getChart(c).config.type));
-  assert.deepEqual(types, ['line', 'line', 'line', 'line', 'line']);
+  assert.deepEqual(types, ['line', 'line', 'line', 'line', 'line', 'line']);
   assertAllDrawn(await chartPixels(page));
   const { head } = await tableText(page);
   assert.equal(head.length - 1, fixture('sweep.json').runs.length, 'one table column per run');
@@ -218,7 +238,7 @@ test('a figure the run did not measure reads "not measured"; the busy threshold 
   odd.runs[1].loadgen.cpu_pct = 85; // long-polling: above the catalogue's 80 %, below the 90 % the report used
   await pick(page, 'odd.json', odd);
   const { rows } = await tableText(page);
-  assert.deepEqual(rows.find((r) => r[0] === 'kernel TCP memory per connection')?.slice(1), ['2.48 kB', '5.2 kB', 'not measured', '5.48 kB']);
+  assert.deepEqual(rows.find((r) => r[0] === 'kernel TCP buffers per connection')?.slice(1), ['2.48 kB', '5.2 kB', 'not measured', '5.48 kB']);
   assert.deepEqual(rows.find((r) => r[0] === 'p50')?.slice(1), ['507 ms', '1.02 ms', '467 µs', 'not measured']);
   // Left out of the chart, not drawn as a negative bar.
   const sseMemory = await page.$eval('figure[data-chart="memory"] canvas', (c) => Chart.getChart(c).data.datasets.find((d) => d.label === 'SSE').data);
@@ -226,6 +246,34 @@ test('a figure the run did not measure reads "not measured"; the busy threshold 
   const notices = await page.$$eval('[data-notice]', (els) => els.map((e) => e.textContent));
   assert.ok(notices.includes('The load generator used 80 % or more of a core in 1 run(s) (long-polling at 100 clients): ' +
     'there, part of the latency may be the load generator\'s, not the transport\'s.'), JSON.stringify(notices));
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('a file without a calibration loads, and what rests on it reads "not measured"', async () => {
+  const page = await openReport(`${server.url}/report`);
+  // As written before pushlab-load measured a calibration: none, no CPU in sends, and
+  // the machine-wide kernel TCP figure without the socket counts that vouch for it.
+  const old = fixture('quick.json');
+  delete old.calibration;
+  for (const run of old.runs) {
+    for (const key of ['cpu_per_tick_sends', 'tcp_sockets_before', 'tcp_sockets_with_clients', 'tcp_socket_slab_bytes']) delete run.server[key];
+    run.server.tcp_mem_per_conn_bytes = 0;
+  }
+  await pick(page, 'before-calibration.json', old);
+  assert.equal(await page.getAttribute('body', 'data-state'), 'ready');
+  const calibration = await calibrationText(page);
+  assert.equal(calibration.measured, 'false');
+  assert.equal(calibration.hidden, false);
+  assert.match(calibration.reading, /no calibration/);
+  assert.deepEqual(calibration.rows.find((r) => r[0] === 'send() CPU to a waiting reader, median'), ['send() CPU to a waiting reader, median', 'not measured', '']);
+  assert.ok(calibration.rows.every((r) => r[1] === 'not measured'), JSON.stringify(calibration.rows));
+  // The chart in sends says so instead of drawing an empty axis; the others are drawn.
+  const sends = await page.$eval('figure[data-chart="cpu-sends"]', (f) => ({ measured: f.dataset.measured, text: f.querySelector('.canvas-box').textContent, canvas: Boolean(f.querySelector('canvas')) }));
+  assert.deepEqual(sends, { measured: 'false', text: 'not measured', canvas: false });
+  assertAllDrawn(await chartPixels(page));
+  const { rows } = await tableText(page);
+  assert.deepEqual(rows.find((r) => r[0] === 'kernel TCP buffers per connection')?.slice(1), Array(4).fill('not measured'));
   assert.deepEqual(page.problems, []);
   await page.close();
 });

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 mod table;
-pub use table::{FIGURES, GROUPS};
+pub use table::{CALIBRATION, FIGURES, GROUPS};
 
 /// What a figure's number counts. Each is written one way, everywhere (the `format` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,12 +43,15 @@ pub enum Unit {
     PerSecond,
     /// A plain number with no unit (a load average).
     Number,
+    /// A multiple of a reference cost, written `1.52×` (server CPU per tick in sends:
+    /// the reference is the machine's calibrated `send()`).
+    Multiple,
     /// Text, shown as written.
     Text,
 }
 
 impl Unit {
-    pub const ALL: [Unit; 10] = [
+    pub const ALL: [Unit; 11] = [
         Unit::Microseconds,
         Unit::Milliseconds,
         Unit::Seconds,
@@ -58,6 +61,7 @@ impl Unit {
         Unit::PerClientPerMinute,
         Unit::PerSecond,
         Unit::Number,
+        Unit::Multiple,
         Unit::Text,
     ];
 
@@ -71,6 +75,7 @@ impl Unit {
             Unit::PercentOfCore => "%",
             Unit::PerClientPerMinute => "/min",
             Unit::PerSecond => "/s",
+            Unit::Multiple => "×",
             Unit::Count | Unit::Number | Unit::Text => "",
         }
     }
@@ -85,6 +90,7 @@ impl Unit {
             Unit::PerClientPerMinute => "per client per minute",
             Unit::PerSecond => "per second",
             Unit::Number => "a plain number",
+            Unit::Multiple => "a multiple of a reference cost, written 1.52×",
             Unit::Text => "text, shown as written",
         }
     }
@@ -148,6 +154,9 @@ pub struct Catalogue {
     pub units: &'static [Unit],
     pub groups: &'static [Group],
     pub figures: &'static [Figure],
+    /// The machine's calibration (a results file's `calibration`), whose keys are paths
+    /// in the results document rather than in a run.
+    pub calibration: &'static [Figure],
     pub thresholds: Thresholds,
     /// The transports in the order every page and table shows them, with their names.
     #[serde(serialize_with = "transports_list")]
@@ -171,6 +180,7 @@ pub static CATALOGUE: Catalogue = Catalogue {
     units: &Unit::ALL,
     groups: GROUPS,
     figures: FIGURES,
+    calibration: CALIBRATION,
     thresholds: Thresholds { loadgen_busy_cpu_pct: LOADGEN_BUSY_CPU_PCT },
     transports: &Transport::ALL,
     limits: Limits {
@@ -211,9 +221,9 @@ fn units_map<S: Serializer>(units: &&'static [Unit], serializer: S) -> Result<S:
     map.end()
 }
 
-/// The figure with this key, if the catalogue has one.
+/// The figure with this key, if the catalogue has one: a run's, or the calibration's.
 pub fn figure(key: &str) -> Option<&'static Figure> {
-    FIGURES.iter().find(|f| f.key == key)
+    FIGURES.iter().chain(CALIBRATION).find(|f| f.key == key)
 }
 
 impl Figure {
@@ -229,10 +239,19 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_every_reference_resolves() {
-        for (i, f) in FIGURES.iter().enumerate() {
-            assert!(FIGURES[..i].iter().all(|g| g.key != f.key), "{} twice", f.key);
-            assert!(GROUPS.iter().any(|g| g.key == f.group()), "{}: no group {}", f.key, f.group());
+        let all: Vec<&Figure> = FIGURES.iter().chain(CALIBRATION).collect();
+        for (i, f) in all.iter().enumerate() {
+            assert!(all[..i].iter().all(|g| g.key != f.key), "{} twice", f.key);
+            if f.group() != "calibration" {
+                assert!(GROUPS.iter().any(|g| g.key == f.group()), "{}: no group {}", f.key, f.group());
+            }
             assert!(!f.label.is_empty() && !f.short.is_empty() && !f.about.is_empty(), "{}", f.key);
+            assert_eq!(
+                f.group() == "calibration",
+                CALIBRATION.contains(f),
+                "{}: keyed in the wrong table",
+                f.key
+            );
             if let Some(needed) = f.measured_if {
                 assert!(figure(needed).is_some(), "{} is measured if {needed}, not a figure", f.key);
             }
@@ -258,5 +277,8 @@ mod tests {
         );
         assert_eq!(json["figures"][0]["measured_if"], serde_json::Value::Null);
         assert_eq!(figure("ticks.lost").map(|f| f.nonzero_is_a_problem), Some(true));
+        assert_eq!(json["units"]["multiple"]["symbol"], "×");
+        assert_eq!(json["calibration"][0]["key"], "calibration.send_cpu_us.median");
+        assert_eq!(figure("calibration.rtt_p99_us").map(|f| f.unit), Some(Unit::Microseconds));
     }
 }

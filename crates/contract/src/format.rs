@@ -45,7 +45,9 @@ pub fn format(unit: Unit, value: f64) -> String {
         Unit::Seconds => prefixed(value * 1e6, DURATION_STEPS),
         Unit::Bytes => prefixed(value, BYTE_STEPS),
         Unit::PercentOfCore => format!("{} %", number(value)),
-        Unit::PerClientPerMinute | Unit::PerSecond => format!("{}{}", number(value), unit.symbol()),
+        Unit::PerClientPerMinute | Unit::PerSecond | Unit::Multiple => {
+            format!("{}{}", number(value), unit.symbol())
+        }
         Unit::Count | Unit::Number | Unit::Text => number(value),
     }
 }

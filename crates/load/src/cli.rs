@@ -34,10 +34,22 @@ pub enum Command {
     /// Print the exact bytes of one exchange of a transport, captured on a plain
     /// socket: HTTP headers, chunk-size lines, WebSocket frame headers decoded.
     Wire(WireArgs),
+    /// Measure what a small send(), a recv() and a round trip cost on this machine's
+    /// loopback TCP (about 0.3 s): the unit "server CPU per tick, in sends" divides by.
+    /// `compare` and `run` measure the same before their runs and record it.
+    Calibrate(CalibrateArgs),
     /// Write the self-contained report page (the one `compare` writes) for a results
     /// file, e.g. one of docs/results/ or an older run's (a file from before the figure
     /// catalogue is labelled with this build's).
     Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Also write the calibration here, as a results file carries it (`"calibration"`,
+    /// beside `"machine"` and `"generated_at"`).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! What `pushlab-load run` and `pushlab-load compare` do, start to finish.
+//! What `pushlab-load run`, `compare`, `calibrate`, `wire` and `report` do, start to finish.
 
 use std::path::Path;
 use std::time::Duration;
@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, CompareArgs, ReportArgs, RunArgs, WireArgs};
+use crate::calibrate::{self, Calibration};
+use crate::cli::{CalibrateArgs, Cli, Command, CompareArgs, ReportArgs, RunArgs, WireArgs};
 use crate::net::Target;
 use crate::procfs;
 use crate::results::{self, Results};
@@ -24,6 +25,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             Command::Run(args) => run_command(args).await,
             Command::Compare(args) => compare_command(args).await,
             Command::Wire(args) => wire_command(args).await,
+            Command::Calibrate(args) => calibrate_command(&args).await,
             Command::Report(args) => report_command(&args),
         }
     };
@@ -49,12 +51,13 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let mut scenario = args.scenario()?;
     procfs::ensure_fd_limit(args.clients)?;
     let server = ServerUnderTest { target, pid: args.server_pid };
+    let calibration = calibration().await;
     let bar = progress_bar(format!("{} × {}", args.clients, args.transport));
     let spec = RunSpec { transport: args.transport, clients: args.clients, knobs: scenario.knobs.clone() };
     let record = run::run(&spec, &server, &bar).await?;
     bar.finish_and_clear();
     scenario.rates = vec![record.rate];
-    let results = Results::new(scenario, vec![record]);
+    let results = Results::new(scenario, vec![record], calibration);
     print_table(&results);
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&results)?;
@@ -74,6 +77,8 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         Some(bin) => bin.clone(),
         None => server::find_binary()?,
     };
+    // Once, before any server runs: the machine is as quiet as it will be.
+    let calibration = calibration().await;
     let plan = scenario.runs();
     let mut records = Vec::new();
     for (i, &(transport, clients, rate)) in plan.iter().enumerate() {
@@ -99,7 +104,7 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
             Err(e) => eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}"),
         }
     }
-    let results = Results::new(scenario, records);
+    let results = Results::new(scenario, records, calibration);
     print_table(&results);
     write_outputs(&results, &args.out)?;
     Ok(())
@@ -107,9 +112,46 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
 
 fn print_table(results: &Results) {
     println!("{}", table::render(&results.runs));
+    match &results.calibration {
+        Some(c) => println!("{}", table::render_calibration(c)),
+        None => println!("calibration: {}", pushlab_contract::format::NOT_MEASURED),
+    }
     for note in table::warnings(&results.runs, results.machine.cores) {
         println!("note: {note}");
     }
+}
+
+/// The machine's calibration, measured on a blocking thread (about 0.3 s).
+async fn measure_calibration() -> anyhow::Result<Calibration> {
+    let measured = tokio::task::spawn_blocking(calibrate::measure_default).await?;
+    measured.context("calibrating on a loopback TCP socket")
+}
+
+/// The calibration `run` and `compare` record, or `None` (said on stderr) if it
+/// failed: the runs' own figures stand without it.
+async fn calibration() -> Option<Calibration> {
+    measure_calibration().await.inspect_err(|e| eprintln!("calibration not measured: {e:#}")).ok()
+}
+
+/// `pushlab-load calibrate`: the table, and with `--json` the file.
+async fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
+    let calibration = measure_calibration().await?;
+    println!("{}", table::render_calibration(&calibration));
+    if let Some(path) = &args.json {
+        /// A results file's header and calibration, in its order.
+        #[derive(serde::Serialize)]
+        struct CalibrationFile {
+            generated_at: String,
+            machine: procfs::Machine,
+            calibration: Calibration,
+        }
+        let machine = procfs::Machine::this();
+        let document = CalibrationFile { generated_at: results::timestamp(), machine, calibration };
+        let json = serde_json::to_string_pretty(&document)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        println!("calibration: {}", path.display());
+    }
+    Ok(())
 }
 
 /// The flags of a fresh server for one run of `s` at `rate`.

@@ -15,9 +15,13 @@
 //! - [`net`]: connecting, and counting every byte on the client sockets.
 //! - [`reference`](mod@reference): which ticks were expected, read from the server's own log.
 //! - [`procfs`]: CPU and memory of the server and of this process; the fd limit.
+//! - [`sockdiag`]: the kernel's memory for the server's sockets, socket by socket.
+//! - [`calibrate`]: `pushlab-load calibrate`, what a loopback `send()` costs here: the
+//!   unit server CPU per tick is also given in, so machines compare.
 //! - [`results`], [`table`], [`html`]: the JSON, the terminal table, the report page.
 //! - [`wire`]: `pushlab-load wire`, the exact bytes of one exchange per transport.
 
+pub mod calibrate;
 pub mod cli;
 pub mod clients;
 pub mod commands;
@@ -30,6 +34,7 @@ pub mod results;
 pub mod run;
 pub mod scenario;
 pub mod server;
+pub mod sockdiag;
 pub mod sse_parse;
 pub mod table;
 pub mod wire;

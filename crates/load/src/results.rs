@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::calibrate::Calibration;
 use crate::procfs::Machine;
 use pushlab_contract::Transport;
 use pushlab_contract::figures::{CATALOGUE, Catalogue};
@@ -25,6 +26,10 @@ pub struct Results {
     pub generated_at: String,
     pub machine: Machine,
     pub scenario: Scenario,
+    /// What a loopback `send()`, `recv()` and round trip cost on this machine, measured
+    /// once before the runs; absent from files written before it was (or if it failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
     pub runs: Vec<RunRecord>,
     /// What each figure of `runs` is — key, label, unit, which way is better — so the
     /// report shows a file with the labels and units of the code that measured it. Only
@@ -38,11 +43,29 @@ fn catalogue() -> &'static Catalogue {
 }
 
 impl Results {
-    /// The results of `runs`, stamped now, on this machine.
-    pub fn new(scenario: Scenario, runs: Vec<RunRecord>) -> Self {
+    /// The results of `runs`, stamped now, on this machine, with the machine's
+    /// `calibration`, in whose unit each run's server CPU per tick is then also given
+    /// (`server.cpu_per_tick_sends`).
+    pub fn new(scenario: Scenario, mut runs: Vec<RunRecord>, calibration: Option<Calibration>) -> Self {
+        for run in &mut runs {
+            run.server.cpu_per_tick_sends = calibration.as_ref().and_then(|c| cpu_per_tick_sends(run, c));
+        }
         let machine = Machine::this();
-        Self { schema: SCHEMA, generated_at: timestamp(), machine, scenario, runs, catalogue: &CATALOGUE }
+        Self {
+            schema: SCHEMA,
+            generated_at: timestamp(),
+            machine,
+            scenario,
+            calibration,
+            runs,
+            catalogue: &CATALOGUE,
+        }
     }
+}
+
+/// Server CPU per delivered tick in sends to a waiting reader, if both were measured.
+fn cpu_per_tick_sends(run: &RunRecord, calibration: &Calibration) -> Option<f64> {
+    (run.ticks.delivered > 0).then(|| calibration.in_sends(run.server.cpu_us_per_tick)).flatten()
 }
 
 /// Every figure of one transport at one client count and rate.
@@ -134,15 +157,31 @@ pub struct Wire {
 pub struct ServerFigures {
     pub cpu_s: f64,
     pub cpu_us_per_tick: f64,
+    /// `cpu_us_per_tick` ÷ the calibration's median send to a waiting reader: `None`
+    /// without a calibration or a delivered tick (and in files from before).
+    #[serde(default)]
+    pub cpu_per_tick_sends: Option<f64>,
     pub rss_before_bytes: u64,
     pub rss_with_clients_bytes: u64,
     pub heap_before_bytes: u64,
     pub heap_with_clients_bytes: u64,
     pub rss_per_conn_bytes: f64,
     pub heap_per_conn_bytes: f64,
-    pub tcp_mem_per_conn_bytes: f64,
-    pub tcp_mem_before_bytes: u64,
-    pub tcp_mem_with_clients_bytes: u64,
+    /// The kernel's memory for the server's sockets (`sockdiag.rs`), with all
+    /// connected, ÷ clients; these five are `None` where the kernel was not asked (a
+    /// server on another machine) or would not say. Files from before per-socket
+    /// measurement hold a machine-wide figure here, and no socket counts.
+    pub tcp_mem_per_conn_bytes: Option<f64>,
+    pub tcp_mem_before_bytes: Option<u64>,
+    pub tcp_mem_with_clients_bytes: Option<u64>,
+    /// The server's connected sockets the kernel listed at the two samples.
+    #[serde(default)]
+    pub tcp_sockets_before: Option<u64>,
+    #[serde(default)]
+    pub tcp_sockets_with_clients: Option<u64>,
+    /// One TCP socket object's slab size (`/proc/slabinfo`), where readable.
+    #[serde(default)]
+    pub tcp_socket_slab_bytes: Option<u64>,
     /// Where `cpu_s` came from: `proc` (`/proc/<pid>/stat`) or `stats` (`/api/stats`).
     pub cpu_source: String,
 }

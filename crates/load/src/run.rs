@@ -7,10 +7,11 @@
 //!                                                       (until each client is past it)
 //! ```
 //!
-//! Server memory is sampled before any client connects and again at the end of the
-//! settle; CPU (server and load generator), wire bytes and requests are sampled at the
-//! window's two edges; ticks count by their `ts_us`. Every phase is a fixed length, so a
-//! run is bounded in time whatever the server does.
+//! Server memory — its process's, and the kernel's for its sockets — is sampled before
+//! any client connects and again at the end of the settle; CPU (server and load
+//! generator), wire bytes and requests are sampled at the window's two edges; ticks
+//! count by their `ts_us`. Every phase is a fixed length, so a run is bounded in time
+//! whatever the server does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::procfs;
 use crate::reference::{self, Expected};
 use crate::results::{Connect, Latency, Loadgen, Requests, RunRecord, ServerFigures, Ticks, Wire, per};
 use crate::scenario::RunSpec;
+use crate::sockdiag::{self, SocketMemory};
 use pushlab_contract::Transport;
 
 /// How long before the window the "with clients" server sample is taken.
@@ -74,6 +76,34 @@ impl ServerUnderTest {
         fetch_json(&self.target, "/api/stats").await.context("reading the server's /api/stats")
     }
 
+    /// The kernel's memory for the server's sockets now, asked on a blocking thread;
+    /// `None` for a server on another machine (its sockets are not this kernel's) or
+    /// when the kernel would not say (logged).
+    async fn socket_memory(&self) -> Option<SocketMemory> {
+        let addr = self.target.addr;
+        if !addr.ip().is_loopback() {
+            return None;
+        }
+        match tokio::task::spawn_blocking(move || sockdiag::server_sockets(addr)).await {
+            Ok(Ok(found)) => Some(found),
+            Ok(Err(e)) => {
+                tracing::warn!("kernel socket memory not measured: sock_diag said {e}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!("kernel socket memory not measured: {e}");
+                None
+            }
+        }
+    }
+
+    /// The kernel's socket memory, then the server's stats: in that order, so the
+    /// stats request's own connection is not among the sockets counted.
+    async fn memory_sample(&self) -> anyhow::Result<(Stats, Option<SocketMemory>)> {
+        let sockets = self.socket_memory().await;
+        Ok((self.stats().await?, sockets))
+    }
+
     /// Server CPU so far: from `/proc` when we know the pid, else from its stats.
     async fn cpu(&self) -> anyhow::Result<Duration> {
         if let Some(cpu) = self.pid.and_then(procfs::cpu_time) {
@@ -88,6 +118,8 @@ impl ServerUnderTest {
 struct Samples {
     before: Stats,
     with: Stats,
+    sockets_before: Option<SocketMemory>,
+    sockets_with: Option<SocketMemory>,
     traffic: TrafficSnapshot,
     server_cpu: Duration,
     self_cpu: Duration,
@@ -104,7 +136,7 @@ pub async fn run(
     progress: &ProgressBar,
 ) -> anyhow::Result<RunRecord> {
     procfs::ensure_fd_limit(spec.clients)?;
-    let before = server.stats().await?;
+    let (before, sockets_before) = server.memory_sample().await?;
     let rate = before.ticker.rate;
 
     let start = Instant::now();
@@ -136,7 +168,7 @@ pub async fn run(
     // Not awaited here: a busy server may answer late, and the window's edge must not move.
     let with = tokio::spawn({
         let server = server.clone();
-        async move { server.stats().await }
+        async move { server.memory_sample().await }
     });
     sleep_until(start + window_start).await;
     progress.set_message(label("window"));
@@ -159,10 +191,12 @@ pub async fn run(
     }
     let _ = ticker.await;
     let expected = expected.await?.context("following the server's log for the expected ticks")?;
-    let with = with.await??;
+    let (with, sockets_with) = with.await??;
     let samples = Samples {
         before,
         with,
+        sockets_before,
+        sockets_with,
         traffic: traffic1 - traffic0,
         server_cpu: server_cpu1.saturating_sub(server_cpu0),
         self_cpu,
@@ -278,9 +312,16 @@ fn record(
             heap_with_clients_bytes: w.heap_bytes,
             rss_per_conn_bytes: delta(w.rss_bytes, b.rss_bytes),
             heap_per_conn_bytes: delta(w.heap_bytes, b.heap_bytes),
-            tcp_mem_per_conn_bytes: delta(s.with.kernel.tcp_mem_bytes, s.before.kernel.tcp_mem_bytes),
-            tcp_mem_before_bytes: s.before.kernel.tcp_mem_bytes,
-            tcp_mem_with_clients_bytes: s.with.kernel.tcp_mem_bytes,
+            // The sum over the server's sockets with all connected, not a delta: each
+            // socket is measured, so nothing of other programs' is in it to subtract.
+            tcp_mem_per_conn_bytes: s.sockets_with.filter(|_| n > 0).map(|m| m.bytes as f64 / n as f64),
+            tcp_mem_before_bytes: s.sockets_before.map(|m| m.bytes),
+            tcp_mem_with_clients_bytes: s.sockets_with.map(|m| m.bytes),
+            tcp_sockets_before: s.sockets_before.map(|m| m.sockets),
+            tcp_sockets_with_clients: s.sockets_with.map(|m| m.sockets),
+            tcp_socket_slab_bytes: sockdiag::tcp_socket_slab_bytes(server.target.addr),
+            // Needs the calibration: filled in by `Results::new`.
+            cpu_per_tick_sends: None,
             cpu_source: if server.pid.is_some() { "proc" } else { "stats" }.into(),
         },
         connect: Connect::from(&totals.connect_us),

@@ -9,6 +9,7 @@ use pushlab_contract::figures::{Figure, LOADGEN_BUSY_CPU_PCT, Unit, figure};
 use pushlab_contract::format::{format, lookup, show};
 use serde_json::Value;
 
+use crate::calibrate::Calibration;
 use crate::results::RunRecord;
 
 /// The rows, by catalogue key: one figure, or two read together as "a / b".
@@ -27,16 +28,32 @@ const ROWS: &[&[&str]] = &[
     &["wire.bytes_per_tick"],
     &["wire.bytes_read", "wire.bytes_written"],
     &["server.cpu_us_per_tick"],
+    &["server.cpu_per_tick_sends"],
     &["server.cpu_s"],
     &["server.rss_per_conn_bytes"],
     &["server.heap_per_conn_bytes"],
     &["server.tcp_mem_per_conn_bytes"],
+    &["server.tcp_sockets_with_clients", "server.tcp_socket_slab_bytes"],
     &["connect.p50_us", "connect.p99_us"],
     &["errors.*"],
     &["loadgen.cpu_pct", "loadgen.rss_bytes"],
     &["loadgen.heap_per_client_bytes"],
     // Above the core count, other programs competed for the CPU during the run.
     &["loadgen.host_load_1m"],
+];
+
+/// The calibration's rows (`pushlab-load calibrate`, and under every comparison's table).
+const CALIBRATION_ROWS: &[&[&str]] = &[
+    &["calibration.send_cpu_us.median", "calibration.send_cpu_us.min", "calibration.send_cpu_us.max"],
+    &[
+        "calibration.send_queued_cpu_us.median",
+        "calibration.send_queued_cpu_us.min",
+        "calibration.send_queued_cpu_us.max",
+    ],
+    &["calibration.recv_cpu_us.median", "calibration.recv_cpu_us.min", "calibration.recv_cpu_us.max"],
+    &["calibration.rtt_p50_us", "calibration.rtt_p99_us"],
+    &["calibration.message_bytes", "calibration.rounds"],
+    &["calibration.host_load_1m"],
 ];
 
 /// The catalogue entries of a row; a key missing from the catalogue is a bug here.
@@ -123,22 +140,35 @@ pub fn warnings(runs: &[RunRecord], cores: usize) -> Vec<String> {
 }
 
 fn render_one(runs: &[RunRecord]) -> String {
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     let mut header = vec![String::new()];
     header.extend(runs.iter().map(|r| {
         let clients = format(Unit::Count, r.clients as f64);
         format!("{}\n{clients} clients · {}", r.transport, format(Unit::PerSecond, r.rate))
     }));
-    table.set_header(header);
     // The catalogue's keys are paths into a run's JSON, so the table reads runs as JSON too.
     let runs: Vec<Value> =
         runs.iter().map(|r| serde_json::to_value(r).expect("a run record is JSON")).collect();
-    for keys in ROWS {
+    figure_table(header, &runs, ROWS)
+}
+
+/// The machine's calibration, one row per figure (median / min / max over the rounds).
+pub fn render_calibration(calibration: &Calibration) -> String {
+    // Its keys are paths in a results document, where the calibration sits.
+    let document = serde_json::json!({ "calibration": calibration });
+    let header = vec!["calibration: loopback TCP, TCP_NODELAY".into(), "this machine".into()];
+    figure_table(header, &[document], CALIBRATION_ROWS)
+}
+
+/// A table with a column per JSON document in `columns` and a row per entry of `rows`.
+fn figure_table(header: Vec<String>, columns: &[Value], rows: &[&[&str]]) -> String {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header(header);
+    for keys in rows {
         let figures = row_figures(keys);
         let mut row = vec![row_label(&figures)];
         row.extend(
-            runs.iter().map(|run| figures.iter().map(|f| cell(run, f)).collect::<Vec<_>>().join(" / ")),
+            columns.iter().map(|doc| figures.iter().map(|f| cell(doc, f)).collect::<Vec<_>>().join(" / ")),
         );
         table.add_row(row);
     }
@@ -172,7 +202,10 @@ mod tests {
         measured.ticks.expected = 30_000;
         measured.wire.bytes_per_tick = 89.4;
         measured.server.heap_per_conn_bytes = 28_606.2;
-        measured.server.tcp_mem_per_conn_bytes = -606.2;
+        measured.server.tcp_mem_per_conn_bytes = Some(-606.2);
+        measured.server.tcp_sockets_with_clients = Some(100);
+        measured.server.cpu_us_per_tick = 15.0;
+        measured.server.cpu_per_tick_sends = Some(1.5);
         measured.errors.insert("status_503".into(), 3);
         measured.loadgen.cpu_pct = 92.87;
         measured.loadgen.rss_bytes = 180_338_688;
@@ -183,14 +216,45 @@ mod tests {
         assert_eq!(row(&text, "ticks delivered / expected"), ["30,000 / 30,000", "0 / 0"]);
         assert_eq!(row(&text, "wire bytes per tick"), ["89.4 B", "not measured"]);
         assert_eq!(row(&text, "server heap per connection"), ["28.6 kB", "0 B"]);
-        assert_eq!(row(&text, "kernel TCP memory per connection"), ["not measured", "0 B"]);
+        assert_eq!(row(&text, "kernel TCP buffers per connection"), ["not measured"; 2]);
+        assert_eq!(row(&text, "server CPU per tick, in sends"), ["1.5×", "not measured"]);
         assert_eq!(row(&text, "errors"), ["status_503: 3", "0"]);
         assert_eq!(row(&text, "load generator CPU / RSS"), ["92.9 % / 180 MB", "0 % / not measured"]);
         assert_eq!(row(&text, "connect p50 / p99"), ["not measured / not measured"; 2]);
     }
 
     #[test]
+    fn the_calibration_reads_median_min_max_per_row() {
+        let spread = |median, min, max| crate::calibrate::Spread { median, min, max };
+        let c = Calibration {
+            message_bytes: 89,
+            rounds: 7,
+            messages_per_round: 200,
+            send_cpu_us: spread(12.34, 11.02, 41.3),
+            send_queued_cpu_us: spread(2.1, 2.0, 2.6),
+            recv_cpu_us: spread(0.65, 0.6, 0.9),
+            round_trips: 2000,
+            rtt_p50_us: 9,
+            rtt_p99_us: 21,
+            host_load_1m: 0.0,
+        };
+        let text = render_calibration(&c);
+        assert_eq!(
+            row(&text, "send() CPU to a waiting reader, median / min / max"),
+            ["12.3 µs / 11 µs / 41.3 µs"]
+        );
+        assert_eq!(row(&text, "recv() CPU, median / min / max"), ["0.65 µs / 0.6 µs / 0.9 µs"]);
+        assert_eq!(row(&text, "loopback round trip p50 / p99"), ["9 µs / 21 µs"]);
+        assert_eq!(row(&text, "calibration message size / rounds"), ["89 B / 7"]);
+        // A load average of 0 was not read: not measured, as in a run.
+        assert_eq!(row(&text, "machine load average (1 min) at calibration"), ["not measured"]);
+    }
+
+    #[test]
     fn every_row_is_in_the_catalogue() {
+        for keys in CALIBRATION_ROWS {
+            assert_eq!(row_figures(keys).len(), keys.len());
+        }
         for keys in ROWS {
             assert_eq!(row_figures(keys).len(), keys.len());
         }

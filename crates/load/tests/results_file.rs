@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use pushlab_contract::Transport;
+use pushlab_load::calibrate;
 use pushlab_load::commands::{report_page, write_outputs};
 use pushlab_load::net::Target;
 use pushlab_load::results::Results;
@@ -118,7 +119,8 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
         runs.push(run(&spec, &server, &ProgressBar::hidden()).await.unwrap());
     }
     stop.cancel();
-    let results = Results::new(scenario, runs);
+    let calibration = calibrate::measure(3, 50, 50).unwrap();
+    let results = Results::new(scenario, runs, Some(calibration.clone()));
 
     let dir = std::env::temp_dir().join(format!("pushlab-results-{}", std::process::id()));
     write_outputs(&results, &dir).unwrap();
@@ -132,6 +134,19 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
     // It reads back (floats aside, which JSON text does not round-trip bit for bit).
     let back: Results = serde_json::from_value(written.clone()).unwrap();
     assert_eq!((back.runs.len(), back.runs[1].ticks.clone()), (2, results.runs[1].ticks.clone()));
+    // The calibration too, and each run's CPU per tick in its unit.
+    let again = back.calibration.expect("the calibration reads back");
+    assert_eq!((again.rounds, again.messages_per_round, again.rtt_p99_us), (3, 50, calibration.rtt_p99_us));
+    assert!(close(again.send_cpu_us.median, calibration.send_cpu_us.median), "{again:?}");
+    assert!(close(again.recv_cpu_us.max, calibration.recv_cpu_us.max), "{again:?}");
+    for run in &back.runs {
+        let sends = run.server.cpu_us_per_tick / calibration.send_cpu_us.median;
+        assert!(run.server.cpu_per_tick_sends.is_some_and(|s| close(s, sends)), "{:?}", run.server);
+        // The server's sockets, counted by the kernel: every client's, and none of theirs.
+        let sockets = run.server.tcp_sockets_with_clients.expect("measured on loopback");
+        assert!(sockets >= run.clients as u64, "{:?}", run.server);
+        assert!(run.server.tcp_mem_per_conn_bytes.is_some_and(|b| b >= 0.0), "{:?}", run.server);
+    }
 
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
     let island = r#"<script id="pushlab-data" type="application/json">"#;
@@ -140,6 +155,30 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
     let embedded: Value = serde_json::from_str(&page[start..end].replace("<\\/", "</")).unwrap();
     assert_eq!(embedded, written);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Equal but for the last bits JSON text does not carry.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+}
+
+/// A file written before calibration (every committed one, so far) still reads, and
+/// says it has none: no calibration, no CPU per tick in sends, no socket counts.
+#[test]
+fn results_without_a_calibration_still_read() {
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/results/quick.json");
+    let results: Results = serde_json::from_str(&std::fs::read_to_string(committed).unwrap()).unwrap();
+    assert!(results.calibration.is_none());
+    for run in &results.runs {
+        let s = &run.server;
+        assert_eq!(
+            (s.cpu_per_tick_sends, s.tcp_sockets_with_clients, s.tcp_socket_slab_bytes),
+            (None, None, None)
+        );
+    }
+    // And written again, it still has none (not a `null` the schema would refuse).
+    let again = serde_json::to_value(&results).unwrap();
+    assert!(again.get("calibration").is_none());
 }
 
 /// The results layout has not moved: every committed results file's `scenario` reads
@@ -169,7 +208,7 @@ fn committed_results_files_keep_their_scenario_byte_for_byte() {
 /// inlined, so `results/report.html` opens from disk with nothing missing.
 #[test]
 fn the_shipped_report_page_inlines_without_missing_assets() {
-    let results = Results::new(Scenario::preset(Preset::Quick), Vec::new());
+    let results = Results::new(Scenario::preset(Preset::Quick), Vec::new(), None);
     let (page, missing) = report_page(&results).unwrap();
     assert!(missing.is_empty(), "not found: {missing:?}");
     assert!(!page.contains("<script src=\"report"), "local scripts are inlined");

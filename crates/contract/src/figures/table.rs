@@ -41,7 +41,7 @@ pub const GROUPS: &[Group] = &[
     Group { key: "ticks", label: "Ticks", about: "ticks with ts_us in the window, summed over clients" },
     Group { key: "requests", label: "Requests", about: "HTTP requests and WebSocket handshakes sent" },
     Group { key: "wire", label: "Wire bytes", about: "on the client sockets, headers and framing included" },
-    Group { key: "server", label: "Server", about: "the server process, and the kernel's TCP memory" },
+    Group { key: "server", label: "Server", about: "the server process, and the kernel's memory for its sockets" },
     Group { key: "connect", label: "Connect", about: "time to the first response or the completed handshake" },
     Group { key: "errors", label: "Errors by kind", about: "failed connects, requests, streams, handshakes" },
     Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
@@ -51,6 +51,10 @@ pub const GROUPS: &[Group] = &[
 const TIMED: &str = "latency_us.count";
 /// Per-tick figures divide by the ticks delivered.
 const DELIVERED: &str = "ticks.delivered";
+/// Kernel socket memory was measured per socket (sock_diag) only if the kernel listed
+/// the server's sockets; a file from before that has the machine-wide figure instead,
+/// which is not this one.
+const SOCKETS: &str = "server.tcp_sockets_with_clients";
 
 // One figure per line (two when long): rustfmt would give each up to four, and the
 // table would no longer read as a table.
@@ -114,6 +118,10 @@ pub const FIGURES: &[Figure] = &[
         .short("CPU in window").about("user + system CPU time of the server"),
     fig("server.cpu_us_per_tick", "server CPU per tick", Microseconds, Lower)
         .short("CPU per delivered tick").about("server CPU time ÷ ticks delivered").measured_if(DELIVERED),
+    fig("server.cpu_per_tick_sends", "server CPU per tick, in sends", Multiple, Lower)
+        .short("CPU per delivered tick, in sends")
+        .about("CPU per delivered tick ÷ this machine's calibrated send() to a waiting reader")
+        .measured_if(DELIVERED),
     fig("server.rss_before_bytes", "server RSS before clients", Bytes, Neither)
         .short("RSS before clients").about("resident memory before the first client")
         .measured_if("server.rss_before_bytes"),
@@ -128,12 +136,22 @@ pub const FIGURES: &[Figure] = &[
         .short("RSS per connection").about("RSS growth ÷ clients").measured_if("clients"),
     fig("server.heap_per_conn_bytes", "server heap per connection", Bytes, Lower)
         .short("heap per connection").about("heap growth ÷ clients").measured_if("clients"),
-    fig("server.tcp_mem_per_conn_bytes", "kernel TCP memory per connection", Bytes, Lower)
-        .about("growth of the machine's TCP buffers ÷ clients").measured_if("clients"),
-    fig("server.tcp_mem_before_bytes", "kernel TCP memory before clients", Bytes, Neither)
-        .about("the machine's TCP buffers before the first client"),
-    fig("server.tcp_mem_with_clients_bytes", "kernel TCP memory with all connected", Bytes, Lower)
-        .about("the machine's TCP buffers with every client connected"),
+    fig("server.tcp_mem_per_conn_bytes", "kernel TCP buffers per connection", Bytes, Lower)
+        .about("memory the kernel holds for the server's sockets' data (sock_diag skmem), with all connected ÷ clients")
+        .measured_if(SOCKETS),
+    fig("server.tcp_mem_before_bytes", "kernel TCP buffers before clients", Bytes, Neither)
+        .about("the same, summed over the server's connected sockets before the first client").measured_if(SOCKETS),
+    fig("server.tcp_mem_with_clients_bytes", "kernel TCP buffers with all connected", Bytes, Lower)
+        .about("the same, summed over the server's connected sockets with every client connected")
+        .measured_if(SOCKETS),
+    fig("server.tcp_sockets_before", "server TCP sockets before clients", Count, Neither)
+        .short("TCP sockets before clients").about("the server's connected sockets the kernel listed before")
+        .measured_if(SOCKETS),
+    fig("server.tcp_sockets_with_clients", "server TCP sockets with all connected", Count, Neither)
+        .short("TCP sockets with all connected")
+        .about("the server's connected sockets the kernel listed with every client connected"),
+    fig("server.tcp_socket_slab_bytes", "kernel TCP socket object", Bytes, Lower)
+        .about("slab object size of one TCP socket (/proc/slabinfo): what each connection costs the kernel beside its buffers"),
     fig("server.cpu_source", "server CPU measured from", Text, Neither)
         .short("CPU measured from").about("proc: /proc/<pid>/stat; stats: the server's /api/stats"),
 
@@ -160,4 +178,43 @@ pub const FIGURES: &[Figure] = &[
         .measured_if("clients"),
     fig("loadgen.host_load_1m", "machine load average (1 min)", Number, Lower)
         .about("above the core count, other work competed for the CPU").measured_if("loadgen.host_load_1m"),
+];
+
+/// The calibration of the machine, once per results file: its keys are paths in the
+/// results document (`calibration.send_cpu_us.median`), not in a run. Measured by
+/// `pushlab-load`'s `calibrate.rs`, defined in `docs/methodology.md`.
+#[rustfmt::skip]
+pub const CALIBRATION: &[Figure] = &[
+    fig("calibration.send_cpu_us.median", "send() CPU to a waiting reader, median", Microseconds, Neither)
+        .short("median").about("CPU of one small send() on loopback TCP to a peer blocked in recv(): the unit of \"in sends\""),
+    fig("calibration.send_cpu_us.min", "send() CPU to a waiting reader, fastest round", Microseconds, Neither)
+        .short("min").about("the round with the cheapest sends"),
+    fig("calibration.send_cpu_us.max", "send() CPU to a waiting reader, slowest round", Microseconds, Neither)
+        .short("max").about("the round with the dearest sends: far above the median, the machine was busy"),
+    fig("calibration.send_queued_cpu_us.median", "send() CPU, nobody waiting, median", Microseconds, Neither)
+        .short("median").about("the same send() when the peer is not reading: the bytes are only queued"),
+    fig("calibration.send_queued_cpu_us.min", "send() CPU, nobody waiting, fastest round", Microseconds, Neither)
+        .short("min").about("the round with the cheapest sends"),
+    fig("calibration.send_queued_cpu_us.max", "send() CPU, nobody waiting, slowest round", Microseconds, Neither)
+        .short("max").about("the round with the dearest sends"),
+    fig("calibration.recv_cpu_us.median", "recv() CPU, median", Microseconds, Neither)
+        .short("median").about("CPU of one recv() returning one such message, already queued"),
+    fig("calibration.recv_cpu_us.min", "recv() CPU, fastest round", Microseconds, Neither)
+        .short("min").about("the round with the cheapest receives"),
+    fig("calibration.recv_cpu_us.max", "recv() CPU, slowest round", Microseconds, Neither)
+        .short("max").about("the round with the dearest receives"),
+    fig("calibration.rtt_p50_us", "loopback round trip p50", Microseconds, Neither)
+        .short("p50").about("wall time of one message there and back, with an echo thread"),
+    fig("calibration.rtt_p99_us", "loopback round trip p99", Microseconds, Neither)
+        .short("p99").about("99 % of the round trips were faster"),
+    fig("calibration.message_bytes", "calibration message size", Bytes, Neither)
+        .short("message size").about("bytes per send() and recv(): about one tick as an SSE event"),
+    fig("calibration.rounds", "calibration rounds", Count, Neither)
+        .short("rounds").about("rounds of each CPU figure; median and spread are over them"),
+    fig("calibration.messages_per_round", "messages per round", Count, Neither)
+        .about("send() or recv() calls each round timed, per kind"),
+    fig("calibration.round_trips", "round trips timed", Count, Neither).about("ping-pongs behind the p50 and p99"),
+    fig("calibration.host_load_1m", "machine load average (1 min) at calibration", Number, Lower)
+        .short("load average (1 min)").about("above the core count, other work competed and the sends cost more")
+        .measured_if("calibration.host_load_1m"),
 ];
