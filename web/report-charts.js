@@ -10,7 +10,7 @@
  */
 (function (pushlab) {
   'use strict';
-  const { NOT_MEASURED, transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel } = pushlab;
+  const { NOT_MEASURED, transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel, coalescingSeries } = pushlab;
 
   const SPECS = [
     {
@@ -98,6 +98,8 @@
 
   /** The Chart.js instances on the page, destroyed before another file is drawn. */
   let drawn = [];
+  /** A one-field chart of more groups than this spans the whole row. */
+  const WIDE_AFTER_GROUPS = 4;
 
   /** Draws every spec for `shaped` (see pushlab.shape) into `container`. */
   function renderCharts(container, shaped) {
@@ -110,7 +112,7 @@
       for (const groups of facets) {
         const spec = resolve(template, groups, shaped.catalogue);
         if (!spec) continue;
-        const suffix = facets.length > 1 ? ` — ${formatNumber(groups[0].rate)} ticks/s` : '';
+        const suffix = facets.length > 1 ? ` — ${groupLabel(groups[0], shaped)}` : '';
         const reading = shaped.sweep && spec.sweepReading ? `${spec.reading} ${spec.sweepReading}` : spec.reading;
         const measured = groups.some((g) => g.runs.some((run) => spec.fields.some((f) => f.get(run) !== null)));
         if (!measured) {
@@ -120,8 +122,64 @@
         }
         const config = shaped.sweep ? lineConfig(spec, groups, shaped) : barConfig(spec, groups, shaped);
         drawn.push(addFigure(container, spec, spec.title + suffix, reading, config));
+        // Bars for many groups need the page's width to stay readable.
+        if (!shaped.sweep && groups.length > WIDE_AFTER_GROUPS) container.lastElementChild.classList.add('wide');
       }
     }
+    renderCoalescing(container, shaped);
+  }
+
+  /**
+   * Write coalescing's trade, when the file ran it: server CPU per delivered tick (x)
+   * against latency p50 and p99 (y), one line per transport and load through its
+   * `--coalesce` values, each point labelled with its value.
+   */
+  function renderCoalescing(container, shaped) {
+    const series = coalescingSeries(shaped);
+    if (series.length === 0) return;
+    const spec = {
+      id: 'coalescing', better: 'neither', axis: 'latency',
+      title: 'Write coalescing: latency against server CPU per tick',
+    };
+    const values = [...new Set(series.flatMap((s) => s.runs.map((r) => r.coalesce_ms ?? 0)))].sort((a, b) => a - b);
+    const reading = `Each point is one run; each line runs through --coalesce ${values.map((v) => formatValue('milliseconds', v)).join(', ')} ` +
+      '(0 = off) in that order. Right costs the server more CPU per delivered tick, up waits longer: coalescing trades ' +
+      'writes per tick for up to its delay in latency. Solid p99, dashed p50; hover a point for its value.';
+    const datasets = [];
+    for (const s of series) {
+      const color = transportColor(s.transport);
+      for (const [field, dash] of [['p99', []], ['p50', [6, 4]]]) {
+        datasets.push({
+          label: `${shaped.label(s.transport)} ${formatValue('count', s.clients)} × ${formatNumber(s.rate)}/s ${field}`,
+          borderColor: color, backgroundColor: color, borderWidth: 2, pointRadius: 4, borderDash: dash, showLine: true,
+          data: s.runs.map((r) => ({
+            x: measuredValue(r, { key: 'server.cpu_us_per_tick' }), y: measuredValue(r, { key: `latency_us.${field}` }),
+            coalesce: r.coalesce_ms ?? 0,
+          })).filter((p) => p.x !== null),
+        });
+      }
+    }
+    const config = {
+      type: 'scatter',
+      data: { datasets },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        scales: {
+          x: { title: { display: true, text: 'server CPU per delivered tick (µs)' }, ticks: { callback: (v) => formatValue('microseconds', v) } },
+          y: { type: 'logarithmic', title: { display: true, text: 'latency' }, ticks: { callback: (v) => formatValue('microseconds', v) } },
+        },
+        plugins: {
+          legend: { position: 'bottom', labels: { usePointStyle: true, pointStyle: 'line', pointStyleWidth: 22, font: { size: 11 } } },
+          tooltip: {
+            callbacks: {
+              label: (item) => `${item.dataset.label}: ${formatValue('microseconds', item.parsed.y)} at ` +
+                `${formatValue('microseconds', item.parsed.x)} per tick, coalesce ${formatValue('milliseconds', item.raw.coalesce)}`,
+            },
+          },
+        },
+      },
+    };
+    drawn.push(addFigure(container, spec, spec.title, reading, config));
   }
 
   /** A chart's card; with `config` null, "not measured" where its canvas would be. */
@@ -162,7 +220,8 @@
   /** Bars: x = the fields (several) or the groups (one field); one dataset per transport. */
   function barConfig(spec, groups, shaped) {
     const multi = spec.fields.length > 1;
-    const labels = multi ? spec.fields.map((f) => wrap(f.label)) : groups.map((g) => groupLabel(g, shaped));
+    // A group's label breaks at its commas, one setting a line, so many groups still fit.
+    const labels = multi ? spec.fields.map((f) => wrap(f.label)) : groups.map((g) => groupLabel(g, shaped).split(', '));
     const datasets = shaped.transports.map((transport) => {
       const color = transportColor(transport);
       const data = multi
@@ -171,7 +230,8 @@
       // minBarLength keeps a near-zero bar visible: "almost nothing" is a result too.
       return { label: shaped.label(transport), data, backgroundColor: color, borderColor: color, minBarLength: 2 };
     });
-    return baseConfig('bar', { labels, datasets }, spec, { type: 'category' });
+    // Every group labelled: a skipped label would leave a bar nobody can name.
+    return baseConfig('bar', { labels, datasets }, spec, { type: 'category', ticks: { autoSkip: false, font: { size: 10 } } });
   }
 
   /** Lines against client count: one line per transport (and per field or group). */

@@ -60,30 +60,42 @@
   }
 
   /**
-   * Splits the runs into groups of the same tick rate and poll interval (the workshop
-   * preset has two rates), and tells whether this is a sweep: more than one client
-   * count, which the charts draw as lines against client count instead of bars.
-   * `catalogue` (the file's, or the server's for an older file) labels them all.
+   * Splits the runs into groups that differ in a server setting: tick rate, poll
+   * interval, write coalescing (`coalesce_ms`), and in a file of listed runs (the
+   * efficiency preset's `scenario.steps`) client count too. Tells whether this is a
+   * sweep: several client counts of one sweep, which the charts draw as lines against
+   * client count instead of bars. `catalogue` (the file's, or the server's for an older
+   * file) labels them all.
    */
   function shape(results, catalogue) {
     const indexed = indexCatalogue(catalogue);
     const known = indexed.transports;
     // Known transports in the catalogue's order, any other after them.
     const rank = (t) => (known.includes(t) ? known.indexOf(t) : known.length);
+    const coalesce = (run) => run.coalesce_ms ?? 0;
     const runs = results.runs.slice().sort(
-      (a, b) => rank(a.transport) - rank(b.transport) || a.rate - b.rate || a.clients - b.clients,
+      (a, b) => rank(a.transport) - rank(b.transport) || a.rate - b.rate || coalesce(a) - coalesce(b) || a.clients - b.clients,
     );
+    const clientCounts = [...new Set(runs.map((r) => r.clients))].sort((a, b) => a - b);
+    const listed = Array.isArray(results.scenario?.steps);
+    const sweep = !listed && clientCounts.length > 1;
     const groups = new Map();
     for (const run of runs) {
-      const key = `${run.rate}|${run.poll_interval_ms}`;
-      if (!groups.has(key)) groups.set(key, { key, rate: run.rate, pollIntervalMs: run.poll_interval_ms, runs: [] });
+      const key = [run.rate, run.poll_interval_ms, coalesce(run), sweep ? '' : run.clients].join('|');
+      if (!groups.has(key)) {
+        groups.set(key, {
+          key, rate: run.rate, pollIntervalMs: run.poll_interval_ms, coalesceMs: coalesce(run), clients: run.clients, runs: [],
+        });
+      }
       groups.get(key).runs.push(run);
     }
-    const clientCounts = [...new Set(runs.map((r) => r.clients))].sort((a, b) => a - b);
+    // Listed runs read best grouped by client count, then rate.
+    const ordered = [...groups.values()];
+    if (listed) ordered.sort((a, b) => a.clients - b.clients || a.rate - b.rate || a.coalesceMs - b.coalesceMs || a.pollIntervalMs - b.pollIntervalMs);
     const transports = known.filter((t) => runs.some((r) => r.transport === t))
       .concat([...new Set(runs.map((r) => r.transport))].filter((t) => !known.includes(t)));
     return {
-      runs, groups: [...groups.values()], clientCounts, transports, sweep: clientCounts.length > 1,
+      runs, groups: ordered, clientCounts, transports, sweep,
       catalogue: indexed, label: indexed.label,
     };
   }
@@ -91,9 +103,30 @@
   /** "20 ticks/s, poll every 1 s": what sets one group apart from another. */
   function groupLabel(group, shaped) {
     const parts = [`${formatNumber(group.rate)} ticks/s`];
-    if (shaped.groups.some((g) => g.pollIntervalMs !== group.pollIntervalMs)) parts.push(`poll every ${formatValue('milliseconds', group.pollIntervalMs)}`);
-    if (!shaped.sweep) parts.unshift(`${formatValue('count', shaped.clientCounts[0])} clients`);
+    const differ = (field) => shaped.groups.some((g) => g[field] !== group[field]);
+    // The poll interval matters to polling runs only; coalescing is named where it is on.
+    const polls = group.runs.some((r) => r.transport === 'poll');
+    if (differ('pollIntervalMs') && polls) parts.push(`poll every ${formatValue('milliseconds', group.pollIntervalMs)}`);
+    if (differ('coalesceMs') && group.coalesceMs) parts.push(`coalesce ${formatValue('milliseconds', group.coalesceMs)}`);
+    if (!shaped.sweep) parts.unshift(`${formatValue('count', group.clients)} clients`);
     return parts.join(', ');
+  }
+
+  /**
+   * The runs that show what write coalescing trades: for each transport, client count
+   * and rate run at more than one `coalesce_ms`, those runs in coalescing order.
+   * Empty when the file has no such runs.
+   */
+  function coalescingSeries(shaped) {
+    const series = new Map();
+    for (const run of shaped.runs) {
+      const key = `${run.transport}|${run.clients}|${run.rate}`;
+      if (!series.has(key)) series.set(key, { transport: run.transport, clients: run.clients, rate: run.rate, runs: [] });
+      series.get(key).runs.push(run);
+    }
+    return [...series.values()]
+      .filter((s) => new Set(s.runs.map((r) => r.coalesce_ms ?? 0)).size > 1)
+      .map((s) => ({ ...s, runs: s.runs.slice().sort((a, b) => (a.coalesce_ms ?? 0) - (b.coalesce_ms ?? 0)) }));
   }
 
   /**
@@ -126,5 +159,5 @@
     return { measured, rows };
   }
 
-  Object.assign(pushlab, { transportColor, validate, isCatalogue, shape, groupLabel, calibrationRows });
+  Object.assign(pushlab, { transportColor, validate, isCatalogue, shape, groupLabel, coalescingSeries, calibrationRows });
 })(window.pushlab = window.pushlab || {});

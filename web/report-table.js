@@ -21,7 +21,8 @@
       name.textContent = shaped.label(run.transport);
       const sub = document.createElement('div');
       sub.className = 'muted';
-      sub.textContent = `${formatValue('count', run.clients)} clients, ${formatValue('per_second', run.rate)}`;
+      const coalesce = run.coalesce_ms ? `, coalesce ${formatValue('milliseconds', run.coalesce_ms)}` : '';
+      sub.textContent = `${formatValue('count', run.clients)} clients, ${formatValue('per_second', run.rate)}${coalesce}`;
       th.append(name, sub);
       head.append(th);
     }

@@ -77,9 +77,10 @@
     if (results.fixture || results.note) lines.push(notice(results.note ?? 'This file is a fixture, not a measurement.'));
     const transports = shaped.transports.map(shaped.label).join(', ');
     const clients = shaped.clientCounts.map((c) => formatValue('count', c)).join(', ');
-    const rates = shaped.groups.map((g) => formatNumber(g.rate)).join(' and ');
+    const rates = [...new Set(shaped.groups.map((g) => g.rate))].map(formatNumber).join(', ');
+    const listed = Array.isArray(s.steps) ? `, in ${s.steps.length} listed runs (each chart's bars are one run's settings)` : '';
     lines.push(paragraph(
-      `${s.preset ? `Preset “${s.preset}”: ` : ''}${transports} with ${clients} clients at ${rates} ticks/s` +
+      `${s.preset ? `Preset “${s.preset}”: ` : ''}${transports} with ${clients} clients at ${rates} ticks/s${listed}` +
       `${s.poll_interval_ms ? `, polling every ${formatValue('milliseconds', s.poll_interval_ms)}` : ''}` +
       `${s.duration_s ? `, measured for ${s.duration_s} s per run` : ''}` +
       `${shaped.sweep ? ' — a sweep, so the charts draw lines against client count' : ''}.`,

@@ -142,6 +142,10 @@ pub struct CompareArgs {
     pub rates: Option<Vec<f64>>,
     #[command(flatten)]
     pub knobs: KnobFlags,
+    /// The server's --coalesce values to run (comma-separated, e.g. 0,5ms,20ms), each a
+    /// separate run: streams then write what arrived within that time in one write.
+    #[arg(long, env = "PUSHLAB_LOAD_COALESCE", value_delimiter = ',', value_parser = coalesce)]
+    pub coalesce: Option<Vec<Duration>>,
     /// The server's --payload-bytes: ticks padded to about this size.
     #[arg(long, env = "PUSHLAB_LOAD_PAYLOAD_BYTES")]
     pub payload_bytes: Option<usize>,
@@ -211,11 +215,22 @@ impl CompareArgs {
             transports: self.transports.clone().unwrap_or(preset.transports),
             clients: self.clients.clone().unwrap_or(preset.clients),
             rates: self.rates.clone().unwrap_or(preset.rates),
+            coalesce: self.coalesce.clone().unwrap_or(preset.coalesce),
+            // Flags that change the sweep replace a preset's list of runs.
+            steps: preset.steps.filter(|_| {
+                self.transports.is_none() && self.clients.is_none() && self.rates.is_none() && self.coalesce.is_none()
+            }),
             knobs,
         };
         validate(&s)?;
         Ok(s)
     }
+}
+
+/// A `--coalesce` value: `0`, or a duration to the millisecond up to 1 s (the server's range).
+fn coalesce(s: &str) -> Result<Duration, String> {
+    let d = if s == "0" { Duration::ZERO } else { whole_millis(s).map_err(|e| e.to_string())? };
+    if d <= Duration::from_secs(1) { Ok(d) } else { Err("expected 0 or a duration up to 1s".into()) }
 }
 
 /// Refuse settings that would make a run unbounded or meaningless, with the range.

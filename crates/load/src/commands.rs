@@ -12,7 +12,7 @@ use crate::net::Target;
 use crate::procfs;
 use crate::results::{self, Results};
 use crate::run::{self, ServerUnderTest};
-use crate::scenario::{RunSpec, Scenario};
+use crate::scenario::{Knobs, Planned, RunSpec};
 use crate::server::{self, ServerProcess};
 use crate::{html, table};
 
@@ -71,7 +71,8 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     let scenario = args.scenario()?;
     // Fail now, not after minutes of runs, if the results cannot be written.
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let most = scenario.clients.iter().copied().max().unwrap_or(0);
+    let plan = scenario.plan();
+    let most = plan.iter().map(|p| p.spec.clients).max().unwrap_or(0);
     procfs::ensure_fd_limit(most)?;
     let bin = match &args.server_bin {
         Some(bin) => bin.clone(),
@@ -79,21 +80,21 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     };
     // Once, before any server runs: the machine is as quiet as it will be.
     let calibration = calibration().await;
-    let plan = scenario.runs();
     let mut records = Vec::new();
-    for (i, &(transport, clients, rate)) in plan.iter().enumerate() {
+    for (i, Planned { spec, rate }) in plan.iter().enumerate() {
+        let (transport, clients, rate) = (spec.transport, spec.clients, *rate);
         if i > 0 {
             // Let the kernel reclaim the previous run's sockets before the next "before" sample.
             tokio::time::sleep(PAUSE_BETWEEN_RUNS).await;
         }
         let bar = progress_bar(format!("run {}/{} {transport}", i + 1, plan.len()));
-        let server = ServerProcess::start(&bin, &server_args(&scenario, rate)).await?;
-        let spec = RunSpec { transport, clients, knobs: scenario.knobs.clone() };
-        let outcome = run::run(&spec, &server.server, &bar).await;
+        let server = ServerProcess::start(&bin, &server_args(&spec.knobs, rate)).await?;
+        let outcome = run::run(spec, &server.server, &bar).await;
         bar.finish_and_clear();
         server.stop().await?;
         match outcome {
-            Ok(record) => {
+            Ok(mut record) => {
+                record.coalesce_ms = Some(spec.knobs.coalesce.as_millis() as u64);
                 eprintln!(
                     "{transport:>9} × {clients}: done ({} errors)",
                     record.errors.values().sum::<u64>()
@@ -154,9 +155,8 @@ async fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The flags of a fresh server for one run of `s` at `rate`.
-fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
-    let k = &s.knobs;
+/// The flags of a fresh server for one run with knobs `k` at `rate`.
+fn server_args(k: &Knobs, rate: f64) -> Vec<String> {
     let mut args = vec![
         // Our own progress and table are on the terminal; the server only speaks up for problems.
         "--log".into(),
@@ -170,6 +170,10 @@ fn server_args(s: &Scenario, rate: f64) -> Vec<String> {
     ];
     if let Some(n) = k.payload_bytes {
         args.extend(["--payload-bytes".into(), n.to_string()]);
+    }
+    // Only when on: a server built before `--coalesce` can still be compared.
+    if !k.coalesce.is_zero() {
+        args.extend(["--coalesce".into(), format!("{}ms", k.coalesce.as_millis())]);
     }
     args
 }

@@ -75,6 +75,10 @@ pub struct RunRecord {
     pub clients: usize,
     pub rate: f64,
     pub poll_interval_ms: u64,
+    /// The server's `--coalesce` in ms (0 = off): known when `compare` started the
+    /// server, absent for `run` against a server already running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coalesce_ms: Option<u64>,
     pub window_s: f64,
     /// How long after the window its ticks were still waited for.
     pub drain_s: f64,
@@ -251,6 +255,7 @@ pub(crate) mod tests {
             clients,
             rate: 20.0,
             poll_interval_ms: 1000,
+            coalesce_ms: None,
             window_s: 15.0,
             drain_s: 0.1,
             latency_us: Default::default(),

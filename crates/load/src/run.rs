@@ -280,6 +280,8 @@ fn record(
         clients: spec.clients,
         rate: s.before.ticker.rate,
         poll_interval_ms: spec.knobs.poll_interval.as_millis() as u64,
+        coalesce_ms: None, // `compare` knows it: it started the server
+
         window_s,
         drain_s: s.drain.as_secs_f64(),
         latency_us: Latency::from(&totals.latency_us),

@@ -20,6 +20,10 @@ pub enum Preset {
     Workshop,
     /// 100, 1k, 5k, 10k and 19k clients per transport.
     Scale,
+    /// What each connection costs, in one run of about 5 minutes: 5,000 idle clients per
+    /// push transport, 2,000 × 100 ticks/s with and without write coalescing, 1,000
+    /// long-polls × 20 ticks/s, 2,000 polls every 250 ms, and the quick preset's four.
+    Efficiency,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -34,6 +38,13 @@ pub struct Scenario {
     pub clients: Vec<usize>,
     /// Server tick rates, ticks/s over all symbols.
     pub rates: Vec<f64>,
+    /// The server's `--coalesce` values, each a separate run, in whole milliseconds
+    /// (0 = off; files written before coalescing have none, which means off).
+    #[serde(rename = "coalesce_ms", with = "millis_list", default = "no_coalescing")]
+    pub coalesce: Vec<Duration>,
+    /// Runs listed one by one, replacing the sweep (the efficiency preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<Step>>,
     /// Flattened: in the results its keys sit beside `rates`, as they always have.
     #[serde(flatten)]
     pub knobs: Knobs,
@@ -67,6 +78,39 @@ pub struct Knobs {
     /// How long the server may hold a long-poll, in whole milliseconds (`timeout_ms`).
     #[serde(rename = "long_poll_timeout_ms", with = "millis")]
     pub long_poll_timeout: Duration,
+    /// The server's `--coalesce` for one run (a scenario records its sweep instead).
+    #[serde(skip)]
+    pub coalesce: Duration,
+}
+
+/// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub transport: Transport,
+    pub clients: usize,
+    pub rate: f64,
+    /// The polling interval, if not the scenario's.
+    #[serde(rename = "poll_interval_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
+    pub poll_interval: Option<Duration>,
+    #[serde(rename = "coalesce_ms", default, with = "millis")]
+    pub coalesce: Duration,
+}
+
+impl Step {
+    fn new(transport: Transport, clients: usize, rate: f64) -> Self {
+        Step { transport, clients, rate, poll_interval: None, coalesce: Duration::ZERO }
+    }
+}
+
+/// One run of a plan: what it drives, at which server rate.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub spec: RunSpec,
+    pub rate: f64,
+}
+
+fn no_coalescing() -> Vec<Duration> {
+    vec![Duration::ZERO]
 }
 
 impl Default for Knobs {
@@ -82,6 +126,7 @@ impl Default for Knobs {
             history: HISTORY_DEFAULT as usize,
             seed: 42,
             long_poll_timeout: Duration::from_millis(LONG_POLL_TIMEOUT_MS_DEFAULT),
+            coalesce: Duration::ZERO,
         }
     }
 }
@@ -98,8 +143,19 @@ pub struct RunSpec {
 impl Scenario {
     pub fn preset(preset: Preset) -> Self {
         let quick = Knobs::default();
+        let mut steps = None;
         let (clients, rates, knobs) = match preset {
             Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
+            Preset::Efficiency => {
+                steps = Some(efficiency_steps());
+                let knobs = Knobs {
+                    duration: Duration::from_secs(8),
+                    ramp: Duration::from_secs(4),
+                    settle: Duration::from_secs(2),
+                    ..quick
+                };
+                (vec![100, 1000, 2000, 5000], vec![1.0, 20.0, 100.0], knobs)
+            }
             // At 0.5 ticks/s a 15 s window holds ~7 ticks: too few to read percentiles.
             Preset::Workshop => {
                 let knobs =
@@ -112,21 +168,86 @@ impl Scenario {
                 (vec![100, 1000, 5000, 10_000, 19_000], vec![20.0], knobs)
             }
         };
-        Self { preset, transports: Transport::ALL.to_vec(), clients, rates, knobs }
+        let transports = Transport::ALL.to_vec();
+        Self { preset, transports, clients, rates, coalesce: no_coalescing(), steps, knobs }
     }
 
-    /// The runs in the order they are made: each transport through every client count
-    /// and rate, so one transport's sweep reads as a line.
-    pub fn runs(&self) -> Vec<(Transport, usize, f64)> {
-        let mut runs = Vec::new();
+    /// The runs in the order they are made: the listed steps if any, else each transport
+    /// through every rate, coalescing and client count, so one transport's sweep reads
+    /// as a line.
+    pub fn plan(&self) -> Vec<Planned> {
+        let run = |step: &Step| Planned {
+            spec: RunSpec {
+                transport: step.transport,
+                clients: step.clients,
+                knobs: Knobs {
+                    poll_interval: step.poll_interval.unwrap_or(self.knobs.poll_interval),
+                    coalesce: step.coalesce,
+                    ..self.knobs.clone()
+                },
+            },
+            rate: step.rate,
+        };
+        if let Some(steps) = &self.steps {
+            return steps.iter().map(run).collect();
+        }
+        let mut plan = Vec::new();
         for &t in &self.transports {
             for &rate in &self.rates {
-                for &clients in &self.clients {
-                    runs.push((t, clients, rate));
+                for &coalesce in &self.coalesce {
+                    for &clients in &self.clients {
+                        plan.push(run(&Step { coalesce, ..Step::new(t, clients, rate) }));
+                    }
                 }
             }
         }
-        runs
+        plan
+    }
+}
+
+/// The efficiency preset's runs: each figure of the efficiency issue's table.
+fn efficiency_steps() -> Vec<Step> {
+    use Transport::*;
+    let coalesced = |t, ms| Step { coalesce: Duration::from_millis(ms), ..Step::new(t, 2000, 100.0) };
+    let mut steps: Vec<Step> = [Poll, LongPoll, Sse, Ws].map(|t| Step::new(t, 100, 20.0)).into();
+    steps.extend([Ws, Sse, LongPoll].map(|t| Step::new(t, 5000, 1.0)));
+    steps.extend([Ws, Sse].map(|t| Step::new(t, 2000, 100.0)));
+    steps.extend([10, 50].into_iter().flat_map(|ms| [coalesced(Ws, ms), coalesced(Sse, ms)]));
+    steps.push(Step::new(LongPoll, 1000, 20.0));
+    steps.push(Step { poll_interval: Some(Duration::from_millis(250)), ..Step::new(Poll, 2000, 20.0) });
+    steps
+}
+
+/// A list of `Duration`s as JSON whole milliseconds.
+mod millis_list {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(list: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|d| d.as_millis() as u64))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        Ok(Vec::<u64>::deserialize(d)?.into_iter().map(Duration::from_millis).collect())
+    }
+}
+
+/// An optional `Duration` as JSON whole milliseconds.
+mod millis_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
 
@@ -169,13 +290,20 @@ mod tests {
     #[test]
     fn presets_match_the_issue() {
         let q = Scenario::preset(Preset::Quick);
-        assert_eq!(q.runs().len(), 4);
+        assert_eq!(q.plan().len(), 4);
         let k = &q.knobs;
         assert_eq!((q.clients[0], q.rates[0]), (100, 20.0));
         assert_eq!((k.poll_interval, k.duration), (Duration::from_secs(1), Duration::from_secs(15)));
         let w = Scenario::preset(Preset::Workshop);
         assert_eq!((w.rates.clone(), w.clients.clone()), (vec![0.5, 50.0], vec![1000]));
-        assert_eq!(Scenario::preset(Preset::Scale).runs().len(), 20);
+        assert_eq!(Scenario::preset(Preset::Scale).plan().len(), 20);
+        let e = Scenario::preset(Preset::Efficiency).plan();
+        assert_eq!(e.len(), 15);
+        let idle: Vec<_> = e.iter().filter(|p| p.spec.clients == 5000).map(|p| (p.spec.transport, p.rate)).collect();
+        assert_eq!(idle, [(Transport::Ws, 1.0), (Transport::Sse, 1.0), (Transport::LongPoll, 1.0)]);
+        assert_eq!(e.iter().filter(|p| !p.spec.knobs.coalesce.is_zero()).count(), 4);
+        let polls = e.last().unwrap();
+        assert_eq!((polls.spec.transport, polls.spec.knobs.poll_interval), (Transport::Poll, Duration::from_millis(250)));
     }
 
     #[test]
@@ -192,7 +320,7 @@ mod tests {
             json,
             concat!(
                 r#"{"preset":"run","transports":["poll","long-poll","sse","ws"],"clients":[100],"#,
-                r#""rates":[20.0],"poll_interval_ms":250,"duration_s":15.0,"ramp_s":0.3,"settle_s":2.0,"#,
+                r#""rates":[20.0],"coalesce_ms":[0],"poll_interval_ms":250,"duration_s":15.0,"ramp_s":0.3,"settle_s":2.0,"#,
                 r#""symbols":["ACME"],"payload_bytes":null,"history":4096,"seed":42,"long_poll_timeout_ms":25000}"#
             )
         );
