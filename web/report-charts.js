@@ -112,7 +112,8 @@
       for (const groups of facets) {
         const spec = resolve(template, groups, shaped.catalogue);
         if (!spec) continue;
-        const suffix = facets.length > 1 ? ` — ${groupLabel(groups[0], shaped)}` : '';
+        // A facet's title names what sets its group apart: the client count only if it varies.
+        const suffix = facets.length > 1 ? ` — ${groupLabel(groups[0], shaped, shaped.clientCounts.length > 1)}` : '';
         const reading = shaped.sweep && spec.sweepReading ? `${spec.reading} ${spec.sweepReading}` : spec.reading;
         const measured = groups.some((g) => g.runs.some((run) => spec.fields.some((f) => f.get(run) !== null)));
         if (!measured) {
@@ -151,7 +152,7 @@
       for (const [field, dash] of [['p99', []], ['p50', [6, 4]]]) {
         datasets.push({
           label: `${shaped.label(s.transport)} ${formatValue('count', s.clients)} × ${formatNumber(s.rate)}/s ${field}`,
-          borderColor: color, backgroundColor: color, borderWidth: 2, pointRadius: 4, borderDash: dash, showLine: true,
+          borderColor: color, backgroundColor: color, borderWidth: 3, pointRadius: 6, borderDash: dash, showLine: true,
           data: s.runs.map((r) => ({
             x: measuredValue(r, { key: 'server.cpu_us_per_tick' }), y: measuredValue(r, { key: `latency_us.${field}` }),
             coalesce: r.coalesce_ms ?? 0,

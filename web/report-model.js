@@ -100,15 +100,18 @@
     };
   }
 
-  /** "20 ticks/s, poll every 1 s": what sets one group apart from another. */
-  function groupLabel(group, shaped) {
+  /**
+   * "20 ticks/s, poll every 1 s": what sets one group apart from another, led by its
+   * client count unless this is a sweep (or `withClients` is false).
+   */
+  function groupLabel(group, shaped, withClients = true) {
     const parts = [`${formatNumber(group.rate)} ticks/s`];
     const differ = (field) => shaped.groups.some((g) => g[field] !== group[field]);
     // The poll interval matters to polling runs only; coalescing is named where it is on.
     const polls = group.runs.some((r) => r.transport === 'poll');
     if (differ('pollIntervalMs') && polls) parts.push(`poll every ${formatValue('milliseconds', group.pollIntervalMs)}`);
     if (differ('coalesceMs') && group.coalesceMs) parts.push(`coalesce ${formatValue('milliseconds', group.coalesceMs)}`);
-    if (!shaped.sweep) parts.unshift(`${formatValue('count', group.clients)} clients`);
+    if (!shaped.sweep && withClients) parts.unshift(`${formatValue('count', group.clients)} clients`);
     return parts.join(', ');
   }
 

@@ -168,6 +168,38 @@ test('loads a results file dropped on the page: two tick rates get a latency cha
   await page.close();
 });
 
+test('a file of listed runs gets a bar per run\'s settings, and a --coalesce sweep its trade chart', async () => {
+  const page = await openReport(`${server.url}/report`);
+  await page.setInputFiles('#file-input', path.join(FIXTURES, 'efficiency.json'));
+  await page.waitForFunction(() => document.body.dataset.source === 'efficiency.json');
+  const charts = await chartPixels(page);
+  assertAllDrawn(charts);
+  const titles = charts.map((c) => c.title);
+  assert.ok(titles.includes('Latency percentiles — 5,000 clients, 1 ticks/s'), titles.join(' | '));
+  assert.ok(titles.includes('Latency percentiles — 2,000 clients, 100 ticks/s, coalesce 10 ms'), titles.join(' | '));
+  assert.ok(titles.includes('Latency percentiles — 2,000 clients, 20 ticks/s, poll every 250 ms'), titles.join(' | '));
+  const trade = await page.$eval('figure[data-chart="coalescing"] canvas', (c) => {
+    const chart = Chart.getChart(c);
+    return { type: chart.config.type, lines: chart.data.datasets.map((d) => `${d.label}: ${d.data.map((p) => p.coalesce).join(',')}`) };
+  });
+  assert.equal(trade.type, 'scatter');
+  assert.deepEqual(trade.lines, [
+    'SSE 2,000 × 100/s p99: 0,10,50', 'SSE 2,000 × 100/s p50: 0,10,50',
+    'WebSocket 2,000 × 100/s p99: 0,10,50', 'WebSocket 2,000 × 100/s p50: 0,10,50',
+  ]);
+  // A one-field chart of many runs spans the row, and names every one of them.
+  const requests = await page.$eval('figure[data-chart="requests"]', (f) => ({
+    wide: f.classList.contains('wide'), labels: Chart.getChart(f.querySelector('canvas')).data.labels.length,
+  }));
+  assert.deepEqual(requests, { wide: true, labels: 7 });
+  const { head } = await tableText(page);
+  assert.equal(head.length - 1, fixture('efficiency.json').runs.length, 'one table column per run');
+  assert.ok(head.some((h) => h.includes('coalesce 50 ms')), head.join(' | '));
+  assert.doesNotMatch(await page.textContent('#summary'), /a sweep/);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('a file that is not a results file is refused with a message, and the shown results stay', async () => {
   const page = await openReport(`${server.url}/report`);
   await page.setInputFiles('#file-input', { name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello":1}') });
