@@ -218,7 +218,10 @@ impl CompareArgs {
             coalesce: self.coalesce.clone().unwrap_or(preset.coalesce),
             // Flags that change the sweep replace a preset's list of runs.
             steps: preset.steps.filter(|_| {
-                self.transports.is_none() && self.clients.is_none() && self.rates.is_none() && self.coalesce.is_none()
+                self.transports.is_none()
+                    && self.clients.is_none()
+                    && self.rates.is_none()
+                    && self.coalesce.is_none()
             }),
             knobs,
         };

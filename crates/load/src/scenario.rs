@@ -40,7 +40,12 @@ pub struct Scenario {
     pub rates: Vec<f64>,
     /// The server's `--coalesce` values, each a separate run, in whole milliseconds
     /// (0 = off; files written before coalescing have none, which means off).
-    #[serde(rename = "coalesce_ms", with = "millis_list", default = "no_coalescing")]
+    #[serde(
+        rename = "coalesce_ms",
+        with = "millis_list",
+        default = "no_coalescing",
+        skip_serializing_if = "is_no_coalescing"
+    )]
     pub coalesce: Vec<Duration>,
     /// Runs listed one by one, replacing the sweep (the efficiency preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,7 +95,12 @@ pub struct Step {
     pub clients: usize,
     pub rate: f64,
     /// The polling interval, if not the scenario's.
-    #[serde(rename = "poll_interval_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
+    #[serde(
+        rename = "poll_interval_ms",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "millis_opt"
+    )]
     pub poll_interval: Option<Duration>,
     #[serde(rename = "coalesce_ms", default, with = "millis")]
     pub coalesce: Duration,
@@ -111,6 +121,11 @@ pub struct Planned {
 
 fn no_coalescing() -> Vec<Duration> {
     vec![Duration::ZERO]
+}
+
+/// Written only when it says more than "off", so files keep the layout they had.
+fn is_no_coalescing(list: &[Duration]) -> bool {
+    list == [Duration::ZERO]
 }
 
 impl Default for Knobs {
@@ -299,11 +314,15 @@ mod tests {
         assert_eq!(Scenario::preset(Preset::Scale).plan().len(), 20);
         let e = Scenario::preset(Preset::Efficiency).plan();
         assert_eq!(e.len(), 15);
-        let idle: Vec<_> = e.iter().filter(|p| p.spec.clients == 5000).map(|p| (p.spec.transport, p.rate)).collect();
+        let idle: Vec<_> =
+            e.iter().filter(|p| p.spec.clients == 5000).map(|p| (p.spec.transport, p.rate)).collect();
         assert_eq!(idle, [(Transport::Ws, 1.0), (Transport::Sse, 1.0), (Transport::LongPoll, 1.0)]);
         assert_eq!(e.iter().filter(|p| !p.spec.knobs.coalesce.is_zero()).count(), 4);
         let polls = e.last().unwrap();
-        assert_eq!((polls.spec.transport, polls.spec.knobs.poll_interval), (Transport::Poll, Duration::from_millis(250)));
+        assert_eq!(
+            (polls.spec.transport, polls.spec.knobs.poll_interval),
+            (Transport::Poll, Duration::from_millis(250))
+        );
     }
 
     #[test]
@@ -320,7 +339,7 @@ mod tests {
             json,
             concat!(
                 r#"{"preset":"run","transports":["poll","long-poll","sse","ws"],"clients":[100],"#,
-                r#""rates":[20.0],"coalesce_ms":[0],"poll_interval_ms":250,"duration_s":15.0,"ramp_s":0.3,"settle_s":2.0,"#,
+                r#""rates":[20.0],"poll_interval_ms":250,"duration_s":15.0,"ramp_s":0.3,"settle_s":2.0,"#,
                 r#""symbols":["ACME"],"payload_bytes":null,"history":4096,"seed":42,"long_poll_timeout_ms":25000}"#
             )
         );

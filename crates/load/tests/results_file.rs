@@ -107,7 +107,9 @@ async fn a_real_results_file_validates_and_the_report_embeds_it() {
     scenario.knobs = Knobs {
         poll_interval: Duration::from_millis(250),
         ramp: Duration::ZERO,
-        settle: Duration::from_millis(300),
+        // The "with all connected" sample is taken 300 ms before the window: by then every
+        // poller (first poll at a random phase within its 250 ms interval) has connected.
+        settle: Duration::from_millis(700),
         duration: Duration::from_secs(1),
         symbols: Some(vec!["ACME".into()]),
         ..scenario.knobs
