@@ -260,19 +260,31 @@ impl Probe {
 
     /// Ticks received together (one poll answer, one read), all at time `now_us`.
     pub fn ticks<'a>(&mut self, ticks: impl IntoIterator<Item = &'a Tick>) {
+        self.record(ticks.into_iter().map(|t| (t.seq, t.ts_us)));
+    }
+
+    /// [`Probe::ticks`] for ticks given as their `(seq, ts_us)`, all a stream client
+    /// reads of a tick: one read's worth, in the order received.
+    pub fn tick_fields(&mut self, ticks: &[(u64, u64)]) {
+        if !ticks.is_empty() {
+            self.record(ticks.iter().copied());
+        }
+    }
+
+    fn record(&mut self, ticks: impl Iterator<Item = (u64, u64)>) {
         let now = now_us();
         let mut totals = self.group.totals();
-        for tick in ticks {
-            let after_higher = tick.seq < self.max_seq;
-            self.max_seq = self.max_seq.max(tick.seq);
-            if !self.window.contains(tick.ts_us) {
-                if tick.ts_us >= self.window.end_us && !self.caught_up {
+        for (seq, ts_us) in ticks {
+            let after_higher = seq < self.max_seq;
+            self.max_seq = self.max_seq.max(seq);
+            if !self.window.contains(ts_us) {
+                if ts_us >= self.window.end_us && !self.caught_up {
                     self.caught_up = true;
                     self.group.traffic.caught_up.fetch_add(1, Relaxed);
                 }
                 continue;
             }
-            if !self.seen.insert(tick.seq) {
+            if !self.seen.insert(seq) {
                 totals.duplicates += 1;
                 continue;
             }
@@ -280,7 +292,7 @@ impl Probe {
                 totals.out_of_order += 1;
             }
             totals.delivered += 1;
-            totals.latency_us.saturating_record(now.saturating_sub(tick.ts_us));
+            totals.latency_us.saturating_record(now.saturating_sub(ts_us));
         }
     }
 

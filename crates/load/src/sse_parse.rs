@@ -24,34 +24,41 @@ pub struct SseParser {
 
 impl SseParser {
     /// Feed the next bytes of the stream; `on_event` gets every event they complete.
-    pub fn feed(&mut self, bytes: &[u8], mut on_event: impl FnMut(Event)) {
-        for &b in bytes {
-            match b {
-                b'\n' if self.after_cr => self.after_cr = false,
-                b'\n' | b'\r' => {
-                    self.after_cr = b == b'\r';
+    /// The event is lent, not given: its strings are reused for the next one, so a
+    /// stream that keeps up allocates nothing per event.
+    pub fn feed(&mut self, mut bytes: &[u8], mut on_event: impl FnMut(&Event)) {
+        while let Some(&first) = bytes.first() {
+            if first == b'\n' && self.after_cr {
+                self.after_cr = false;
+                bytes = &bytes[1..];
+                continue;
+            }
+            self.after_cr = false;
+            match bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
+                Some(end) => {
+                    self.line.extend_from_slice(&bytes[..end]);
+                    self.after_cr = bytes[end] == b'\r';
+                    bytes = &bytes[end + 1..];
                     self.end_line(&mut on_event);
                 }
-                _ => {
-                    self.after_cr = false;
-                    self.line.push(b);
+                None => {
+                    self.line.extend_from_slice(bytes);
+                    return;
                 }
             }
         }
     }
 
-    fn end_line(&mut self, on_event: &mut impl FnMut(Event)) {
+    fn end_line(&mut self, on_event: &mut impl FnMut(&Event)) {
         let line = std::mem::take(&mut self.line);
         if line.is_empty() {
             // A blank line dispatches the event; one without data is dropped (the standard).
             if self.has_data {
+                on_event(&self.event);
                 // The id is the stream's "last event id": it outlives the event.
-                let id = self.event.id.clone();
-                on_event(std::mem::take(&mut self.event));
-                self.event.id = id;
-            } else {
-                self.event.event.clear();
+                self.event.data.clear();
             }
+            self.event.event.clear();
             self.has_data = false;
         } else if line[0] == b':' {
             // A comment: the server's keep-alive, nothing to record.
@@ -72,9 +79,16 @@ impl SseParser {
                     self.event.data.push_str(&value);
                     self.has_data = true;
                 }
-                b"event" => self.event.event = value.into_owned(),
+                b"event" => {
+                    self.event.event.clear();
+                    self.event.event.push_str(&value);
+                }
                 // An id with a NUL is ignored, per the standard.
-                b"id" if !value.contains('\0') => self.event.id = Some(value.into_owned()),
+                b"id" if !value.contains('\0') => {
+                    let id = self.event.id.get_or_insert_default();
+                    id.clear();
+                    id.push_str(&value);
+                }
                 // `retry:` included: our clients wait `RECONNECT_BACKOFF`, the server's retry.
                 _ => {}
             }
@@ -93,7 +107,7 @@ mod tests {
         let mut p = SseParser::default();
         let mut out = Vec::new();
         for chunk in text.as_bytes().chunks(piece) {
-            p.feed(chunk, |e| out.push(e));
+            p.feed(chunk, |e| out.push(e.clone()));
         }
         out
     }

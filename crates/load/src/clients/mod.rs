@@ -9,6 +9,7 @@
 pub mod long_poll;
 pub mod poll;
 pub mod sse;
+pub mod stream;
 pub mod ws;
 
 use std::sync::Arc;
@@ -84,6 +85,16 @@ pub enum ClientError {
     ServerMessage(String),
     #[error("the server closed the stream")]
     Closed,
+    /// A socket error on a stream read or written without hyper.
+    #[error("http: {0}")]
+    Io(std::io::Error),
+    /// A response a stream client cannot read.
+    #[error("http: {0}")]
+    Protocol(&'static str),
+    #[error("websocket: {0}")]
+    WsIo(std::io::Error),
+    #[error("websocket: {0}")]
+    WsProtocol(&'static str),
 }
 
 impl ClientError {
@@ -100,7 +111,8 @@ impl ClientError {
             Self::Ws(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Self::Status(response.status().as_u16()).kind()
             }
-            Self::Ws(_) => "ws",
+            Self::Ws(_) | Self::WsIo(_) | Self::WsProtocol(_) => "ws",
+            Self::Io(_) | Self::Protocol(_) => "http",
             Self::ServerMessage(_) => "server_error_message",
             Self::Closed => "closed_by_server",
         }

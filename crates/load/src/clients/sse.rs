@@ -7,19 +7,18 @@
 //! and a task on the server) for as long as it listens. It is plain HTTP, so proxies and
 //! `EventSource` reconnection come for free; it is one-way.
 //!
-//! On our side each stream is a hyper HTTP/1.1 connection of its own: ~24 kB of heap
-//! per client as measured (hyper's 8 KiB header buffer and request channel included),
-//! three times a WebSocket client's — a cost of this client, not of the transport.
+//! On our side each stream is a plain socket speaking just enough HTTP/1.1 for one GET
+//! (see [`super::stream`] for why not hyper): the request is written by hand, the
+//! response head parsed, the chunked body decoded here, every event a read completes
+//! parsed before the next read, and each tick's `seq` and `ts_us` recorded in one batch
+//! per read. Nothing is allocated per tick.
 
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use pushlab_contract::Tick;
 use serde::Deserialize;
 
+use super::stream::{Conn, tick_fields};
 use super::{Client, ClientError};
-use crate::net;
 use crate::sse_parse::{Event, SseParser};
 
 /// The data of an `event: gap`.
@@ -32,70 +31,192 @@ pub async fn run(c: Client) {
     c.reconnecting(async |c: &mut Client| c.stream_sse().await).await;
 }
 
+/// Where a chunked body decoder is, between reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunked {
+    /// In the chunk-size line: the size so far, and whether an extension (`;…`) began.
+    Size {
+        size: u64,
+        digits: usize,
+        extension: bool,
+    },
+    /// After the size line's CR.
+    SizeLf {
+        size: u64,
+    },
+    /// Inside a chunk: bytes left.
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataCr,
+    DataLf,
+    /// The last chunk (size 0) was read: the stream is over.
+    Done,
+}
+
+impl Chunked {
+    const START: Chunked = Chunked::Size { size: 0, digits: 0, extension: false };
+
+    /// Decode `bytes`, handing each piece of body data to `data`.
+    fn decode(&mut self, mut bytes: &[u8], mut data: impl FnMut(&[u8])) -> Result<(), ClientError> {
+        let bad = || ClientError::Protocol("malformed chunked body");
+        while let Some((&b, rest)) = bytes.split_first() {
+            match *self {
+                Chunked::Size { size, digits, extension } => {
+                    bytes = rest;
+                    *self = match b {
+                        b'\r' if digits > 0 => Chunked::SizeLf { size },
+                        _ if extension => *self,
+                        b';' if digits > 0 => Chunked::Size { size, digits, extension: true },
+                        _ => {
+                            let d = (b as char).to_digit(16).ok_or_else(bad)?;
+                            let size = size
+                                .checked_mul(16)
+                                .and_then(|s| s.checked_add(u64::from(d)))
+                                .ok_or_else(bad)?;
+                            Chunked::Size { size, digits: digits + 1, extension }
+                        }
+                    };
+                }
+                Chunked::SizeLf { size } => {
+                    bytes = rest;
+                    if b != b'\n' {
+                        return Err(bad());
+                    }
+                    *self = if size == 0 { Chunked::Done } else { Chunked::Data(size) };
+                }
+                Chunked::Data(left) => {
+                    let n = left.min(bytes.len() as u64) as usize;
+                    data(&bytes[..n]);
+                    bytes = &bytes[n..];
+                    *self = if n as u64 == left { Chunked::DataCr } else { Chunked::Data(left - n as u64) };
+                }
+                Chunked::DataCr | Chunked::DataLf => {
+                    bytes = rest;
+                    *self = match (*self, b) {
+                        (Chunked::DataCr, b'\r') => Chunked::DataLf,
+                        (Chunked::DataLf, b'\n') => Chunked::START,
+                        _ => return Err(bad()),
+                    };
+                }
+                // Trailers after the last chunk are not read: the stream is over.
+                Chunked::Done => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Client {
     /// One SSE connection, read until the run is cancelled (`Ok`) or it breaks.
     async fn stream_sse(&mut self) -> Result<(), ClientError> {
         let started = Instant::now();
+        let cancel = self.cancel.clone();
+        let mut cancelled = std::pin::pin!(cancel.cancelled());
         let stream = tokio::select! {
-            _ = self.cancel.cancelled() => return Ok(()),
+            _ = &mut cancelled => return Ok(()),
             s = self.connect_tcp() => s?,
         };
-        // The connection is polled here, beside the body, not in a task of its own: one
-        // wake-up per socket read instead of two, at 19,000 streams × 20 ticks/s.
-        let (mut sender, connection) = net::http1_inline(stream).await?;
-        let mut connection = std::pin::pin!(connection);
-        let mut request = net::get(self.target(), &self.settings.url("/api/sse", &[]))
-            .header(http::header::ACCEPT, "text/event-stream");
+        let mut conn = Conn::new(stream);
+        // The request hyper wrote for us before, byte for byte.
+        let mut request = format!(
+            "GET {} HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\n",
+            self.settings.url("/api/sse", &[]),
+            self.target().authority
+        );
         if let Some(seq) = self.probe.cursor() {
-            request = request.header("last-event-id", seq);
+            request.push_str(&format!("last-event-id: {seq}\r\n"));
         }
+        request.push_str("\r\n");
         self.probe.request();
-        let response = tokio::select! {
-            _ = self.cancel.cancelled() => return Ok(()),
-            r = sender.send_request(request.body(Empty::<Bytes>::new()).expect("valid")) => r?,
-            c = &mut connection => return Err(c.err().map_or(ClientError::Closed, ClientError::Http)),
+        let head = tokio::select! {
+            _ = &mut cancelled => return Ok(()),
+            h = async {
+                conn.write_all(request.as_bytes()).await.map_err(ClientError::Io)?;
+                conn.read_head().await
+            } => h?,
         };
-        if !response.status().is_success() {
-            return Err(ClientError::Status(response.status().as_u16()));
+        if !head.is_success() {
+            return Err(ClientError::Status(head.status));
         }
         self.probe.connected(started.elapsed());
-        let mut body = response.into_body();
+        let mut chunked = head.chunked.then_some(Chunked::START);
         let mut parser = SseParser::default();
-        let mut connection_done = false;
+        // The ticks of one read, recorded together (one lock, one clock read).
+        let mut ticks: Vec<(u64, u64)> = Vec::with_capacity(64);
         loop {
-            let frame = tokio::select! {
-                _ = self.cancel.cancelled() => return Ok(()),
-                // Once the connection ends, the body still yields what it buffered, then None.
-                c = &mut connection, if !connection_done => {
-                    connection_done = true;
-                    c?;
-                    continue;
-                }
-                f = body.frame() => f,
-            };
-            let Some(frame) = frame else { return Err(ClientError::Closed) };
-            let Ok(data) = frame?.into_data() else { continue };
             let mut failure = None;
-            parser.feed(&data, |event| {
-                if let Err(e) = self.sse_event(event) {
+            let mut on_event = |event: &Event| {
+                if let Err(e) = sse_event(&mut self.probe, &mut ticks, event) {
                     failure.get_or_insert(e);
                 }
-            });
+            };
+            let data = conn.data();
+            match &mut chunked {
+                Some(decoder) => decoder.decode(data, |piece| parser.feed(piece, &mut on_event))?,
+                None => parser.feed(data, &mut on_event),
+            }
+            let n = data.len();
+            conn.consume(n);
+            self.probe.tick_fields(&ticks);
+            ticks.clear();
             if let Some(e) = failure {
                 return Err(e);
             }
+            if chunked == Some(Chunked::Done) {
+                return Err(ClientError::Closed);
+            }
+            let read = tokio::select! {
+                _ = &mut cancelled => return Ok(()),
+                r = conn.fill() => r.map_err(ClientError::Io)?,
+            };
+            if read == 0 {
+                return Err(ClientError::Closed);
+            }
         }
     }
+}
 
-    fn sse_event(&mut self, event: Event) -> Result<(), ClientError> {
-        match event.event.as_str() {
-            "" | "message" => self.probe.tick(&serde_json::from_str::<Tick>(&event.data)?),
-            "gap" => {
-                let gap: GapData = serde_json::from_str(&event.data)?;
-                self.probe.gap(self.probe.cursor().unwrap_or(0), gap.missed);
-            }
-            other => tracing::debug!(event = other, "ignored SSE event type"),
+/// One event: a tick is queued in `ticks`; a gap is recorded in order, after them.
+fn sse_event(
+    probe: &mut crate::measure::Probe,
+    ticks: &mut Vec<(u64, u64)>,
+    event: &Event,
+) -> Result<(), ClientError> {
+    match event.event.as_str() {
+        "" | "message" => ticks.push(tick_fields(event.data.as_bytes())?),
+        "gap" => {
+            let gap: GapData = serde_json::from_str(&event.data)?;
+            probe.tick_fields(ticks);
+            ticks.clear();
+            probe.gap(probe.cursor().unwrap_or(0), gap.missed);
         }
-        Ok(())
+        other => tracing::debug!(event = other, "ignored SSE event type"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_in_pieces(body: &[u8], piece: usize) -> Result<(Vec<u8>, Chunked), ClientError> {
+        let mut d = Chunked::START;
+        let mut out = Vec::new();
+        for chunk in body.chunks(piece) {
+            d.decode(chunk, |p| out.extend_from_slice(p))?;
+        }
+        Ok((out, d))
+    }
+
+    #[test]
+    fn chunked_bodies_decode_the_same_in_any_pieces() {
+        let body = b"D\r\nretry: 1000\n\n\r\n17;ext=1\r\nid: 1\ndata: {\"seq\":1}\n\n\r\n0\r\n\r\n";
+        for piece in 1..=body.len() {
+            let (out, state) = decode_in_pieces(body, piece).unwrap();
+            assert_eq!(out, b"retry: 1000\n\nid: 1\ndata: {\"seq\":1}\n\n", "pieces of {piece}");
+            assert_eq!(state, Chunked::Done);
+        }
+        assert!(decode_in_pieces(b"zz\r\n", 4).is_err());
+        assert!(decode_in_pieces(b"1\r\nab\r\n", 8).is_err());
     }
 }
