@@ -32,6 +32,8 @@ const ROWS: &[&[&str]] = &[
     &["server.cpu_s"],
     &["server.rss_per_conn_bytes"],
     &["server.heap_per_conn_bytes"],
+    // The totals behind them: what "10,000 users × 1 MB" would have to show.
+    &["server.rss_before_bytes", "server.rss_with_clients_bytes"],
     &["server.tcp_mem_per_conn_bytes"],
     &["server.tcp_sockets_with_clients", "server.tcp_socket_slab_bytes"],
     &["connect.p50_us", "connect.p99_us"],
