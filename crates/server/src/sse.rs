@@ -121,7 +121,15 @@ impl EventStream {
         let keepalive = Box::pin(tokio::time::sleep_until(now + state.config.keepalive));
         let shutdown = Box::pin(state.shutdown.clone().cancelled_owned());
         let retry = Chunk { bytes: Bytes::from(format!("retry: {SSE_RETRY_MS}\n\n")), ticks: 0 };
-        EventStream { state, active, cursor, pending: VecDeque::from([retry]), last_write: now, keepalive, shutdown }
+        EventStream {
+            state,
+            active,
+            cursor,
+            pending: VecDeque::from([retry]),
+            last_write: now,
+            keepalive,
+            shutdown,
+        }
     }
 
     fn into_stream(self) -> impl Stream<Item = Result<Bytes, Infallible>> {

@@ -58,7 +58,11 @@ const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_TOO_BIG: u16 = 1009;
 
 /// `GET /api/ws[?since=N][&symbols=A,B]`
-pub async fn ws(State(state): State<AppState>, headers: HeaderMap, params: Params) -> Result<Response, ApiError> {
+pub async fn ws(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
     let mut active = state.active(Transport::Ws);
     active.counters().request();
     check_origin(&headers, &state.config.allow_origin)?;
@@ -97,9 +101,10 @@ pub async fn ws(State(state): State<AppState>, headers: HeaderMap, params: Param
 /// `Sec-WebSocket-Accept` that proves we read its key.
 fn handshake(headers: &HeaderMap) -> Result<String, &'static str> {
     let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().any(|v| {
-            v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
+        headers
+            .get_all(name)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
     };
     if !has_token(header::CONNECTION, "upgrade") {
         return Err("the Connection header must include `upgrade`");
@@ -182,7 +187,8 @@ impl Session {
         };
         match end {
             End::Close(code, reason) => {
-                let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
+                let frame =
+                    CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
                 let _ =
                     tokio::time::timeout(CLOSE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
             }
