@@ -18,12 +18,6 @@ fn main() -> anyhow::Result<()> {
     if config.threads > 0 {
         runtime.worker_threads(config.threads as usize);
     }
-    if let Ok(v) = std::env::var("XP_EVENT_INTERVAL") {
-        runtime.event_interval(v.parse()?);
-    }
-    if let Ok(v) = std::env::var("XP_GQI") {
-        runtime.global_queue_interval(v.parse()?);
-    }
     runtime.enable_all().build()?.block_on(serve(config))
 }
 
