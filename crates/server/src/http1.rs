@@ -764,7 +764,7 @@ fn response_head(
 
 thread_local! {
     /// The `Date` header, formatted once a second per thread rather than per response.
-    static DATE: std::cell::RefCell<CachedDate> = std::cell::RefCell::new(CachedDate { second: 0, text: String::new() });
+    static DATE: std::cell::RefCell<CachedDate> = const { std::cell::RefCell::new(CachedDate { second: 0, text: String::new() }) };
 }
 
 struct CachedDate {
