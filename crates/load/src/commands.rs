@@ -81,6 +81,7 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     // Once, before any server runs: the machine is as quiet as it will be.
     let calibration = calibration().await;
     let mut records = Vec::new();
+    let mut failed_starts = 0;
     for (i, Planned { spec, rate }) in plan.iter().enumerate() {
         let (transport, clients, rate) = (spec.transport, spec.clients, *rate);
         if i > 0 {
@@ -92,11 +93,13 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         // that run, not the comparison.
         let server = match ServerProcess::start(&bin, &server_args(&spec.knobs, rate)).await {
             Ok(server) => server,
-            Err(e) => {
+            Err(e) if plan.len() > 1 => {
                 bar.finish_and_clear();
                 eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}");
+                failed_starts += 1;
                 continue;
             }
+            Err(e) => return Err(e),
         };
         let outcome = run::run(spec, &server.server, &bar).await;
         bar.finish_and_clear();
@@ -114,6 +117,8 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
             Err(e) => eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}"),
         }
     }
+    // Not one server started: the binary is wrong, not one run's flags.
+    anyhow::ensure!(failed_starts < plan.len(), "no run's server started ({})", bin.display());
     let results = Results::new(scenario, records, calibration);
     print_table(&results);
     write_outputs(&results, &args.out)?;

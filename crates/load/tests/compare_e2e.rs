@@ -62,5 +62,6 @@ fn a_missing_server_binary_is_a_clear_error() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("error: starting /nonexistent/pushlab-server"), "{stderr}");
+    assert!(stderr.contains("starting /nonexistent/pushlab-server: No such file"), "{stderr}");
+    assert!(stderr.contains("error: no run's server started (/nonexistent/pushlab-server)"), "{stderr}");
 }

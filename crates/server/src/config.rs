@@ -62,6 +62,10 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_ALLOW_ORIGIN", value_delimiter = ',')]
     pub allow_origin: Vec<String>,
 
+    /// Worker threads of the async runtime; 0 (the default) means one per core.
+    #[arg(long, env = "PUSHLAB_THREADS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
+    pub threads: u64,
+
     /// Log filter, e.g. `info`, `debug`, `pushlab_server=trace`.
     #[arg(long, env = "PUSHLAB_LOG", default_value = "info")]
     pub log: String,

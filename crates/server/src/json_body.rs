@@ -18,7 +18,13 @@ pub fn batch_json(batch: &Batch) -> Vec<u8> {
         }
         body.extend_from_slice(&tick.json);
     }
-    body.extend_from_slice(format!("],\"next\":{},\"missed\":{}}}", batch.next, batch.missed).as_bytes());
+    // By hand, not `format!`: it runs for every answer.
+    let mut number = itoa::Buffer::new();
+    body.extend_from_slice(b"],\"next\":");
+    body.extend_from_slice(number.format(batch.next).as_bytes());
+    body.extend_from_slice(b",\"missed\":");
+    body.extend_from_slice(number.format(batch.missed).as_bytes());
+    body.push(b'}');
     body
 }
 

@@ -145,11 +145,11 @@ pub async fn serve(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!("TCP_NODELAY: {e}");
         }
-        let stopping = state.shutdown.clone();
-        connections.spawn(http1::serve_connection(tcp, peer, router.clone(), stopping, connections.clone()));
+        connections.spawn(http1::serve_connection(tcp, peer, router.clone(), connections.clone()));
     }
     tracing::info!("shutting down: ending streams, closing WebSockets");
     drop(listener); // new connections are refused from now on
+    connections.stop();
     state.shutdown.cancel();
     let dropped = connections.wait(SHUTDOWN_GRACE).await;
     if dropped > 0 {

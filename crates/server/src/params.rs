@@ -1,38 +1,91 @@
 //! Query parameters shared by the transports, checked one by one so that every bad
 //! value gets a 400 naming the parameter and what it accepts.
 
-use std::ops::RangeInclusive;
+use std::ops::{Range, RangeInclusive};
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use pushlab_contract::limits::{LIMIT_DEFAULT, LIMIT_RANGE};
+use smallvec::SmallVec;
 
 use crate::error::ApiError;
 use crate::feed::{Feed, SymbolFilter};
 
-/// The raw query string as name/value pairs, in order.
+/// The raw query string as name/value pairs, in order, decoded as a form
+/// (`application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte, bytes that are
+/// not UTF-8 become U+FFFD).
+///
+/// Every name and value sits in one string, the pairs as ranges of it: one allocation
+/// per request (none without a query) rather than a `Vec` and two `String`s per pair,
+/// as deserializing into `Vec<(String, String)>` made on every poll.
 #[derive(Debug, Default)]
-pub struct Params(Vec<(String, String)>);
+pub struct Params {
+    text: String,
+    pairs: SmallVec<[(Range<usize>, Range<usize>); 4]>,
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::bad("the query string is not valid URL encoding"))?;
-        Ok(Params(pairs))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Params::parse(parts.uri.query().unwrap_or("")))
     }
 }
 
 impl Params {
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Params(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        let mut params = Params::default();
+        for (name, value) in pairs {
+            let name = params.push(name.as_bytes());
+            let value = params.push(value.as_bytes());
+            params.pairs.push((name, value));
+        }
+        params
+    }
+
+    /// Parses a query string as `form_urlencoded::parse` does: pairs split at `&`
+    /// (empty ones skipped), name and value at the first `=`.
+    pub fn parse(query: &str) -> Self {
+        let mut bytes = Vec::with_capacity(query.len());
+        let mut pairs = SmallVec::new();
+        for pair in query.as_bytes().split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &pair[pair.len()..]),
+            };
+            let name = decode_into(&mut bytes, name);
+            let value = decode_into(&mut bytes, value);
+            pairs.push((name, value));
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Params { text, pairs },
+            // Not UTF-8 somewhere: each name and value is made valid on its own.
+            Err(e) => {
+                let bytes = e.into_bytes();
+                let mut params = Params::default();
+                for (name, value) in pairs {
+                    let name = params.push(&bytes[name]);
+                    let value = params.push(&bytes[value]);
+                    params.pairs.push((name, value));
+                }
+                params
+            }
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(&String::from_utf8_lossy(bytes));
+        start..self.text.len()
     }
 
     /// The value of `name`, if given once; given twice is ambiguous and refused.
     pub fn get(&self, name: &str) -> Result<Option<&str>, ApiError> {
-        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let mut values = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| &self.text[k.clone()] == name)
+            .map(|(_, v)| &self.text[v.clone()]);
         match (values.next(), values.next()) {
             (Some(_), Some(_)) => Err(ApiError::bad(format!("{name}: given more than once"))),
             (value, _) => Ok(value),
@@ -72,6 +125,31 @@ impl Params {
             Some(list) => symbol_filter(feed, list.split(',')),
         }
     }
+}
+
+/// Appends `encoded` percent-decoded (`+` as a space; a `%` not followed by two hex
+/// digits stays as it is) to `out`; returns where it landed.
+fn decode_into(out: &mut Vec<u8>, encoded: &[u8]) -> Range<usize> {
+    let start = out.len();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut i = 0;
+    while i < encoded.len() {
+        match encoded[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                match (encoded.get(i + 1).copied().and_then(hex), encoded.get(i + 2).copied().and_then(hex)) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    start..out.len()
 }
 
 /// Parse a cursor value; `what` names it in the error (a parameter or a header).
@@ -151,5 +229,20 @@ mod tests {
         let err = message(Params::from_pairs(&[("symbols", "ACME,NOPE")]).symbols(&feed).unwrap_err());
         assert_eq!(err, r#"symbols: unknown symbol "NOPE"; known: ACME,BOLT"#);
         assert!(Params::from_pairs(&[("symbols", "")]).symbols(&feed).is_err());
+    }
+
+    #[test]
+    fn queries_decode_as_forms() {
+        let p = Params::parse("since=4&symbols=ACME%2cBOLT&&q=a+b%20c&flag&pct=%zz%4&bad=%FF");
+        assert_eq!(p.cursor("since").unwrap(), Some(4));
+        assert_eq!(p.get("symbols").unwrap(), Some("ACME,BOLT"));
+        assert_eq!(p.get("q").unwrap(), Some("a b c"));
+        assert_eq!(p.get("flag").unwrap(), Some(""));
+        assert_eq!(p.get("pct").unwrap(), Some("%zz%4"));
+        assert_eq!(p.get("bad").unwrap(), Some("\u{FFFD}"));
+        assert_eq!(p.get("since").unwrap(), Some("4"), "still right after a lossy value");
+        assert_eq!(p.get("nope").unwrap(), None);
+        assert!(Params::parse("a=1&a=2").get("a").is_err());
+        assert_eq!(Params::parse("").get("a").unwrap(), None);
     }
 }
