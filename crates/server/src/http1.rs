@@ -52,6 +52,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+use tower::util::Oneshot;
 
 use crate::error::ApiError;
 
@@ -230,15 +231,7 @@ impl Connections {
 /// on as a task of its own in `connections`, and this one ends, freeing its state. Run
 /// it with [`Connections::spawn`].
 pub async fn serve_connection(io: TcpStream, peer: SocketAddr, router: Router, connections: Connections) {
-    let connection = Connection { io, peer, buf: BytesMut::new() };
-    // Handed on to a task of its own, an upgraded socket or a stream carries only its
-    // own state for as long as it lives, not the request loop's.
-    match connection.run(router, &connections).await {
-        Ok(None) => {}
-        Ok(Some(Handoff::Upgrade(run, upgraded))) => connections.spawn(run(upgraded)),
-        Ok(Some(Handoff::Stream(connection, stream))) => connections.spawn(connection.stream(stream)),
-        Err(e) => tracing::debug!(%peer, "connection ended: {e}"),
-    }
+    Connection { io, peer, buf: BytesMut::new() }.serve(router, connections).await;
 }
 
 struct Connection {
@@ -274,10 +267,21 @@ enum Next {
 
 /// What a connection hands on when its request loop ends.
 enum Handoff {
+    /// A request whose answer is not ready (a held long-poll) waits in a task of its own.
+    Wait(Connection, Waiting),
     /// `101`: the handler's function takes the socket.
     Upgrade(UpgradeFn, Upgraded),
     /// A response streams until its body ends; the connection then closes.
     Stream(Connection, Stream),
+}
+
+/// A request being answered, and what writing its answer needs to know.
+struct Waiting {
+    response: Pin<Box<Oneshot<Router, Request<Body>>>>,
+    line: Option<String>,
+    is_head: bool,
+    version: Version,
+    keep_alive: bool,
 }
 
 /// A streaming response whose head is built and not yet written.
@@ -288,8 +292,58 @@ struct Stream {
 }
 
 impl Connection {
-    /// Serves requests until the connection ends (`None`), is upgraded, or starts a
-    /// stream: then what is left to run as a task of its own.
+    /// Serves requests until the connection ends, handing on what outlives the request
+    /// loop (a waiting answer, a stream, an upgraded socket) to a task of its own, so that
+    /// each carries only its own state for as long as it lives.
+    ///
+    /// Boxed, as a named type: [`Connection::answer`] goes back to it, and a future
+    /// cannot contain itself.
+    fn serve(self, router: Router, connections: Connections) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let peer = self.peer;
+            match self.run(router.clone(), &connections).await {
+                Ok(None) => {}
+                Ok(Some(Handoff::Wait(connection, waiting))) => {
+                    connections.spawn(connection.answer(waiting, router, connections.clone()))
+                }
+                Ok(Some(Handoff::Upgrade(run, upgraded))) => connections.spawn(run(upgraded)),
+                Ok(Some(Handoff::Stream(connection, stream))) => connections.spawn(connection.stream(stream)),
+                Err(e) => tracing::debug!(%peer, "connection ended: {e}"),
+            }
+        })
+    }
+
+    /// Waits for a held request's answer (or the client leaving), writes it, and goes
+    /// back to serving requests: the request loop's state is not held while an answer
+    /// waits.
+    async fn answer(mut self, waiting: Waiting, router: Router, connections: Connections) {
+        let Waiting { response, line, is_head, version, keep_alive } = waiting;
+        let response = tokio::select! {
+            response = response => response.unwrap_or_else(|e: Infallible| match e {}),
+            // The client left while its request waited: drop the request.
+            _ = self.client_gone() => return,
+        };
+        if let Some(line) = line {
+            tracing::debug!(peer = %self.peer, "{line} → {}", response.status());
+        }
+        match Box::pin(self.write_response(response, is_head, version, keep_alive)).await {
+            // Back to the request loop, boxed: this task's own state is what the next
+            // wait would otherwise carry, and it ends when the loop hands on again.
+            Ok(Next::KeepAlive) => self.serve(router, connections).await,
+            Ok(Next::Close) => {
+                let _ = self.io.shutdown().await;
+            }
+            Ok(Next::Upgrade(run)) => {
+                let read_ahead = self.buf.to_vec();
+                connections.spawn(run(Upgraded { io: self.io, read_ahead }));
+            }
+            Ok(Next::Stream(stream)) => connections.spawn(self.stream(stream)),
+            Err(e) => tracing::debug!(peer = %self.peer, "connection ended: {e}"),
+        }
+    }
+
+    /// Serves requests until the connection ends (`None`), is upgraded, starts a
+    /// stream or waits for an answer: then what is left to run as a task of its own.
     async fn run(mut self, router: Router, connections: &Connections) -> io::Result<Option<Handoff>> {
         loop {
             let head = tokio::select! {
@@ -317,17 +371,22 @@ impl Connection {
             let mut request = Request::from_parts(parts, Body::from(body));
             request.extensions_mut().insert(ConnectInfo(self.peer));
 
-            // Boxed: the request's future lives only until its response, and should not
-            // set the size of every connection's task for as long as it lives.
-            let response = tokio::select! {
-                response = Box::pin(router.clone().oneshot(request)) => response.unwrap_or_else(|e: Infallible| match e {}),
-                // The client left while its request waited (a held long-poll): drop it.
-                gone = self.client_gone() => return gone.map(|()| None),
+            // Boxed: the request's future lives only until its response. Most answers are
+            // ready at once; one that is not (a held long-poll) waits in a task of its
+            // own, holding its own state rather than this loop's.
+            let mut response = Box::pin(router.clone().oneshot(request));
+            let response = match response.as_mut().now_or_never() {
+                Some(response) => response.unwrap_or_else(|e: Infallible| match e {}),
+                None => {
+                    let waiting = Waiting { response, line, is_head, version, keep_alive };
+                    return Ok(Some(Handoff::Wait(self, waiting)));
+                }
             };
             if let Some(line) = line {
                 tracing::debug!(peer = %self.peer, "{line} → {}", response.status());
             }
-            match self.write_response(response, is_head, version, keep_alive).await? {
+            // Boxed like the request: its state lives only while a response is written.
+            match Box::pin(self.write_response(response, is_head, version, keep_alive)).await? {
                 Next::KeepAlive => {}
                 Next::Close => return self.io.shutdown().await.map(|()| None),
                 Next::Upgrade(run) => {
