@@ -16,13 +16,21 @@
 //!   the feed's shared events), several in one `writev` when several are ready: a small
 //!   `send()` on loopback costs ~10 µs of CPU here, so writes are counted, not bytes;
 //! - between writes a stream waits on the socket being readable (to notice the client
-//!   leaving) without a buffer, reading only when the kernel has something.
+//!   leaving) without a buffer, reading only when the kernel has something;
+//! - what outlives a request's turn in the loop (a held answer, a stream, an upgraded
+//!   socket) goes on in a task of its own, so it does not carry the request loop's
+//!   state (1.3–1.9 kB: an async function is sized for its largest state).
+//!
+//! Measured (efficiency preset, 5,000 idle clients): 2.5 kB of heap per SSE stream,
+//! 3.5 kB per held long-poll, 3.0 kB per WebSocket, against 28.4, 28.3 and 7.0 kB on
+//! hyper.
 //!
 //! What it speaks: HTTP/1.1 and 1.0 requests, keep-alive, pipelining (answered in
 //! order), `Content-Length` request bodies up to [`MAX_BODY_BYTES`] with
 //! `Expect: 100-continue`, responses with `Content-Length` when the length is known and
-//! chunked otherwise, `HEAD`, and `101 Switching Protocols` handing the connection to
-//! the handler that asked for it ([`OnUpgrade`], used by the WebSocket endpoint). What
+//! chunked otherwise (a streamed response is the last on its connection, which then
+//! closes), `HEAD`, and `101 Switching Protocols` handing the connection to the handler
+//! that asked for it ([`OnUpgrade`], used by the WebSocket endpoint). What
 //! it refuses, with a JSON error and a closed connection: a malformed head (400), a
 //! chunked request body (411), a body over [`MAX_BODY_BYTES`] (413), a head over
 //! [`MAX_HEAD_BYTES`] or with more than [`MAX_HEADERS`] headers (431).

@@ -5,10 +5,12 @@
 //! browser's `EventSource` reconnects by itself and sends `Last-Event-ID`, so resuming
 //! is free. It is one-way (server to client) and text only; behind an HTTP/1.1 proxy
 //! that buffers, events stall, hence `X-Accel-Buffering: no`. An open stream is an
-//! HTTP connection kept open, and hyper keeps its read and write buffers for it.
+//! HTTP connection kept open: a cursor, a keepalive timer and a task (about 2.5 kB),
+//! and no buffer, as the connection layer (`http1.rs`) writes each event straight from
+//! the feed's shared bytes.
 //!
-//! The body is pulled by hyper only as fast as the socket takes it: a client that stops
-//! reading stops its cursor, not the feed, and later gets `event: gap` with the count.
+//! The body is pulled only as fast as the socket takes it: a client that stops reading
+//! stops its cursor, not the feed, and later gets `event: gap` with the count.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
