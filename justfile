@@ -13,6 +13,11 @@ compare *ARGS:
     cargo build --release -q -p pushlab-server -p pushlab-load
     {{release}}/pushlab-load compare {{ARGS}}
 
+# What one connection costs (the efficiency preset, ~4 minutes), kept as docs/results/efficiency.json.
+efficiency *ARGS:
+    just compare --preset efficiency {{ARGS}}
+    cp results/latest.json docs/results/efficiency.json
+
 # Drive one transport against a running server, e.g. `just load --transport sse --clients 1000`.
 load *ARGS:
     cargo build --release -q -p pushlab-load
