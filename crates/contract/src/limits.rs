@@ -31,3 +31,7 @@ pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4096;
 
 /// The reconnect delay an SSE stream asks `EventSource` to use (`retry:`), in ms.
 pub const SSE_RETRY_MS: u64 = 1000;
+
+/// The longest write coalescing a server takes (`--coalesce`, in ms): a stream waits
+/// at most this long after a tick before writing.
+pub const COALESCE_MAX_MS: u64 = 1000;

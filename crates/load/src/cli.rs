@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::run::MAX_PHASE;
 use pushlab_contract::Transport;
-use pushlab_contract::limits::{LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
+use pushlab_contract::limits::{COALESCE_MAX_MS, LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
 
 use crate::scenario::{Knobs, Preset, Scenario};
 
@@ -230,10 +230,15 @@ impl CompareArgs {
     }
 }
 
-/// A `--coalesce` value: `0`, or a duration to the millisecond up to 1 s (the server's range).
+/// A `--coalesce` value: `0`, or a duration to the millisecond up to the server's limit.
 fn coalesce(s: &str) -> Result<Duration, String> {
     let d = if s == "0" { Duration::ZERO } else { whole_millis(s).map_err(|e| e.to_string())? };
-    if d <= Duration::from_secs(1) { Ok(d) } else { Err("expected 0 or a duration up to 1s".into()) }
+    let most = Duration::from_millis(COALESCE_MAX_MS);
+    if d <= most {
+        Ok(d)
+    } else {
+        Err(format!("expected 0 or a duration up to {most:?} (the server's limit)"))
+    }
 }
 
 /// Refuse settings that would make a run unbounded or meaningless, with the range.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use pushlab_contract::limits::{
-    HISTORY_DEFAULT, HISTORY_RANGE, MAX_SYMBOLS, PAYLOAD_BYTES_RANGE, RATE_RANGE,
+    COALESCE_MAX_MS, HISTORY_DEFAULT, HISTORY_RANGE, MAX_SYMBOLS, PAYLOAD_BYTES_RANGE, RATE_RANGE,
 };
 
 /// The symbols of the simulated market when `--symbols` is not given.
@@ -122,7 +122,8 @@ fn parse_coalesce(s: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 0, 5ms, 20ms)"))?;
-    if d <= Duration::from_secs(1) { Ok(d) } else { Err("expected 0 or a duration up to 1s".into()) }
+    let most = Duration::from_millis(COALESCE_MAX_MS);
+    if d <= most { Ok(d) } else { Err(format!("expected 0 or a duration up to {most:?}")) }
 }
 
 /// Checks what clap cannot see per value: the symbol list as a whole.

@@ -6,7 +6,7 @@
 //! is free. It is one-way (server to client) and text only; behind an HTTP/1.1 proxy
 //! that buffers, events stall, hence `X-Accel-Buffering: no`. An open stream is an
 //! HTTP connection kept open: a cursor, a keepalive timer and a task (about 2.5 kB),
-//! and no buffer, as the connection layer (`http1.rs`) writes each event straight from
+//! and no buffer, as the connection layer (`http1/`) writes each event straight from
 //! the feed's shared bytes.
 //!
 //! The body is pulled only as fast as the socket takes it: a client that stops reading

@@ -34,7 +34,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use crate::cursor::Cursor;
 use crate::error::ApiError;
 use crate::feed::PUSH_BATCH_TICKS;
-use crate::http1::{OnUpgrade, Upgraded};
+use crate::http1::{OnUpgrade, Upgraded, has_token};
 use crate::origin::check_origin;
 use crate::params::{Params, symbol_filter};
 use crate::state::{Active, AppState};
@@ -100,12 +100,7 @@ pub async fn ws(
 /// Checks the request is a WebSocket handshake (RFC 6455 §4.2.1) and returns the
 /// `Sec-WebSocket-Accept` that proves we read its key.
 fn handshake(headers: &HeaderMap) -> Result<String, &'static str> {
-    let has_token = |name: header::HeaderName, token: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
-    };
+    let has_token = |name, token| has_token(headers, name, token);
     if !has_token(header::CONNECTION, "upgrade") {
         return Err("the Connection header must include `upgrade`");
     }
