@@ -8,6 +8,8 @@
 //!   the stats and in the results.
 //! - [`limits`]: every protocol bound a client can run into (rates, `limit`,
 //!   `timeout_ms`, message sizes), with its unit in its name.
+//! - [`epoch`]: which run of the server's log a cursor belongs to, and the
+//!   `<epoch>-<seq>` form cursors travel in (SPEC §7).
 //! - [`messages`]: the JSON on the wire — the tick, the poll body, WebSocket control
 //!   messages, `/api/stats`.
 //! - [`figures`]: the catalogue of every measured figure — key, label, unit, which way is
@@ -15,11 +17,13 @@
 //! - [`format`](mod@format): the one way each unit is written (decimal SI bytes, µs/ms/s, "not
 //!   measured"), twin of the pages' `web/format.js`.
 
+pub mod epoch;
 pub mod figures;
 pub mod format;
 pub mod limits;
 pub mod messages;
 pub mod transport;
 
+pub use epoch::{Position, PositionError};
 pub use messages::*;
 pub use transport::Transport;

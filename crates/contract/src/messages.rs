@@ -31,6 +31,12 @@ pub struct PollResponse {
     pub next: u64,
     /// Ticks after the cursor that were evicted from the history before this answer.
     pub missed: u64,
+    /// The run of the log `next` belongs to (SPEC §7): send `since=<epoch>-<next>`.
+    pub epoch: String,
+    /// The cursor was of another epoch (the server restarted): these ticks start at the
+    /// oldest the new run still holds, and what was missed across the restart is unknown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
 }
 
 /// The body of every 4xx/5xx answer: `{"error":"…"}`.
@@ -60,6 +66,11 @@ pub enum ControlMessage {
     Error { message: String },
     /// The answer to a valid `subscribe`.
     Subscribed { symbols: Vec<String> },
+    /// The first message on every WebSocket: the run of the log, and its newest seq.
+    Hello { epoch: String, head: u64 },
+    /// The client's cursor was of another epoch (the server restarted): what follows
+    /// starts at the oldest tick this run still holds.
+    Reset { epoch: String },
 }
 
 /// Any text message the server sends on a WebSocket.
@@ -86,6 +97,9 @@ impl ServerMessage {
 pub struct Stats {
     pub ticker: TickerStats,
     pub transports: TransportsStats,
+    /// TCP connections and what the server's hygiene (SPEC §8) did to them.
+    #[serde(default)]
+    pub connections: ConnectionStats,
     pub process: ProcessStats,
     pub kernel: KernelStats,
 }
@@ -94,6 +108,8 @@ pub struct Stats {
 pub struct TickerStats {
     /// The seq of the newest tick (0 before the first).
     pub head: u64,
+    /// This run of the log (SPEC §7): new at each start, shared by broker-fed replicas.
+    pub epoch: String,
     /// Ticks per second, all symbols together.
     pub rate: f64,
     pub symbols: Vec<String>,
@@ -122,6 +138,23 @@ pub struct TransportStats {
     pub bytes_sent: u64,
 }
 
+/// TCP connections since the server started (SPEC §8).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionStats {
+    /// Connections open now, whatever they carry.
+    pub open: u64,
+    /// Connections accepted and served.
+    pub accepted: u64,
+    /// Connections closed at once because `open` was at the cap.
+    pub refused_at_cap: u64,
+    /// Closed because a request's headers did not arrive within `--header-timeout`.
+    pub header_timeouts: u64,
+    /// Closed after `--idle-timeout` with no request in flight.
+    pub idle_timeouts: u64,
+    /// SSE streams and WebSockets ended by `--stream-max-age`.
+    pub streams_recycled: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProcessStats {
     pub rss_bytes: u64,
@@ -129,6 +162,9 @@ pub struct ProcessStats {
     pub heap_bytes: u64,
     pub cpu_user_s: f64,
     pub cpu_sys_s: f64,
+    /// File descriptors the process has open (`/proc/self/fd`), if readable.
+    #[serde(default)]
+    pub open_fds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -156,12 +192,32 @@ mod tests {
     }
 
     #[test]
+    fn a_poll_body_says_reset_only_when_there_was_one() {
+        let body = PollResponse { ticks: vec![], next: 3, missed: 0, epoch: "k3x9".into(), reset: false };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"ticks":[],"next":3,"missed":0,"epoch":"k3x9"}"#
+        );
+        let reset: PollResponse =
+            serde_json::from_str(r#"{"ticks":[],"next":3,"missed":0,"epoch":"k3x9","reset":true}"#).unwrap();
+        assert!(reset.reset);
+    }
+
+    #[test]
     fn server_messages_are_told_apart_by_type() {
         let tick = r#"{"seq":1,"symbol":"ACME","price":1.5,"ts_us":2}"#;
         assert!(matches!(ServerMessage::parse(tick), Ok(ServerMessage::Tick(t)) if t.seq == 1));
         assert_eq!(
             ServerMessage::parse(r#"{"type":"gap","missed":7}"#).unwrap(),
             ServerMessage::Control(ControlMessage::Gap { missed: 7 })
+        );
+        assert_eq!(
+            ServerMessage::parse(r#"{"type":"hello","epoch":"k3x9","head":12}"#).unwrap(),
+            ServerMessage::Control(ControlMessage::Hello { epoch: "k3x9".into(), head: 12 })
+        );
+        assert_eq!(
+            ServerMessage::parse(r#"{"type":"reset","epoch":"k3x9"}"#).unwrap(),
+            ServerMessage::Control(ControlMessage::Reset { epoch: "k3x9".into() })
         );
         assert_eq!(
             serde_json::to_string(&ClientMessage::Subscribe { symbols: vec!["ACME".into()] }).unwrap(),

@@ -90,7 +90,7 @@ async fn poll(State(log): State<Log>, Query(q): Query<Since>) -> Json<PollRespon
     let since = q.since.unwrap_or(0);
     let ticks: Vec<Tick> = log.0.lock().unwrap().iter().filter(|t| t.seq > since).cloned().collect();
     let next = ticks.last().map_or(since, |t| t.seq);
-    Json(PollResponse { ticks, next, missed: 0 })
+    Json(PollResponse { ticks, next, missed: 0, epoch: "test".into(), reset: false })
 }
 
 async fn sse(State(log): State<Log>) -> impl IntoResponse {

@@ -31,7 +31,7 @@ async fn poll(State(delay): State<Duration>, Query(q): Query<HashMap<String, Str
     if !q.contains_key("limit") {
         tokio::time::sleep(delay).await;
     }
-    Json(PollResponse { ticks: vec![], next: 0, missed: 0 })
+    Json(PollResponse { ticks: vec![], next: 0, missed: 0, epoch: "test".into(), reset: false })
 }
 
 async fn serve(poll_delay: Duration) -> Target {

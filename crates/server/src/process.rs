@@ -31,7 +31,20 @@ pub fn cpu_seconds() -> (f64, f64) {
 
 pub fn process_stats() -> ProcessStats {
     let (cpu_user_s, cpu_sys_s) = cpu_seconds();
-    ProcessStats { rss_bytes: rss_bytes(), heap_bytes: pushlab_alloc::heap_bytes(), cpu_user_s, cpu_sys_s }
+    ProcessStats {
+        rss_bytes: rss_bytes(),
+        heap_bytes: pushlab_alloc::heap_bytes(),
+        cpu_user_s,
+        cpu_sys_s,
+        open_fds: open_fds(),
+    }
+}
+
+/// File descriptors open in this process: the entries of `/proc/self/fd` (less the one
+/// the listing itself holds), or `None` where `/proc` is not readable.
+fn open_fds() -> Option<u64> {
+    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
+    Some((entries.count() as u64).saturating_sub(1))
 }
 
 /// Memory the kernel holds for every TCP socket on the machine (not only ours):

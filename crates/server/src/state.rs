@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use pushlab_contract::Transport;
+use rand::Rng;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +23,9 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub config: Config,
     pub feed: Arc<Feed>,
+    /// This run of the log (SPEC §7): new at each start, so a cursor of an earlier run
+    /// is recognised as one.
+    pub epoch: String,
     pub counters: Counters,
     /// The tick rate; the ticker re-anchors its schedule when it changes.
     pub rate: watch::Sender<f64>,
@@ -38,6 +42,14 @@ impl Deref for AppState {
     }
 }
 
+/// A fresh epoch: 8 random characters of `[a-z0-9]` (36⁸ ≈ 2.8 × 10¹², so two runs
+/// of a server share one by chance about never).
+fn new_epoch() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..8).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+}
+
 impl AppState {
     pub fn new(config: Config) -> Self {
         let history = usize::try_from(config.history).expect("history fits in memory");
@@ -47,6 +59,7 @@ impl AppState {
         AppState(Arc::new(Shared {
             config,
             feed,
+            epoch: new_epoch(),
             counters: Counters::default(),
             rate,
             connections,

@@ -17,10 +17,12 @@ pub fn snapshot(state: &AppState) -> Stats {
     Stats {
         ticker: TickerStats {
             head: state.feed.head(),
+            epoch: state.epoch.clone(),
             rate: *state.rate.borrow(),
             symbols: state.feed.symbols().to_vec(),
         },
         transports: state.counters.snapshot(),
+        connections: Default::default(),
         process: process_stats(),
         kernel: kernel_stats(),
     }

@@ -209,7 +209,12 @@ impl Client {
             ServerMessage::Control(ControlMessage::Error { message }) => {
                 return Err(ClientError::ServerMessage(message));
             }
-            ServerMessage::Control(ControlMessage::Subscribed { .. }) => {}
+            // Epochs (SPEC §7) are not yet read by this client: its cursor stays a bare seq.
+            ServerMessage::Control(
+                ControlMessage::Subscribed { .. }
+                | ControlMessage::Hello { .. }
+                | ControlMessage::Reset { .. },
+            ) => {}
         }
         Ok(())
     }
