@@ -39,14 +39,14 @@ const PANELS = [
   {
     transport: 'sse', name: 'Server-Sent Events', requests: 'streams opened', bytes: 'event bytes (id + data lines)',
     caption: () => 'One EventSource on /api/sse: a single HTTP response that never ends, one event per tick. ' +
-      'If the stream drops, the browser reconnects by itself and sends Last-Event-ID, so the server replays what was missed.',
-    create: (sink) => new SseClient(sink),
+      'If the stream drops, the browser reconnects by itself and sends Last-Event-ID (<epoch>-<seq>), so the server replays what was missed.',
+    create: (sink, cursor) => new SseClient(sink, cursor),
   },
   {
     transport: 'ws', name: 'WebSocket', requests: 'handshakes', bytes: 'message payload bytes',
     caption: () => 'One WebSocket on /api/ws: an upgraded connection, one message per tick, and the page talks back on it: ' +
-      'the symbol filter ("all") sends a subscribe message, no new handshake. No automatic reconnect: the page reopens it with ?since=<last seq>.',
-    create: (sink, lastSeq) => new WsClient(sink, lastSeq),
+      'the symbol filter ("all") sends a subscribe message, no new handshake. No automatic reconnect: the page reopens it with ?since=<epoch>-<last seq>.',
+    create: (sink, cursor) => new WsClient(sink, cursor),
   },
 ];
 

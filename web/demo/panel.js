@@ -24,14 +24,19 @@ export class Panel {
     this.latency = new LatencyWindow(LATENCY_WINDOW);
     this.shownPercentiles = [null, null];
     this.percentilesAt = 0;
-    this.counts = { ticks: 0, requests: 0, bytes: 0, gapLost: 0, missed: 0, duplicates: 0, restarts: 0 };
+    this.counts = { ticks: 0, replayed: 0, requests: 0, bytes: 0, gapLost: 0, missed: 0, duplicates: 0, resets: 0 };
     this.lastSeq = 0; // newest seq received (or accounted for by a gap notice); 0: none yet
+    this.epoch = null; // the run of the server's log lastSeq belongs to (SPEC §7)
+    // Ticks scheduled before this instant (µs) came from the server's history, not live:
+    // counted as replayed and kept out of the latency window, or a resume after 30 s
+    // offline would read as a p99 of 30 s.
+    this.replayFromUs = nowUs();
     this.newestTsUs = null;
     this.prices = new Map(); // symbol → { price, dir, changedAt }
     this.resume = null; // set on reconnect: how the transport recovered
     this.connected = false;
     this.chart = new PriceChart(root.querySelector('canvas'), info.transport);
-    this.client = info.create(this.sink(), () => this.lastSeq || null);
+    this.client = info.create(this.sink(), () => this.cursor());
     this.buildPrices(options.symbols);
     this.buildFilter(options.symbols);
     root.querySelector('[data-action="toggle"]').addEventListener('click', () => this.toggle());
@@ -41,6 +46,14 @@ export class Panel {
   sink() {
     return {
       request: () => { this.counts.requests++; },
+      opened: () => { this.replayFromUs = nowUs(); },
+      epoch: (epoch) => {
+        // An answer of another run without a reset notice (we had no cursor to send):
+        // the numbering changed all the same.
+        if (this.epoch !== null && epoch !== this.epoch && this.lastSeq) this.serverRestarted(epoch);
+        this.epoch = epoch;
+      },
+      reset: (epoch) => this.serverRestarted(epoch),
       bytes: (n) => { this.counts.bytes += n; },
       ticks: (list) => this.receive(list),
       snapshot: (list, next) => {
@@ -66,12 +79,22 @@ export class Panel {
           this.stateKind = 'live';
         }
       },
-      restarted: () => {
-        // New numbering: forget our seq, or every new tick would look like a duplicate.
-        this.lastSeq = 0;
-        this.counts.restarts++;
-      },
     };
+  }
+
+  /**
+   * The server restarted: a new run of the log, whose seq began again at 1. Forget our
+   * seq (or every new tick would look like a duplicate) and say so: what was sent across
+   * the restart is unknown, and counting it as lost or as zero would both be made up.
+   */
+  serverRestarted(epoch) {
+    this.epoch = epoch;
+    this.lastSeq = 0;
+    this.counts.resets++;
+    // What the new run sends from here up to now comes from its history.
+    this.replayFromUs = nowUs();
+    if (this.resume && !this.resume.done) this.resume.reset = true; // reconnecting by hand across a restart
+    else this.resume = { reset: true, cursor: null, offlineUs: null, replayed: 0, lostBefore: this.lost(), done: false };
   }
 
   receive(list) {
@@ -87,11 +110,13 @@ export class Panel {
       this.skipNextGap = false;
       this.lastSeq = tick.seq;
       this.counts.ticks++;
-      this.latency.add(now - tick.ts_us);
+      const replayed = tick.ts_us < this.replayFromUs;
+      if (replayed) this.counts.replayed++;
+      else this.latency.add(now - tick.ts_us);
       this.newestTsUs = Math.max(this.newestTsUs ?? 0, tick.ts_us);
       this.setPrice(tick);
       if (this.resume && !this.resume.done) {
-        if (tick.ts_us < this.resume.reconnectedAtUs) this.resume.replayed++;
+        if (replayed) this.resume.replayed++;
         else this.resume.done = true; // a tick made after we came back: caught up
       }
     }
@@ -124,9 +149,15 @@ export class Panel {
     return this.counts.gapLost + this.counts.missed;
   }
 
+  /** Where this panel is, as the server wants it: `<epoch>-<seq>`, or null before any tick. */
+  cursor() {
+    if (!this.lastSeq) return null;
+    return this.epoch ? `${this.epoch}-${this.lastSeq}` : `${this.lastSeq}`;
+  }
+
   connect() {
     this.connected = true;
-    this.client.connect(this.lastSeq || null);
+    this.client.connect(this.cursor());
   }
 
   toggle() {
@@ -139,8 +170,9 @@ export class Panel {
       this.stateKind = 'off';
     } else {
       // Resume from the last seq we have (or, unticked, from now: the gap shows as lost).
-      const cursor = this.options.resume() && this.lastSeq ? this.lastSeq : null;
-      this.resume = { cursor, offlineUs: nowUs() - this.offline.sinceUs, reconnectedAtUs: nowUs(), replayed: 0, lostBefore: this.offline.lostBefore, done: false };
+      const cursor = this.options.resume() ? this.cursor() : null;
+      this.replayFromUs = nowUs();
+      this.resume = { reset: false, cursor, offlineUs: nowUs() - this.offline.sinceUs, replayed: 0, lostBefore: this.offline.lostBefore, done: false };
       this.connected = true;
       this.client.connect(cursor);
     }
@@ -190,6 +222,7 @@ export class Panel {
     const [p50, p99] = this.shownPercentiles;
     const staleUs = this.newestTsUs === null ? null : nowUs() - this.newestTsUs;
     this.set('ticks', this.counts.ticks, formatCount(this.counts.ticks));
+    this.set('replayed', this.counts.replayed, formatCount(this.counts.replayed));
     this.set('requests', this.counts.requests, formatCount(this.counts.requests));
     this.set('bytes', this.counts.bytes, formatBytes(this.counts.bytes));
     this.set('latency', p50, formatLatencyPair(p50, p99));
@@ -205,11 +238,11 @@ export class Panel {
 
   /** "0", or where the losses came from, plus anything that qualifies the count. */
   lostText() {
-    const { gapLost, missed, duplicates, restarts } = this.counts;
+    const { gapLost, missed, duplicates, resets } = this.counts;
     return `${this.lost()}` +
       (this.lost() ? ` (${gapLost} from seq gaps, ${missed} reported missed)` : '') +
       (duplicates ? `, ${duplicates} duplicate/out of order` : '') +
-      (restarts ? `; server restarted ×${restarts}` : '') +
+      (resets ? `; server restarted ×${resets} (what it sent across a restart is unknown)` : '') +
       (this.filter?.partial ? ' (filtered: seq gaps not checked)' : '');
   }
 
@@ -235,15 +268,20 @@ export class Panel {
     }
     const lost = this.lost() - r.lostBefore;
     element.dataset.lost = lost;
-    const offline = `after ${formatLatency(r.offlineUs)} offline`;
+    const offline = r.offlineUs === null ? '' : ` after ${formatLatency(r.offlineUs)} offline`;
     if (!r.done) {
       element.dataset.resume = 'waiting';
-      element.textContent = r.cursor === null ? 'Reconnected from now (no cursor); waiting for a tick…' : `Reconnected asking for ticks after seq ${r.cursor}; waiting…`;
+      element.textContent = r.reset ? 'Server restarted: reset; replaying the new run\'s history…'
+        : r.cursor === null ? 'Reconnected from now (no cursor); waiting for a tick…' : `Reconnected asking for ticks after ${r.cursor}; waiting…`;
+    } else if (r.reset) {
+      element.dataset.resume = 'reset';
+      element.textContent = `Server restarted${offline}: reset, ${r.replayed} ticks of the new run replayed, ${lost} lost since; ` +
+        'what the old run sent after our cursor is unknown.';
     } else {
       element.dataset.resume = lost ? 'lost' : 'ok';
       element.textContent = r.cursor === null
-        ? `Resumed from now ${offline}, without a cursor: ${lost} ticks lost.`
-        : `Resumed ${offline}: ${r.replayed} ticks replayed from the server's history, ${lost} lost` +
+        ? `Resumed from now${offline}, without a cursor: ${lost} ticks lost.`
+        : `Resumed${offline}: ${r.replayed} ticks replayed from the server's history, ${lost} lost` +
           (this.filter?.partial ? ' (server-reported only: seq gaps are not checked under a filter).' : '.');
     }
   }

@@ -1,18 +1,22 @@
 // The four ways this page gets ticks, each written the way a real page would use it.
 //
-// Every client has the same shape: `connect(cursor)` starts receiving after tick seq
-// `cursor` (null: from now on), `disconnect()` stops. What it receives goes to a `sink`
-// (a panel) through the same calls, so the panel measures all four alike:
+// Every client has the same shape: `connect(cursor)` starts receiving after the cursor
+// (`<epoch>-<seq>`, or null: from now on), `disconnect()` stops. What it receives goes to
+// a `sink` (a panel) through the same calls, so the panel measures all four alike:
 //   sink.request()            an HTTP request was sent, or a stream / socket opened
+//   sink.opened()             a stream or socket (re)opened: ticks made before now are replays
 //   sink.bytes(n)             payload bytes the page could see (see each class)
+//   sink.epoch(e)             the run of the server's log these ticks belong to (SPEC §7)
+//   sink.reset(e)             our cursor was of another run (the server restarted): its
+//                             seq began again at 1, and what follows starts at the oldest
+//                             tick the new run still holds
 //   sink.ticks(list)          ticks received, oldest first
 //   sink.snapshot(list, next) latest price per symbol (not new ticks) and the cursor after them
 //   sink.missed(k)            the server says k ticks after our cursor left its history
 //   sink.state(text, kind)    kind: 'live' | 'waiting' | 'error'
-//   sink.restarted()          the server no longer knows our cursor: it restarted, and its
-//                             seq began again at 1, so the panel starts counting afresh
 //   sink.filtering(symbols)   (WebSocket) a new symbol filter was sent: null while the server
 //                             has not confirmed it yet, then the symbols it confirmed
+// A client that reconnects by itself asks `cursor()` (the panel's newest `<epoch>-<seq>`).
 import { utf8Bytes } from './measure.js';
 
 /** Pause before a pull loop tries again after an error, so a dead server isn't hammered. */
@@ -46,18 +50,22 @@ async function fetchJson(url, sink, signal) {
 }
 
 /**
- * Our requests are well formed, so a 400 to a request with a cursor means the cursor is
- * ahead of the server's head: the server restarted and its seq began again at 1.
+ * What a poll or long-poll answer carries: its run of the log (and whether our cursor was
+ * of an earlier one), missed ticks, then the ticks. Returns the cursor for the next call,
+ * with the epoch, so a restarted server can tell it is not one of its own.
  */
-function cursorRefused(error, cursor) {
-  return error instanceof HttpError && error.status === 400 && cursor !== null;
-}
-
-/** What a poll or long-poll answer carries: missed ticks, then the ticks themselves. */
 function deliver(answer, sink) {
+  if (answer.reset) sink.reset(answer.epoch);
+  else sink.epoch(answer.epoch);
   if (answer.missed > 0) sink.missed(answer.missed);
   if (answer.ticks.length) sink.ticks(answer.ticks);
-  return answer.next;
+  return `${answer.epoch}-${answer.next}`;
+}
+
+/** `k3x9q2-1042` → its epoch, or null for a bare seq (or no id at all). */
+function epochOf(id) {
+  const dash = id.lastIndexOf('-');
+  return dash > 0 ? id.slice(0, dash) : null;
 }
 
 /**
@@ -115,8 +123,9 @@ export class PollClient {
         // No cursor yet: the server answers with the latest price of each symbol and the
         // head, which is where our cursor starts.
         const answer = await fetchJson('api/poll', this.sink, signal);
+        this.sink.epoch(answer.epoch);
         this.sink.snapshot(answer.ticks, answer.next);
-        this.cursor = answer.next;
+        this.cursor = `${answer.epoch}-${answer.next}`;
       } else {
         // A full answer was cut at the limit (its `next` is the last tick it holds): drain
         // the rest now rather than fall further behind until the history runs out.
@@ -129,10 +138,6 @@ export class PollClient {
       this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
     } catch (error) {
       if (signal.aborted) return;
-      if (cursorRefused(error, this.cursor)) {
-        this.sink.restarted();
-        this.cursor = null;
-      }
       this.sink.state(`poll failed (${error.message}); next slot retries`, 'error');
     } finally {
       // Only if still connected the same way: after a disconnect and reconnect, a new
@@ -170,10 +175,6 @@ export class LongPollClient {
         cursor = deliver(answer, this.sink);
       } catch (error) {
         if (signal.aborted) return;
-        if (cursorRefused(error, cursor)) {
-          this.sink.restarted();
-          cursor = null;
-        }
         this.sink.state(`long-poll failed (${error.message}); retrying in ${RETRY_AFTER_ERROR_MS} ms`, 'error');
         await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_ERROR_MS));
       }
@@ -182,43 +183,55 @@ export class LongPollClient {
 }
 
 /**
- * Server-Sent Events: one `EventSource` on `/api/sse`. On a network error the browser
- * reconnects by itself (after the server's `retry: 1000`) and sends `Last-Event-ID`, so
- * the server replays what was missed; the page only picks the cursor of a new stream.
+ * Server-Sent Events: one `EventSource` on `/api/sse`. Each event's id is `<epoch>-<seq>`,
+ * and on a network error the browser reconnects by itself (after the server's
+ * `retry: 1000`) sending it back as `Last-Event-ID`, so the server replays what was
+ * missed, or, if it restarted meanwhile, sends `event: reset` and its history. The page
+ * only picks the cursor of a stream it opens itself (`?last_event_id=`, as a page can't
+ * set the header).
  */
 export class SseClient {
-  constructor(sink) {
+  constructor(sink, cursor) {
     this.sink = sink;
+    this.cursor = cursor;
   }
 
   connect(cursor) {
     const source = new EventSource(cursor === null ? 'api/sse' : `api/sse?last_event_id=${cursor}`);
     this.source = source;
+    let lost = false;
     this.sink.state('opening the stream', 'waiting');
     source.onopen = () => {
       this.sink.request();
-      this.sink.state('one open stream, server pushes each tick', 'live');
+      this.sink.opened();
+      this.sink.state(lost ? 'the browser reconnected by itself, sending Last-Event-ID' : 'one open stream, server pushes each tick', 'live');
     };
     source.onmessage = (event) => {
       // The page sees each event's id and data, not the HTTP headers, `retry:` or keep-alive
-      // comments: count the event as it was on the wire, `id: N\ndata: {…}\n\n`.
+      // comments: count the event as it was on the wire, `id: <epoch>-<seq>\ndata: {…}\n\n`.
       this.sink.bytes(utf8Bytes(`id: ${event.lastEventId}\ndata: ${event.data}\n\n`));
+      const epoch = epochOf(event.lastEventId);
+      if (epoch) this.sink.epoch(epoch);
       this.sink.ticks([JSON.parse(event.data)]);
     };
     source.addEventListener('gap', (event) => {
       this.sink.bytes(utf8Bytes(`event: gap\ndata: ${event.data}\n\n`));
       this.sink.missed(JSON.parse(event.data).missed);
     });
+    source.addEventListener('reset', (event) => {
+      this.sink.bytes(utf8Bytes(`event: reset\ndata: ${event.data}\n\n`));
+      this.sink.reset(JSON.parse(event.data).epoch);
+    });
     source.onerror = () => {
+      lost = true;
       if (source.readyState === EventSource.CLOSED) {
-        // The server refused the stream (a 400 for the Last-Event-ID it doesn't know after
-        // a restart, or a 503 when full): EventSource gives up for good, so start over.
-        this.sink.state('stream refused (server restarted?); reopening from now', 'error');
-        this.sink.restarted();
+        // A non-200 answer (a 503 when the server is full) is final for EventSource: it
+        // never retries, so the page does, from its own cursor.
+        this.sink.state(`stream refused; reopening in ${REOPEN_MS} ms`, 'error');
         this.disconnect();
-        this.retry = setTimeout(() => this.connect(null), REOPEN_MS);
+        this.retry = setTimeout(() => this.connect(this.cursor()), REOPEN_MS);
       } else {
-        this.sink.state('stream lost; the browser reconnects with Last-Event-ID', 'error');
+        this.sink.state('stream lost; the browser reconnects by itself with Last-Event-ID', 'error');
       }
     };
   }
@@ -232,15 +245,15 @@ export class SseClient {
 
 /**
  * WebSocket: one connection on `/api/ws?since=N`, one text message per tick, control
- * messages with a `type`. It is the one transport where the page talks back on the same
+ * messages with a `type` (the first is `hello`, with the server's epoch). It is the one transport where the page talks back on the same
  * connection: `subscribe` changes the symbol filter without a new handshake. Unlike
  * EventSource it has no reconnect of its own: when the server closes it, this page
- * reopens it with the last seq it saw (and its filter).
+ * reopens it with the last cursor it saw (and its filter).
  */
 export class WsClient {
-  constructor(sink, lastSeq) {
+  constructor(sink, cursor) {
     this.sink = sink;
-    this.lastSeq = lastSeq; // () => the newest seq the panel has, for reconnecting
+    this.cursor = cursor; // () => the panel's newest `<epoch>-<seq>`, for reconnecting
     this.symbols = null; // the filter to reopen with; null: all symbols
   }
 
@@ -256,12 +269,15 @@ export class WsClient {
     socket.onopen = () => {
       opened = true;
       this.sink.request();
+      this.sink.opened();
       this.sink.state('one open socket, server pushes each tick', 'live');
     };
     socket.onmessage = (event) => {
       this.sink.bytes(utf8Bytes(event.data)); // the message payload; frame headers are not visible
       const message = JSON.parse(event.data);
-      if (message.type === 'gap') this.sink.missed(message.missed);
+      if (message.type === 'hello') this.sink.epoch(message.epoch);
+      else if (message.type === 'reset') this.sink.reset(message.epoch);
+      else if (message.type === 'gap') this.sink.missed(message.missed);
       else if (message.type === 'error') this.sink.state(`server says: ${message.message}`, 'error');
       else if (message.type === 'subscribed') this.sink.filtering(message.symbols);
       else if (message.type === undefined) this.sink.ticks([message]);
@@ -270,25 +286,10 @@ export class WsClient {
       if (this.socket !== socket) return; // closed by disconnect(): nothing to do
       const why = opened ? `closed by the server (${event.code})` : 'could not connect';
       this.sink.state(`${why}; reopening in ${REOPEN_MS} ms`, 'error');
-      this.retry = setTimeout(() => this.reopen(opened ? null : cursor), REOPEN_MS);
+      // The newest cursor, epoch included: a server that restarted meanwhile answers it
+      // with a reset notice rather than refusing it.
+      this.retry = setTimeout(() => { if (this.socket) this.connect(this.cursor()); }, REOPEN_MS);
     };
-  }
-
-  /**
-   * Reopens with the last seq we saw. A browser cannot read why a handshake failed, so
-   * after a failed one with a cursor, ask the server for its head: a head behind our
-   * cursor means it restarted and would refuse the cursor forever.
-   */
-  async reopen(refusedCursor) {
-    if (refusedCursor !== null && refusedCursor !== undefined) {
-      try {
-        const stats = await (await fetch('api/stats', { cache: 'no-store' })).json();
-        if (stats.ticker.head < refusedCursor) this.sink.restarted();
-      } catch {
-        // Server still down: keep the cursor and let the next attempt find out.
-      }
-    }
-    if (this.socket) this.connect(this.lastSeq());
   }
 
   /** Sends `{"type":"subscribe","symbols":[…]}` on the open socket; also used on reopening. */
