@@ -39,6 +39,13 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_HISTORY", default_value_t = HISTORY_DEFAULT, value_parser = clap::value_parser!(u64).range(HISTORY_RANGE))]
     pub history: u64,
 
+    /// The epoch of this run of the log (SPEC §7): 4 to 12 of `[a-z0-9]`. By default a
+    /// new random one at each start, so clients' cursors of an earlier run get a reset
+    /// notice instead of being read as this run's. Give the same one to replicas fed by
+    /// one broker; never reuse one for a fresh log.
+    #[arg(long, env = "PUSHLAB_EPOCH", value_parser = parse_epoch)]
+    pub epoch: Option<String>,
+
     /// Idle SSE streams get a `:` comment, and WebSockets a ping, this often (e.g. 15s, 500ms).
     #[arg(long, env = "PUSHLAB_KEEPALIVE", default_value = "15s", value_parser = parse_keepalive)]
     pub keepalive: Duration,
@@ -108,6 +115,14 @@ fn parse_symbol(s: &str) -> Result<String, String> {
     }
 }
 
+fn parse_epoch(s: &str) -> Result<String, String> {
+    if pushlab_contract::epoch::is_epoch(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("expected 4 to 12 lowercase letters or digits, got {s:?}"))
+    }
+}
+
 fn parse_keepalive(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 15s, 500ms)"))?;
     if d >= Duration::from_millis(10) && d <= Duration::from_secs(3600) {
@@ -151,6 +166,8 @@ mod tests {
         );
         assert_eq!((c.symbols.len(), c.keepalive, c.coalesce), (8, Duration::from_secs(15), Duration::ZERO));
         assert_eq!(Config::with_args(["--coalesce", "5ms"]).coalesce, Duration::from_millis(5));
+        assert_eq!(c.epoch, None);
+        assert_eq!(Config::with_args(["--epoch", "run2"]).epoch.as_deref(), Some("run2"));
     }
 
     #[test]
@@ -162,6 +179,9 @@ mod tests {
             ["--coalesce", "2s"],
             ["--history", "0"],
             ["--symbols", "A,,B"],
+            ["--epoch", "abc"],
+            ["--epoch", "ABCD"],
+            ["--epoch", "abcd-1"],
         ] {
             assert!(Config::try_parse_from(std::iter::once("s").chain(args)).is_err(), "{args:?}");
         }

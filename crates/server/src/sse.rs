@@ -9,6 +9,11 @@
 //! and no buffer, as the connection layer (`http1/`) writes each event straight from
 //! the feed's shared bytes.
 //!
+//! Each event's id is `<epoch>-<seq>` (SPEC §7), so `EventSource` re-sends the run of the
+//! log with its cursor on every reconnect. A cursor of another epoch (the server
+//! restarted) gets `event: reset\ndata: {"epoch":"…"}` after `retry:`, then the ticks
+//! from the oldest still held: never a 400, after which a browser would give up.
+//!
 //! The body is pulled only as fast as the socket takes it: a client that stops reading
 //! stops its cursor, not the feed, and later gets `event: gap` with the count.
 
@@ -73,12 +78,9 @@ fn resume_cursor(
             Some(("Last-Event-ID", parse_cursor("Last-Event-ID", text)?))
         }
     };
-    match from_header.or(from_query) {
-        None => Ok(Cursor::at_head(&state.feed, filter)),
-        Some((what, cursor)) => {
-            Cursor::new(&state.feed, cursor, filter).map_err(|e| ApiError::bad(format!("{what}: {e}")))
-        }
-    }
+    let (what, position) = from_header.or(from_query).unzip();
+    Cursor::resume(&state.feed, position.as_ref(), filter)
+        .map_err(|e| ApiError::bad(format!("{}: {e}", what.unwrap_or("cursor"))))
 }
 
 /// One piece of the body, and how many ticks it carries (for `ticks_sent`).
@@ -118,20 +120,17 @@ struct EventStream {
 }
 
 impl EventStream {
-    fn new(state: AppState, active: Active, cursor: Cursor) -> Self {
+    fn new(state: AppState, active: Active, mut cursor: Cursor) -> Self {
         let now = Instant::now();
         let keepalive = Box::pin(tokio::time::sleep_until(now + state.config.keepalive));
         let shutdown = Box::pin(state.shutdown.clone().cancelled_owned());
         let retry = Chunk { bytes: Bytes::from(format!("retry: {SSE_RETRY_MS}\n\n")), ticks: 0 };
-        EventStream {
-            state,
-            active,
-            cursor,
-            pending: VecDeque::from([retry]),
-            last_write: now,
-            keepalive,
-            shutdown,
+        let mut pending = VecDeque::from([retry]);
+        if cursor.take_reset() {
+            let reset = format!("event: reset\ndata: {{\"epoch\":\"{}\"}}\n\n", state.feed.epoch());
+            pending.push_back(Chunk { bytes: Bytes::from(reset), ticks: 0 });
         }
+        EventStream { state, active, cursor, pending, last_write: now, keepalive, shutdown }
     }
 
     fn into_stream(self) -> impl Stream<Item = Result<Bytes, Infallible>> {

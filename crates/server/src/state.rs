@@ -22,10 +22,9 @@ pub struct AppState(Arc<Shared>);
 #[derive(Debug)]
 pub struct Shared {
     pub config: Config,
+    /// The log, with its epoch (SPEC §7): `--epoch`, or new at each start, so a cursor
+    /// of an earlier run is recognised as one.
     pub feed: Arc<Feed>,
-    /// This run of the log (SPEC §7): new at each start, so a cursor of an earlier run
-    /// is recognised as one.
-    pub epoch: String,
     pub counters: Counters,
     /// The tick rate; the ticker re-anchors its schedule when it changes.
     pub rate: watch::Sender<f64>,
@@ -44,7 +43,7 @@ impl Deref for AppState {
 
 /// A fresh epoch: 8 random characters of `[a-z0-9]` (36⁸ ≈ 2.8 × 10¹², so two runs
 /// of a server share one by chance about never).
-fn new_epoch() -> String {
+pub fn new_epoch() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     (0..8).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
@@ -53,13 +52,13 @@ fn new_epoch() -> String {
 impl AppState {
     pub fn new(config: Config) -> Self {
         let history = usize::try_from(config.history).expect("history fits in memory");
-        let feed = Arc::new(Feed::new(config.symbols.clone(), history));
+        let epoch = config.epoch.clone().unwrap_or_else(new_epoch);
+        let feed = Arc::new(Feed::new(config.symbols.clone(), history, epoch));
         let connections = Arc::new(Semaphore::new(config.max_connections as usize));
         let rate = watch::channel(config.rate).0;
         AppState(Arc::new(Shared {
             config,
             feed,
-            epoch: new_epoch(),
             counters: Counters::default(),
             rate,
             connections,

@@ -17,7 +17,7 @@ pub fn snapshot(state: &AppState) -> Stats {
     Stats {
         ticker: TickerStats {
             head: state.feed.head(),
-            epoch: state.epoch.clone(),
+            epoch: state.feed.epoch().to_owned(),
             rate: *state.rate.borrow(),
             symbols: state.feed.symbols().to_vec(),
         },

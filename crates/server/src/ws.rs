@@ -7,6 +7,11 @@
 //! reconnect or resume in the browser (the page must do it, with `?since=`), pings to
 //! notice dead peers, and proxies that must understand the upgrade.
 //!
+//! The first message is `{"type":"hello","epoch":"…","head":N}`: the run of the log
+//! (SPEC §7) the client's seqs belong to, so it can resume with `?since=<epoch>-<seq>`.
+//! A `since` of another epoch gets `{"type":"reset","epoch":"…"}` next, then the ticks
+//! from the oldest still held.
+//!
 //! The handshake is answered here (`101` with `Sec-WebSocket-Accept`) and the
 //! connection layer hands the socket over; from there tungstenite speaks the protocol.
 //! Its default buffers are 128 KiB each way (tungstenite 0.29's `WebSocketConfig`);
@@ -69,12 +74,8 @@ pub async fn ws(
     let accept =
         handshake(&headers).map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
     let filter = params.symbols(&state.feed)?;
-    let cursor = match params.cursor("since")? {
-        Some(since) => {
-            Cursor::new(&state.feed, since, filter).map_err(|e| ApiError::bad(format!("since: {e}")))?
-        }
-        None => Cursor::at_head(&state.feed, filter),
-    };
+    let cursor = Cursor::resume(&state.feed, params.cursor("since")?.as_ref(), filter)
+        .map_err(|e| ApiError::bad(format!("since: {e}")))?;
     active.hold_open()?;
     let session = OnUpgrade::new(move |Upgraded { io, read_ahead }| async move {
         let config = WebSocketConfig::default()
@@ -145,6 +146,9 @@ struct PeerGone;
 
 impl Session {
     async fn run(mut self) {
+        if self.greet().await.is_err() {
+            return;
+        }
         let keepalive = self.state.config.keepalive;
         let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
         let mut last_heard = Instant::now();
@@ -192,6 +196,29 @@ impl Session {
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.socket.flush()).await;
             }
             End::Drop => {}
+        }
+    }
+
+    /// The hello, and the reset notice if the client's cursor was of another epoch.
+    async fn greet(&mut self) -> Result<(), PeerGone> {
+        let epoch = self.state.feed.epoch().to_owned();
+        let hello = control(&ControlMessage::Hello { epoch: epoch.clone(), head: self.state.feed.head() });
+        let reset = self.cursor.take_reset().then(|| control(&ControlMessage::Reset { epoch }));
+        let bytes = hello.len() + reset.as_ref().map_or(0, String::len);
+        let socket = &mut self.socket;
+        let write = async {
+            socket.feed(Message::Text(hello.into())).await?;
+            if let Some(reset) = reset {
+                socket.feed(Message::Text(reset.into())).await?;
+            }
+            socket.flush().await
+        };
+        match tokio::time::timeout(self.peer_timeout, write).await {
+            Ok(Ok(())) => {
+                self.active.counters().sent(0, bytes);
+                Ok(())
+            }
+            _ => Err(PeerGone),
         }
     }
 
