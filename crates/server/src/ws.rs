@@ -12,6 +12,11 @@
 //! A `since` of another epoch gets `{"type":"reset","epoch":"…"}` next, then the ticks
 //! from the oldest still held.
 //!
+//! Closes: 1001 (going away) when the server shuts down, 1012 (service restart) when
+//! `--stream-max-age` ends the connection, always after a whole batch, so the client
+//! has every tick up to its last seq and reconnects with `?since=<epoch>-<seq>`; 1003
+//! for a binary frame, 1009 for a message over 4096 bytes.
+//!
 //! The handshake is answered here (`101` with `Sec-WebSocket-Accept`) and the
 //! connection layer hands the socket over; from there tungstenite speaks the protocol.
 //! Its default buffers are 128 KiB each way (tungstenite 0.29's `WebSocketConfig`);
@@ -42,7 +47,7 @@ use crate::feed::PUSH_BATCH_TICKS;
 use crate::http1::{OnUpgrade, Upgraded, has_token};
 use crate::origin::check_origin;
 use crate::params::{Params, symbol_filter};
-use crate::state::{Active, AppState};
+use crate::state::{Active, AppState, recycle_due};
 
 /// tungstenite's read buffer: client messages are small (a subscribe, a pong); a larger
 /// one (up to the 4 KiB limit) grows it for that frame.
@@ -59,6 +64,8 @@ const PEER_TIMEOUT_INTERVALS: u32 = 2;
 const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
 
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// "Service restart": come back. What `--stream-max-age` ends a WebSocket with.
+const CLOSE_SERVICE_RESTART: u16 = 1012;
 const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_TOO_BIG: u16 = 1009;
 
@@ -130,6 +137,8 @@ enum Event {
     Message(Option<Result<Message, WsError>>),
     PingDue,
     Shutdown,
+    /// `--stream-max-age` has passed.
+    Recycle,
 }
 
 /// Why a session ends; each case is what the peer is told.
@@ -155,6 +164,7 @@ impl Session {
         // Made once and polled again, not made per wake-up: each costs a lock.
         let stopping = self.state.shutdown.clone();
         let mut shutdown = std::pin::pin!(stopping.cancelled());
+        let mut recycle = self.state.recycle_timer();
         let end = loop {
             if self.push_ready().await.is_err() {
                 break End::Drop;
@@ -162,6 +172,7 @@ impl Session {
             let event = tokio::select! {
                 biased;
                 () = &mut shutdown => Event::Shutdown,
+                () = recycle_due(&mut recycle) => Event::Recycle,
                 message = self.socket.next() => Event::Message(message),
                 _ = ping.tick() => Event::PingDue,
                 () = self.cursor.ready_within(self.state.config.coalesce) => Event::Ticks,
@@ -169,6 +180,13 @@ impl Session {
             match event {
                 Event::Ticks => {}
                 Event::Shutdown => break End::Close(CLOSE_GOING_AWAY, "server shutting down"),
+                Event::Recycle => {
+                    self.state.connection_counters.stream_recycled();
+                    break End::Close(
+                        CLOSE_SERVICE_RESTART,
+                        "stream max age: reconnect with since=<epoch>-<seq>",
+                    );
+                }
                 Event::Message(message) => {
                     // Any frame proves the peer alive, not only the pong we asked for.
                     last_heard = Instant::now();
