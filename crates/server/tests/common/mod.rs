@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use pushlab_server::feed::TickFrame;
 use pushlab_server::ticker::PriceWalk;
 use pushlab_server::{AppState, Config};
 use tokio::net::TcpStream;
@@ -83,7 +82,7 @@ impl TestServer {
         let frames: Vec<_> = (head + 1..=head + n)
             .map(|seq| {
                 let (symbol, json) = walk.next(seq, ts_us);
-                TickFrame::new(seq, symbol, json)
+                self.state.feed.frame(seq, symbol, json)
             })
             .collect();
         self.state.feed.publish(frames);
@@ -247,7 +246,22 @@ fn parse_block(block: &str) -> SseBlock {
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// A WebSocket whose hello (the first message, with the server's epoch) has been read.
 pub async fn ws_connect(server: &TestServer, path: &str) -> Ws {
+    let mut ws = ws_connect_raw(server, path).await;
+    let hello = ws_text(&mut ws).await;
+    match pushlab_contract::ServerMessage::parse(&hello) {
+        Ok(pushlab_contract::ServerMessage::Control(pushlab_contract::ControlMessage::Hello {
+            epoch,
+            ..
+        })) => assert_eq!(epoch, server.state.feed.epoch()),
+        _ => panic!("expected a hello first, got {hello}"),
+    }
+    ws
+}
+
+/// A WebSocket with nothing read yet.
+pub async fn ws_connect_raw(server: &TestServer, path: &str) -> Ws {
     tokio_tungstenite::connect_async(server.ws_url(path)).await.expect("WebSocket handshake").0
 }
 
