@@ -88,6 +88,9 @@ export class Panel {
    * the restart is unknown, and counting it as lost or as zero would both be made up.
    */
   serverRestarted(epoch) {
+    // Once per new run: a WebSocket's hello already names the new epoch before its reset.
+    if (this.restartedInto === epoch) return;
+    this.restartedInto = epoch;
     this.epoch = epoch;
     this.lastSeq = 0;
     this.counts.resets++;
@@ -242,7 +245,7 @@ export class Panel {
     return `${this.lost()}` +
       (this.lost() ? ` (${gapLost} from seq gaps, ${missed} reported missed)` : '') +
       (duplicates ? `, ${duplicates} duplicate/out of order` : '') +
-      (resets ? `; server restarted ×${resets} (what it sent across a restart is unknown)` : '') +
+      (resets ? `; ${resets} reset${resets > 1 ? 's' : ''} (server restarted)` : '') +
       (this.filter?.partial ? ' (filtered: seq gaps not checked)' : '');
   }
 

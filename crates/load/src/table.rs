@@ -40,7 +40,8 @@ const ROWS: &[&[&str]] = &[
     &["errors.*"],
     &["loadgen.cpu_pct", "loadgen.rss_bytes"],
     &["loadgen.heap_per_client_bytes"],
-    // Above the core count, other programs competed for the CPU during the run.
+    // Above the core count, more threads wanted the CPU than there were cores: whose,
+    // the load average cannot say (this run's server and load generator count too).
     &["loadgen.host_load_1m"],
 ];
 
@@ -131,10 +132,16 @@ pub fn warnings(runs: &[RunRecord], cores: usize) -> Vec<String> {
             ));
         }
         if r.loadgen.host_load_1m > cores as f64 {
+            // The load average counts every runnable thread, this run's own included, so
+            // it tells that the CPU was contended, not by whom; the run's own share is
+            // the server's and the load generator's CPU over the window.
+            let own_cores = (r.server.cpu_s + r.loadgen.cpu_s) / r.window_s.max(f64::MIN_POSITIVE);
             out.push(format!(
-                "{}: load average {} on {cores} cores: other work competed for the CPU",
+                "{}: load average {} on {cores} cores: more threads wanted the CPU than there are cores; \
+                 this run's server and load generator used {} cores of it (the load average can't say whose the rest was)",
                 run_name(r),
-                format(Unit::Number, r.loadgen.host_load_1m)
+                format(Unit::Number, r.loadgen.host_load_1m),
+                format(Unit::Number, own_cores)
             ));
         }
     }
@@ -281,13 +288,16 @@ mod tests {
         let mut busy = record(Transport::Ws, 19000);
         busy.loadgen.cpu_pct = 88.0;
         busy.loadgen.host_load_1m = 3.5;
+        // Over a 30 s window: 45 CPU-seconds between them is 1.5 cores.
+        (busy.window_s, busy.server.cpu_s, busy.loadgen.cpu_s) = (30.0, 18.6, 26.4);
         let mut under = record(Transport::Sse, 100);
         under.loadgen.cpu_pct = LOADGEN_BUSY_CPU_PCT - 0.1;
         assert_eq!(
             warnings(&[busy, under], 2),
             [
                 "ws × 19,000 at 20/s: the load generator used 88 % of a core; its own delays are in the latency",
-                "ws × 19,000 at 20/s: load average 3.5 on 2 cores: other work competed for the CPU",
+                "ws × 19,000 at 20/s: load average 3.5 on 2 cores: more threads wanted the CPU than there are cores; \
+                 this run's server and load generator used 1.5 cores of it (the load average can't say whose the rest was)",
             ]
         );
     }

@@ -177,7 +177,8 @@ pub const FIGURES: &[Figure] = &[
         .short("heap per client").about("heap growth since before the clients ÷ clients")
         .measured_if("clients"),
     fig("loadgen.host_load_1m", "machine load average (1 min)", Number, Lower)
-        .about("above the core count, other work competed for the CPU").measured_if("loadgen.host_load_1m"),
+        .about("runnable threads, this run's own included: above the core count the CPU was contended, by whom it can't say")
+        .measured_if("loadgen.host_load_1m"),
 ];
 
 /// The calibration of the machine, once per results file: its keys are paths in the
@@ -215,6 +216,6 @@ pub const CALIBRATION: &[Figure] = &[
         .about("send() or recv() calls each round timed, per kind"),
     fig("calibration.round_trips", "round trips timed", Count, Neither).about("ping-pongs behind the p50 and p99"),
     fig("calibration.host_load_1m", "machine load average (1 min) at calibration", Number, Lower)
-        .short("load average (1 min)").about("above the core count, other work competed and the sends cost more")
+        .short("load average (1 min)").about("above the core count the CPU was contended and the sends cost more")
         .measured_if("calibration.host_load_1m"),
 ];
