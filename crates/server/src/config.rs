@@ -66,6 +66,8 @@ pub struct Config {
     pub coalesce: Duration,
 
     /// Open SSE streams, WebSockets and pending long-polls allowed at once; past it, 503.
+    /// TCP connections of any kind are capped at this + 64 (and below the fd limit):
+    /// past that, new connections are closed as soon as they are accepted.
     #[arg(long, env = "PUSHLAB_MAX_CONNECTIONS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 

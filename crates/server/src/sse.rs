@@ -11,8 +11,9 @@
 //!
 //! Each event's id is `<epoch>-<seq>` (SPEC §7), so `EventSource` re-sends the run of the
 //! log with its cursor on every reconnect. A cursor of another epoch (the server
-//! restarted) gets `event: reset\ndata: {"epoch":"…"}` after `retry:`, then the ticks
-//! from the oldest still held: never a 400, after which a browser would give up.
+//! restarted) gets `event: reset\nid: <epoch>-<seq>\ndata: {"epoch":"…"}` after `retry:`
+//! (the id: just before the oldest tick still held), then those ticks: never a 400,
+//! after which a browser would give up.
 //!
 //! With `--stream-max-age`, a stream ends after about that long, between two events, so
 //! the client has every event up to the last id it got; its `EventSource` reconnects
@@ -137,7 +138,10 @@ impl EventStream {
         let retry = Chunk { bytes: Bytes::from(format!("retry: {SSE_RETRY_MS}\n\n")), ticks: 0 };
         let mut pending = VecDeque::from([retry]);
         if cursor.take_reset() {
-            let reset = format!("event: reset\ndata: {{\"epoch\":\"{}\"}}\n\n", state.feed.epoch());
+            // With an id in this epoch, so an `EventSource` that reconnects before the
+            // next tick resumes here instead of being reset again.
+            let (epoch, at) = (state.feed.epoch(), cursor.position());
+            let reset = format!("event: reset\nid: {epoch}-{at}\ndata: {{\"epoch\":\"{epoch}\"}}\n\n");
             pending.push_back(Chunk { bytes: Bytes::from(reset), ticks: 0 });
         }
         EventStream { state, active, cursor, pending, last_write: now, keepalive, shutdown, recycle }

@@ -86,7 +86,8 @@ async fn a_cursor_of_another_epoch_gets_a_reset_then_the_oldest_tick_held() {
     let mut sse =
         SseClient::connect(&server, "/api/sse?last_event_id=runb-1", Some("runa-999")).await.unwrap();
     let events = sse_events(&mut sse, 16).await;
-    assert_eq!((events[0].0.as_deref(), events[0].2.as_str()), (Some("reset"), r#"{"epoch":"runb"}"#));
+    let reset = (events[0].0.as_deref(), events[0].1.as_deref(), events[0].2.as_str());
+    assert_eq!(reset, (Some("reset"), Some("runb-24"), r#"{"epoch":"runb"}"#), "just before the oldest held");
     let ticks: Vec<_> = events[1..].iter().map(|(e, id, _)| (e.clone(), id.clone())).collect();
     assert_eq!(ticks, tick_events("runb", 25..=40), "then the oldest tick held, and on");
 
@@ -172,7 +173,7 @@ async fn across_a_restart_clients_get_a_reset_and_the_new_run_from_its_first_tic
     // … and the epoch's cursor gets the reset and the whole new run instead.
     let mut sse = SseClient::connect(&second, "/api/sse", Some(&last_id)).await.unwrap();
     let events = sse_events(&mut sse, 12).await;
-    assert_eq!(events[0].0.as_deref(), Some("reset"));
+    assert_eq!((events[0].0.as_deref(), events[0].1.as_deref()), (Some("reset"), Some("runb-0")));
     let ids: Vec<_> = events[1..].iter().map(|(_, id, _)| id.clone().unwrap()).collect();
     assert_eq!(ids, (1..=12).map(|s| format!("runb-{s}")).collect::<Vec<_>>());
     let body = poll(&second, &format!("/api/poll?since={poll_cursor}")).await;

@@ -302,10 +302,27 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(args: &[&str]) -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pushlab-server"));
+        command.args(args);
+        Self::spawn(command).await
+    }
+
+    /// The server under `ulimit -n fds` (soft and hard, so it cannot raise it).
+    pub async fn start_with_fd_limit(fds: u64, args: &[&str]) -> Self {
+        let mut command = tokio::process::Command::new("sh");
+        command.args([
+            "-c",
+            &format!("ulimit -n {fds} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_pushlab-server"),
+        ]);
+        command.args(args);
+        Self::spawn(command).await
+    }
+
+    async fn spawn(mut command: tokio::process::Command) -> Self {
         use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pushlab-server"))
+        let mut child = command
             .args(["--addr", "127.0.0.1:0", "--log", "warn"])
-            .args(args)
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -326,6 +343,12 @@ impl ServerProcess {
 
     pub async fn stats(&self) -> pushlab_contract::Stats {
         http().get(self.url("/api/stats")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// `/api/stats`, or `None` if the request failed (a connection closed at the cap).
+    pub async fn try_stats(&self) -> Option<pushlab_contract::Stats> {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+        client.get(self.url("/api/stats")).send().await.ok()?.json().await.ok()
     }
 
     /// Sends SIGTERM, as `kill` or a process manager would.
