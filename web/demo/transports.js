@@ -219,7 +219,7 @@ export class SseClient {
       this.sink.missed(JSON.parse(event.data).missed);
     });
     source.addEventListener('reset', (event) => {
-      this.sink.bytes(utf8Bytes(`event: reset\ndata: ${event.data}\n\n`));
+      this.sink.bytes(utf8Bytes(`event: reset\nid: ${event.lastEventId}\ndata: ${event.data}\n\n`));
       this.sink.reset(JSON.parse(event.data).epoch);
     });
     source.onerror = () => {
