@@ -88,6 +88,9 @@ pub struct RunRecord {
     pub wire: Wire,
     pub server: ServerFigures,
     pub connect: Connect,
+    /// How the clients came back from broken connections (absent from older files).
+    #[serde(default)]
+    pub reconnect: ReconnectFigures,
     pub errors: BTreeMap<String, u64>,
     pub loadgen: Loadgen,
 }
@@ -124,11 +127,14 @@ impl From<&Histogram<u64>> for Latency {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ticks {
-    /// Unique ticks received with `ts_us` in the window, summed over clients.
+    /// Unique ticks received with `ts_us` in the window, summed over clients (a tick
+    /// is unique within its epoch: seq 5 of a restarted server is another tick).
     pub delivered: u64,
-    /// Ticks generated in the window matching the filter, × clients.
+    /// Ticks generated in the window matching the filter, summed over clients; an
+    /// epoch a client left (a restart) counts only up to its last tick of it.
     pub expected: u64,
-    /// expected − delivered.
+    /// Expected ticks a client did not receive, counted within an epoch: what was
+    /// missed across a restart is unknown and counted as `reconnect.resets` instead.
     pub lost: u64,
     pub duplicates: u64,
     pub out_of_order: u64,
@@ -147,6 +153,21 @@ pub struct Requests {
     pub empty: u64,
     /// Polls answered after their next slot had begun, whole run.
     pub late: u64,
+}
+
+/// Reconnects and what the clients met doing them, over the whole run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReconnectFigures {
+    /// Connections clients opened after their first.
+    pub attempts: u64,
+    /// Connects the kernel refused (ECONNREFUSED: nothing listening).
+    pub refused: u64,
+    /// Answers 503 (the server at its connection cap).
+    pub status_503: u64,
+    /// Reset notices: a client's cursor was of another run of the server (SPEC §7).
+    pub resets: u64,
+    /// Clients that gave up (`--reconnect none`).
+    pub ended: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -264,6 +285,7 @@ pub(crate) mod tests {
             wire: Default::default(),
             server: Default::default(),
             connect: Default::default(),
+            reconnect: Default::default(),
             errors: Default::default(),
             loadgen: Default::default(),
         }

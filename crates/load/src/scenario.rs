@@ -11,6 +11,8 @@ use pushlab_contract::Transport;
 use pushlab_contract::limits::{HISTORY_DEFAULT, LONG_POLL_TIMEOUT_MS_DEFAULT};
 use serde::{Deserialize, Serialize};
 
+use crate::clients::Reconnect;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
@@ -86,6 +88,10 @@ pub struct Knobs {
     /// The server's `--coalesce` for one run (a scenario records its sweep instead).
     #[serde(skip)]
     pub coalesce: Duration,
+    /// How clients come back after a broken connection (`--reconnect`); files written
+    /// before the flag have none, and their clients waited a fixed delay.
+    #[serde(default = "Reconnect::before_the_flag")]
+    pub reconnect: Reconnect,
 }
 
 /// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
@@ -142,6 +148,7 @@ impl Default for Knobs {
             seed: 42,
             long_poll_timeout: Duration::from_millis(LONG_POLL_TIMEOUT_MS_DEFAULT),
             coalesce: Duration::ZERO,
+            reconnect: Reconnect::Jitter,
         }
     }
 }
@@ -340,11 +347,15 @@ mod tests {
             concat!(
                 r#"{"preset":"run","transports":["poll","long-poll","sse","ws"],"clients":[100],"#,
                 r#""rates":[20.0],"poll_interval_ms":250,"duration_s":15.0,"ramp_s":0.3,"settle_s":2.0,"#,
-                r#""symbols":["ACME"],"payload_bytes":null,"history":4096,"seed":42,"long_poll_timeout_ms":25000}"#
+                r#""symbols":["ACME"],"payload_bytes":null,"history":4096,"seed":42,"long_poll_timeout_ms":25000,"#,
+                r#""reconnect":"jitter"}"#
             )
         );
         assert_eq!(serde_json::from_str::<Scenario>(&json).unwrap(), scenario);
         let negative = json.replace(r#""ramp_s":0.3"#, r#""ramp_s":-1.0"#);
         assert!(serde_json::from_str::<Scenario>(&negative).is_err());
+        // A file from before --reconnect: its clients waited a fixed delay.
+        let older = json.replace(r#","reconnect":"jitter""#, "");
+        assert_eq!(serde_json::from_str::<Scenario>(&older).unwrap().knobs.reconnect, Reconnect::Fixed);
     }
 }

@@ -43,6 +43,7 @@ pub const GROUPS: &[Group] = &[
     Group { key: "wire", label: "Wire bytes", about: "on the client sockets, headers and framing included" },
     Group { key: "server", label: "Server", about: "the server process, and the kernel's memory for its sockets" },
     Group { key: "connect", label: "Connect", about: "time to the first response or the completed handshake" },
+    Group { key: "reconnect", label: "Reconnects", about: "how clients came back from broken connections, whole run" },
     Group { key: "errors", label: "Errors by kind", about: "failed connects, requests, streams, handshakes" },
     Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
 ];
@@ -89,7 +90,7 @@ pub const FIGURES: &[Figure] = &[
     fig("ticks.expected", "ticks expected", Count, Neither)
         .short("expected").about("ticks the server generated for the clients' filter × clients"),
     fig("ticks.lost", "ticks lost", Count, Lower)
-        .short("lost").about("expected − delivered").nonzero_is_a_problem(),
+        .short("lost").about("expected ticks not received, within an epoch of the server's log").nonzero_is_a_problem(),
     fig("ticks.gap_missed", "ticks announced as missed", Count, Lower)
         .short("announced as missed").about("the lost ticks the server announced as evicted")
         .nonzero_is_a_problem(),
@@ -162,6 +163,17 @@ pub const FIGURES: &[Figure] = &[
         .short("p99").about("99 % of the connects were faster").measured_if("connect.count"),
     fig("connect.max_us", "connect max", Microseconds, Lower)
         .short("max").about("the slowest connect").measured_if("connect.count"),
+
+    fig("reconnect.attempts", "reconnect attempts", Count, Lower)
+        .short("attempts").about("connections clients opened after their first"),
+    fig("reconnect.refused", "connects refused", Count, Lower)
+        .short("refused").about("connects the kernel refused (ECONNREFUSED): nothing was listening"),
+    fig("reconnect.status_503", "503 answers", Count, Lower)
+        .short("503s").about("answers 503: the server at its connection cap"),
+    fig("reconnect.resets", "resets", Count, Neither)
+        .short("resets").about("the server said a cursor was of another run: what was missed across it is unknown"),
+    fig("reconnect.ended", "clients that gave up", Count, Lower)
+        .short("ended").about("clients that did not reconnect (--reconnect none)"),
 
     fig("errors.*", "errors", Count, Lower).about("failures of this kind").nonzero_is_a_problem(),
 
