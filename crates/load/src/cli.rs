@@ -230,6 +230,12 @@ impl CompareArgs {
                     && self.rates.is_none()
                     && self.coalesce.is_none()
             }),
+            // Fault runs set their own clients and rates; --transports picks among them,
+            // --reconnect sets the policy of all but the storm (which runs both).
+            faults: preset.faults.map(|_| {
+                let transports = self.transports.clone().unwrap_or(Transport::ALL.to_vec());
+                crate::faults::preset_steps(&transports, knobs.reconnect)
+            }),
             knobs,
         };
         validate(&s)?;

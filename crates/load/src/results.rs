@@ -17,6 +17,9 @@ use pushlab_contract::figures::{CATALOGUE, Catalogue};
 
 use crate::scenario::Scenario;
 
+mod faults;
+pub use faults::{FaultRecord, FaultTimeline, PeakFigures, RecoveryFigures};
+
 /// Version of the results layout.
 pub const SCHEMA: u32 = 1;
 
@@ -31,6 +34,10 @@ pub struct Results {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
     pub runs: Vec<RunRecord>,
+    /// The faults preset's records, one per fault and transport (absent otherwise:
+    /// a file without faults reads as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultRecord>,
     /// What each figure of `runs` is — key, label, unit, which way is better — so the
     /// report shows a file with the labels and units of the code that measured it. Only
     /// written: Rust code reading a results file uses the catalogue it was built with.
@@ -58,6 +65,7 @@ impl Results {
             scenario,
             calibration,
             runs,
+            faults: Vec::new(),
             catalogue: &CATALOGUE,
         }
     }

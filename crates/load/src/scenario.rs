@@ -12,6 +12,7 @@ use pushlab_contract::limits::{HISTORY_DEFAULT, LONG_POLL_TIMEOUT_MS_DEFAULT};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::Reconnect;
+use crate::faults::{self, FaultStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -26,6 +27,11 @@ pub enum Preset {
     /// push transport, 2,000 × 100 ticks/s with and without write coalescing, 1,000
     /// long-polls × 20 ticks/s, 2,000 polls every 250 ms, and the quick preset's four.
     Efficiency,
+    /// What each transport's clients go through when the server does not stay up, in
+    /// about 3 minutes: a graceful restart, a crash, stream recycling (SSE, WebSocket)
+    /// with 100 clients each, and a reconnect storm of 5,000 clients dropped at once,
+    /// with and without jitter.
+    Faults,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -52,6 +58,9 @@ pub struct Scenario {
     /// Runs listed one by one, replacing the sweep (the efficiency preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<Step>>,
+    /// Fault runs listed one by one, replacing the sweep (the faults preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Vec<FaultStep>>,
     /// Flattened: in the results its keys sit beside `rates`, as they always have.
     #[serde(flatten)]
     pub knobs: Knobs,
@@ -166,6 +175,7 @@ impl Scenario {
     pub fn preset(preset: Preset) -> Self {
         let quick = Knobs::default();
         let mut steps = None;
+        let mut fault_steps = None;
         let (clients, rates, knobs) = match preset {
             Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
             Preset::Efficiency => {
@@ -177,6 +187,16 @@ impl Scenario {
                     ..quick
                 };
                 (vec![100, 1000, 2000, 5000], vec![1.0, 20.0, 100.0], knobs)
+            }
+            // Each fault run sets its own clients, rate, ramp and window.
+            Preset::Faults => {
+                fault_steps = Some(faults::preset_steps(&Transport::ALL, quick.reconnect));
+                let knobs = Knobs { settle: Duration::from_secs(1), ..quick };
+                (
+                    vec![faults::FAULT_CLIENTS, faults::STORM_CLIENTS],
+                    vec![faults::FAULT_RATE, faults::STORM_RATE],
+                    knobs,
+                )
             }
             // At 0.5 ticks/s a 15 s window holds ~7 ticks: too few to read percentiles.
             Preset::Workshop => {
@@ -191,7 +211,16 @@ impl Scenario {
             }
         };
         let transports = Transport::ALL.to_vec();
-        Self { preset, transports, clients, rates, coalesce: no_coalescing(), steps, knobs }
+        Self {
+            preset,
+            transports,
+            clients,
+            rates,
+            coalesce: no_coalescing(),
+            steps,
+            faults: fault_steps,
+            knobs,
+        }
     }
 
     /// The runs in the order they are made: the listed steps if any, else each transport
@@ -212,6 +241,10 @@ impl Scenario {
         };
         if let Some(steps) = &self.steps {
             return steps.iter().map(run).collect();
+        }
+        if self.faults.is_some() {
+            // Fault runs are planned by their own list (`faults`), not as runs.
+            return Vec::new();
         }
         let mut plan = Vec::new();
         for &t in &self.transports {
@@ -256,7 +289,7 @@ mod millis_list {
 }
 
 /// An optional `Duration` as JSON whole milliseconds.
-mod millis_opt {
+pub(crate) mod millis_opt {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
@@ -289,7 +322,7 @@ mod millis {
 }
 
 /// A `Duration` as a JSON number of seconds (`15.0`, `0.3`).
-mod seconds {
+pub(crate) mod seconds {
     use std::time::Duration;
 
     use serde::de::Error as _;
