@@ -4,11 +4,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::ops::RangeInclusive;
+
 use clap::Parser;
 
 use pushlab_contract::limits::{
     COALESCE_MAX_MS, HISTORY_DEFAULT, HISTORY_RANGE, MAX_SYMBOLS, PAYLOAD_BYTES_RANGE, RATE_RANGE,
 };
+
+/// What `--header-timeout` and `--idle-timeout` accept.
+pub const CONNECTION_TIMEOUT_RANGE: RangeInclusive<Duration> =
+    Duration::from_millis(10)..=Duration::from_secs(24 * 3600);
+/// What `--stream-max-age` accepts.
+pub const STREAM_MAX_AGE_RANGE: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(7 * 24 * 3600);
 
 /// The symbols of the simulated market when `--symbols` is not given.
 pub const DEFAULT_SYMBOLS: &str = "ACME,BOLT,CRUX,DYNA,ECHO,FLUX,GRIT,HALO";
@@ -39,6 +48,13 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_HISTORY", default_value_t = HISTORY_DEFAULT, value_parser = clap::value_parser!(u64).range(HISTORY_RANGE))]
     pub history: u64,
 
+    /// The epoch of this run of the log (SPEC §7): 4 to 12 of `[a-z0-9]`. By default a
+    /// new random one at each start, so clients' cursors of an earlier run get a reset
+    /// notice instead of being read as this run's. Give the same one to replicas fed by
+    /// one broker; never reuse one for a fresh log.
+    #[arg(long, env = "PUSHLAB_EPOCH", value_parser = parse_epoch)]
+    pub epoch: Option<String>,
+
     /// Idle SSE streams get a `:` comment, and WebSockets a ping, this often (e.g. 15s, 500ms).
     #[arg(long, env = "PUSHLAB_KEEPALIVE", default_value = "15s", value_parser = parse_keepalive)]
     pub keepalive: Duration,
@@ -52,6 +68,24 @@ pub struct Config {
     /// Open SSE streams, WebSockets and pending long-polls allowed at once; past it, 503.
     #[arg(long, env = "PUSHLAB_MAX_CONNECTIONS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+
+    /// A request's head must arrive within this (from its first byte; for a
+    /// connection's first request, from the accept), or the connection is closed: a
+    /// client sending headers a byte at a time (slowloris) cannot hold a socket open.
+    #[arg(long, env = "PUSHLAB_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_connection_timeout)]
+    pub header_timeout: Duration,
+
+    /// A connection with no request in flight is closed after this (open streams,
+    /// WebSockets and held long-polls are in flight, never idle).
+    #[arg(long, env = "PUSHLAB_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_connection_timeout)]
+    pub idle_timeout: Duration,
+
+    /// End each SSE stream and WebSocket after about this long (±10 %, so they do not
+    /// all come back at once): SSE by ending the response (the browser reconnects with
+    /// Last-Event-ID), WebSocket with close 1012. Clients resume from their cursor and
+    /// lose nothing. Off by default (e.g. 5m, 30s).
+    #[arg(long, env = "PUSHLAB_STREAM_MAX_AGE", value_parser = parse_stream_max_age)]
+    pub stream_max_age: Option<Duration>,
 
     /// Pad every tick with a `pad` string to about this many bytes (64 to 65536).
     #[arg(long, env = "PUSHLAB_PAYLOAD_BYTES", value_parser = clap::value_parser!(u64).range(PAYLOAD_BYTES_RANGE))]
@@ -108,6 +142,14 @@ fn parse_symbol(s: &str) -> Result<String, String> {
     }
 }
 
+fn parse_epoch(s: &str) -> Result<String, String> {
+    if pushlab_contract::epoch::is_epoch(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("expected 4 to 12 lowercase letters or digits, got {s:?}"))
+    }
+}
+
 fn parse_keepalive(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 15s, 500ms)"))?;
     if d >= Duration::from_millis(10) && d <= Duration::from_secs(3600) {
@@ -115,6 +157,24 @@ fn parse_keepalive(s: &str) -> Result<Duration, String> {
     } else {
         Err("expected a duration from 10ms to 1h".into())
     }
+}
+
+/// A duration in `range`, e.g. `10s` or `500ms`.
+fn parse_duration_in(s: &str, range: &RangeInclusive<Duration>) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 10s, 500ms)"))?;
+    if range.contains(&d) {
+        Ok(d)
+    } else {
+        Err(format!("expected a duration from {:?} to {:?}", range.start(), range.end()))
+    }
+}
+
+fn parse_connection_timeout(s: &str) -> Result<Duration, String> {
+    parse_duration_in(s, &CONNECTION_TIMEOUT_RANGE)
+}
+
+fn parse_stream_max_age(s: &str) -> Result<Duration, String> {
+    parse_duration_in(s, &STREAM_MAX_AGE_RANGE)
 }
 
 fn parse_coalesce(s: &str) -> Result<Duration, String> {
@@ -151,6 +211,17 @@ mod tests {
         );
         assert_eq!((c.symbols.len(), c.keepalive, c.coalesce), (8, Duration::from_secs(15), Duration::ZERO));
         assert_eq!(Config::with_args(["--coalesce", "5ms"]).coalesce, Duration::from_millis(5));
+        assert_eq!(c.epoch, None);
+        assert_eq!(
+            (c.header_timeout, c.idle_timeout, c.stream_max_age),
+            (Duration::from_secs(10), Duration::from_secs(60), None)
+        );
+        let c = Config::with_args(["--header-timeout", "300ms", "--stream-max-age", "5m"]);
+        assert_eq!(
+            (c.header_timeout, c.stream_max_age),
+            (Duration::from_millis(300), Some(Duration::from_secs(300)))
+        );
+        assert_eq!(Config::with_args(["--epoch", "run2"]).epoch.as_deref(), Some("run2"));
     }
 
     #[test]
@@ -162,6 +233,13 @@ mod tests {
             ["--coalesce", "2s"],
             ["--history", "0"],
             ["--symbols", "A,,B"],
+            ["--epoch", "abc"],
+            ["--epoch", "ABCD"],
+            ["--epoch", "abcd-1"],
+            ["--header-timeout", "1ms"],
+            ["--idle-timeout", "2d"],
+            ["--idle-timeout", "x"],
+            ["--stream-max-age", "10ms"],
         ] {
             assert!(Config::try_parse_from(std::iter::once("s").chain(args)).is_err(), "{args:?}");
         }

@@ -1,9 +1,10 @@
-//! What each transport has served: relaxed atomic tallies, bumped by the handlers and
-//! read by `/api/stats` and `/metrics`.
+//! What each transport has served, and what happened to TCP connections: relaxed
+//! atomic tallies, bumped by the handlers and the connection layer, read by
+//! `/api/stats` and `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use pushlab_contract::{Transport, TransportStats, TransportsStats};
+use pushlab_contract::{ConnectionStats, Transport, TransportStats, TransportsStats};
 
 /// Counters of one transport. Relaxed atomics: each is an independent tally, read
 /// for reporting, never used to synchronise anything.
@@ -71,6 +72,57 @@ impl Counters {
             long_poll: self.long_poll.snapshot(),
             sse: self.sse.snapshot(),
             ws: self.ws.snapshot(),
+        }
+    }
+}
+
+/// What happened to TCP connections (SPEC §8), whatever they carried. Relaxed atomics,
+/// as above; `open` is a gauge kept by the connection layer's slots.
+#[derive(Debug, Default)]
+pub struct ConnectionCounters {
+    pub(crate) open: AtomicU64,
+    accepted: AtomicU64,
+    refused_at_cap: AtomicU64,
+    header_timeouts: AtomicU64,
+    idle_timeouts: AtomicU64,
+    streams_recycled: AtomicU64,
+}
+
+impl ConnectionCounters {
+    pub fn open(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    pub fn accepted(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn refused_at_cap(&self) {
+        self.refused_at_cap.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn header_timeout(&self) {
+        self.header_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn idle_timeout(&self) {
+        self.idle_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An SSE stream or a WebSocket ended by `--stream-max-age`.
+    pub fn stream_recycled(&self) {
+        self.streams_recycled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> ConnectionStats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        ConnectionStats {
+            open: read(&self.open),
+            accepted: read(&self.accepted),
+            refused_at_cap: read(&self.refused_at_cap),
+            header_timeouts: read(&self.header_timeouts),
+            idle_timeouts: read(&self.idle_timeouts),
+            streams_recycled: read(&self.streams_recycled),
         }
     }
 }

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use pushlab_contract::Position;
 use tokio::sync::watch;
 
 use crate::feed::{Batch, CursorAhead, Feed, SymbolFilter};
@@ -26,6 +27,9 @@ pub struct Cursor {
     /// The seq of the last tick this client has seen (or skipped as not matching).
     position: u64,
     filter: SymbolFilter,
+    /// The client came with a position of another epoch: its transport owes it a reset
+    /// notice before anything else ([`Cursor::take_reset`]).
+    reset: bool,
 }
 
 impl Cursor {
@@ -36,13 +40,32 @@ impl Cursor {
         // published between these two lines is not missed, whichever comes first.
         let head = feed.subscribe();
         let position = feed.check_cursor(position)?;
-        Ok(Cursor { feed: feed.clone(), head, position, filter })
+        Ok(Cursor { feed: feed.clone(), head, position, filter, reset: false })
+    }
+
+    /// A cursor where a client's `position` lands in this run ([`Feed::resume`]): after
+    /// its seq, or, for a position of another epoch, at the oldest tick still held with
+    /// a reset owed. `None` (no position given): at the head, live ticks only.
+    pub fn resume(
+        feed: &Arc<Feed>,
+        position: Option<&Position>,
+        filter: SymbolFilter,
+    ) -> Result<Self, CursorAhead> {
+        let Some(position) = position else { return Ok(Cursor::at_head(feed, filter)) };
+        let head = feed.subscribe();
+        let resume = feed.resume(position)?;
+        Ok(Cursor { feed: feed.clone(), head, position: resume.cursor, filter, reset: resume.reset })
     }
 
     /// A cursor at the head: only ticks published from now on.
     pub fn at_head(feed: &Arc<Feed>, filter: SymbolFilter) -> Self {
         let head = feed.subscribe();
-        Cursor { feed: feed.clone(), head, position: feed.head(), filter }
+        Cursor { feed: feed.clone(), head, position: feed.head(), filter, reset: false }
+    }
+
+    /// Whether the client is owed a reset notice; true once at most.
+    pub fn take_reset(&mut self) -> bool {
+        std::mem::take(&mut self.reset)
     }
 
     /// The seq of the last tick read or skipped.
@@ -91,14 +114,13 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::TickFrame;
 
     fn feed() -> Arc<Feed> {
-        Arc::new(Feed::new(vec!["A".into(), "B".into()], 4))
+        Arc::new(Feed::new(vec!["A".into(), "B".into()], 4, "k3x9".into()))
     }
 
     fn publish(feed: &Feed, seqs: std::ops::RangeInclusive<u64>) {
-        feed.publish(seqs.map(|seq| TickFrame::new(seq, (seq as usize + 1) % 2, b"{}".to_vec())));
+        feed.publish(seqs.map(|seq| feed.frame(seq, (seq as usize + 1) % 2, b"{}".to_vec())));
     }
 
     fn seqs(batch: &Batch) -> Vec<u64> {
@@ -114,6 +136,23 @@ mod tests {
         assert_eq!((seqs(&batch), cursor.position()), (vec![2], 3), "seq 3 is A: skipped, not re-read");
         assert!(cursor.read(100).is_empty());
         assert_eq!(Cursor::new(&feed, 4, SymbolFilter::ALL).unwrap_err(), CursorAhead { cursor: 4, head: 3 });
+    }
+
+    #[test]
+    fn a_position_of_another_epoch_owes_one_reset_and_reads_from_the_oldest_tick() {
+        let feed = feed();
+        publish(&feed, 1..=10); // history 4: 7..=10 remain
+        let old_run = Position::new("zzzz", 200);
+        let mut cursor = Cursor::resume(&feed, Some(&old_run), SymbolFilter::ALL).unwrap();
+        assert!(cursor.take_reset());
+        assert!(!cursor.take_reset(), "owed once");
+        let batch = cursor.read(100);
+        assert_eq!((batch.missed, seqs(&batch)), (0, vec![7, 8, 9, 10]));
+        let mut same = Cursor::resume(&feed, Some(&Position::new("k3x9", 8)), SymbolFilter::ALL).unwrap();
+        assert_eq!((same.take_reset(), seqs(&same.read(100))), (false, vec![9, 10]));
+        let ahead = Cursor::resume(&feed, Some(&Position::new("k3x9", 11)), SymbolFilter::ALL);
+        assert_eq!(ahead.unwrap_err(), CursorAhead { cursor: 11, head: 10 });
+        assert_eq!(Cursor::resume(&feed, None, SymbolFilter::ALL).unwrap().position(), 10);
     }
 
     #[test]

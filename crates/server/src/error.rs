@@ -27,7 +27,8 @@ pub enum ApiError {
     /// an unsupported body): the status to answer with, then the connection closes.
     #[error("{1}")]
     Protocol(StatusCode, String),
-    /// The server is shutting down.
+    /// The server is shutting down: the connection layer closes the connection instead
+    /// of answering (see `http1::CloseUnanswered`).
     #[error("the server is shutting down")]
     ShuttingDown,
 }
@@ -40,13 +41,21 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::ShuttingDown = self {
+            // Not a 503: the connection closes unanswered, which a browser's `EventSource`
+            // retries after (a 503 ends it for good), and the retry finds the next run.
+            let mut response = Response::default();
+            response.extensions_mut().insert(crate::http1::CloseUnanswered);
+            return response;
+        }
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Protocol(status, _) => *status,
-            ApiError::TooManyConnections { .. } | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyConnections { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ShuttingDown => unreachable!("answered above"),
         };
         let body = Json(ErrorBody { error: self.to_string() });
         if status == StatusCode::SERVICE_UNAVAILABLE {

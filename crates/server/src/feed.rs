@@ -9,11 +9,20 @@
 //!
 //! Each tick is serialized once, when it is published: the JSON and the SSE frame are
 //! `Bytes`, so sending a tick to 10,000 clients clones a reference count, not a buffer.
+//!
+//! The log has an **epoch** (SPEC §7): a token naming this run of it, new at each start.
+//! A seq means something only within its epoch, so a client's position is resolved
+//! against it ([`Feed::resume`]): one of this epoch (or a bare seq) continues where it
+//! was; one of another epoch (the server restarted under it) is never refused and never
+//! read as a continuation: it starts again at the oldest tick still held, with a reset
+//! notice. The SSE frame carries the epoch in its id (`id: <epoch>-<seq>`), rendered
+//! once per tick like the rest, so a browser's `EventSource` sends it back by itself.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
+use pushlab_contract::Position;
 use smallvec::SmallVec;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -36,16 +45,18 @@ pub struct TickFrame {
     pub json: Bytes,
     /// The same bytes as WebSocket text (shares `json`'s allocation).
     pub ws_text: Utf8Bytes,
-    /// `id: <seq>\ndata: <json>\n\n`, the complete SSE event.
+    /// `id: <epoch>-<seq>\ndata: <json>\n\n`, the complete SSE event.
     pub sse: Bytes,
 }
 
 impl TickFrame {
-    pub fn new(seq: u64, symbol: usize, json: Vec<u8>) -> Self {
+    /// The tick `json` (seq `seq`, symbol index `symbol`) of the log run `epoch`; the
+    /// feed's [`Feed::frame`] fills in its own epoch.
+    pub fn new(epoch: &str, seq: u64, symbol: usize, json: Vec<u8>) -> Self {
         let json = Bytes::from(json);
         let ws_text = Utf8Bytes::try_from(json.clone()).expect("serde_json writes UTF-8");
-        let mut sse = Vec::with_capacity(json.len() + 32);
-        sse.extend_from_slice(format!("id: {seq}\ndata: ").as_bytes());
+        let mut sse = Vec::with_capacity(json.len() + epoch.len() + 32);
+        sse.extend_from_slice(format!("id: {epoch}-{seq}\ndata: ").as_bytes());
         sse.extend_from_slice(&json);
         sse.extend_from_slice(b"\n\n");
         TickFrame { seq, symbol, json, ws_text, sse: Bytes::from(sse) }
@@ -106,6 +117,16 @@ pub struct CursorAhead {
     pub head: u64,
 }
 
+/// Where a client's position lands in this run of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    /// The seq to read after.
+    pub cursor: u64,
+    /// The position was of another epoch: `cursor` is just before the oldest tick still
+    /// held, and the client must be told (what it missed across the restart is unknown).
+    pub reset: bool,
+}
+
 /// The ring buffer and the head, behind one lock.
 #[derive(Debug)]
 struct Log {
@@ -131,20 +152,34 @@ pub struct Feed {
     log: RwLock<Log>,
     head_tx: watch::Sender<u64>,
     symbols: Vec<String>,
+    /// This run of the log: `[a-z0-9]{4,12}`, fixed for the feed's life.
+    epoch: String,
 }
 
 impl Feed {
-    /// A feed over `symbols` (at most [`MAX_SYMBOLS`]) keeping the last `history` ticks.
-    pub fn new(symbols: Vec<String>, history: usize) -> Self {
+    /// A feed over `symbols` (at most [`MAX_SYMBOLS`]) keeping the last `history` ticks,
+    /// its run named `epoch` (see `pushlab_contract::is_epoch`).
+    pub fn new(symbols: Vec<String>, history: usize, epoch: String) -> Self {
         assert!(history > 0, "history must hold at least one tick");
         assert!(symbols.len() <= MAX_SYMBOLS, "at most {MAX_SYMBOLS} symbols");
+        assert!(pushlab_contract::epoch::is_epoch(&epoch), "an epoch is [a-z0-9]{{4,12}}, got {epoch:?}");
         let log = Log {
             ticks: VecDeque::with_capacity(history),
             capacity: history,
             head: 0,
             latest: vec![None; symbols.len()],
         };
-        Feed { log: RwLock::new(log), head_tx: watch::channel(0).0, symbols }
+        Feed { log: RwLock::new(log), head_tx: watch::channel(0).0, symbols, epoch }
+    }
+
+    /// This run of the log.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// A tick of this feed's epoch, every encoding built once, ready to [`publish`](Self::publish).
+    pub fn frame(&self, seq: u64, symbol: usize, json: Vec<u8>) -> TickFrame {
+        TickFrame::new(&self.epoch, seq, symbol, json)
     }
 
     pub fn symbols(&self) -> &[String] {
@@ -164,6 +199,20 @@ impl Feed {
     pub fn check_cursor(&self, cursor: u64) -> Result<u64, CursorAhead> {
         let head = self.head();
         if cursor > head { Err(CursorAhead { cursor, head }) } else { Ok(cursor) }
+    }
+
+    /// Resolves a client's position against this run: one of this epoch or a bare seq
+    /// continues after its seq (ahead of the head, it is refused: those ticks do not
+    /// exist in any run); one of another epoch restarts just before the oldest tick held.
+    pub fn resume(&self, position: &Position) -> Result<Resume, CursorAhead> {
+        let log = self.log.read().expect("feed lock poisoned");
+        if !position.is_of(&self.epoch) {
+            return Ok(Resume { cursor: log.oldest() - 1, reset: true });
+        }
+        if position.seq > log.head {
+            return Err(CursorAhead { cursor: position.seq, head: log.head });
+        }
+        Ok(Resume { cursor: position.seq, reset: false })
     }
 
     /// A receiver that wakes when the head moves (what a cursor waits on).
@@ -229,8 +278,8 @@ mod tests {
 
     /// A feed over two symbols with `n` ticks published, alternating A, B, A, …
     fn feed_with(history: usize, n: u64) -> Feed {
-        let feed = Feed::new(vec!["A".into(), "B".into()], history);
-        feed.publish((1..=n).map(|seq| TickFrame::new(seq, (seq as usize + 1) % 2, b"{}".to_vec())));
+        let feed = Feed::new(vec!["A".into(), "B".into()], history, "k3x9".into());
+        feed.publish((1..=n).map(|seq| feed.frame(seq, (seq as usize + 1) % 2, b"{}".to_vec())));
         feed
     }
 
@@ -286,9 +335,24 @@ mod tests {
     }
 
     #[test]
-    fn sse_frame_carries_the_same_json() {
-        let frame = TickFrame::new(7, 0, br#"{"seq":7}"#.to_vec());
-        assert_eq!(&frame.sse[..], b"id: 7\ndata: {\"seq\":7}\n\n");
+    fn positions_of_this_epoch_continue_and_others_restart_at_the_oldest_tick() {
+        // History 4 of 10 ticks: 7..=10 remain.
+        let feed = feed_with(4, 10);
+        let resume = |text: &str| feed.resume(&Position::parse(text).unwrap());
+        assert_eq!(resume("5"), Ok(Resume { cursor: 5, reset: false }));
+        assert_eq!(resume("k3x9-10"), Ok(Resume { cursor: 10, reset: false }));
+        assert_eq!(resume("zzzz-3"), Ok(Resume { cursor: 6, reset: true }));
+        assert_eq!(resume("zzzz-99"), Ok(Resume { cursor: 6, reset: true }), "never refused");
+        assert_eq!(resume("11"), Err(CursorAhead { cursor: 11, head: 10 }));
+        assert_eq!(resume("k3x9-11"), Err(CursorAhead { cursor: 11, head: 10 }));
+        let empty = Feed::new(vec!["A".into()], 4, "abcd".into());
+        assert_eq!(empty.resume(&Position::new("zzzz", 7)), Ok(Resume { cursor: 0, reset: true }));
+    }
+
+    #[test]
+    fn sse_frame_carries_the_epoch_and_the_same_json() {
+        let frame = TickFrame::new("k3x9", 7, 0, br#"{"seq":7}"#.to_vec());
+        assert_eq!(&frame.sse[..], b"id: k3x9-7\ndata: {\"seq\":7}\n\n");
         assert_eq!(frame.ws_text.as_str().as_bytes(), &frame.json[..]);
     }
 }

@@ -20,10 +20,20 @@
 //!   results file written before results carried it.
 //!
 //! - [`http1`]: the connection layer under it all: HTTP/1.1 framing that holds no
-//!   buffer while a connection waits, so an idle stream costs what its transport needs.
+//!   buffer while a connection waits, so an idle stream costs what its transport needs,
+//!   and the hygiene of SPEC §8: a TCP connection cap ([`tcp_connection_cap`]), header
+//!   and idle timeouts.
 //!
 //! [`app`] builds the router (tests call it directly); [`run`] serves it until a
 //! shutdown future resolves, then drains within [`SHUTDOWN_GRACE`] (SPEC: 5 s).
+//!
+//! Draining (SPEC §7): the listener closes first, so a reconnecting client is refused
+//! and tries the next run; idle keep-alive connections close; a request arriving on a
+//! connection still open is not answered but closed (a browser's `EventSource` retries
+//! after a network error, never after a 503); SSE streams end with their connections;
+//! WebSockets get close 1001 (going away: the server may not come back, where
+//! `--stream-max-age` sends 1012, service restart, because it stays); held long-polls
+//! answer at once.
 
 pub mod admin;
 pub mod assets;
@@ -61,8 +71,28 @@ pub use state::AppState;
 /// them: the process exits within about 3 s of the signal (SPEC: 5 s).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// The pause after a failed `accept` (out of file descriptors, say) before the next.
+/// The pause after a failed `accept` (out of file descriptors, say) before the next:
+/// the connection stays queued, and retrying at once would fail at once, in a spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// At most one warning about failing accepts this often (they come every backoff).
+const ACCEPT_WARNING_INTERVAL: Duration = Duration::from_secs(1);
+
+/// TCP connections allowed above `--max-connections`, so that a client past the stream
+/// cap still gets its connection, and on it the 503 that tells it to retry.
+pub const STREAM_CAP_HEADROOM: u64 = 64;
+/// File descriptors kept out of the TCP cap: stdio, the listener, the runtime's epoll
+/// and wake-up descriptors, `/proc` reads for `/api/stats`, pages read from `--web-dir`,
+/// and the socket accepted at the cap only to be closed.
+pub const FD_RESERVE: u64 = 64;
+
+/// The most TCP connections open at once: `--max-connections` plus
+/// [`STREAM_CAP_HEADROOM`], but never past the fd limit less [`FD_RESERVE`] (at least
+/// one). Past it, new connections are closed as soon as they are accepted.
+pub fn tcp_connection_cap(max_connections: u64, fd_limit: Option<u64>) -> u64 {
+    let by_streams = max_connections.saturating_add(STREAM_CAP_HEADROOM);
+    let by_fds = fd_limit.map_or(u64::MAX, |limit| limit.saturating_sub(FD_RESERVE));
+    by_streams.min(by_fds).max(1)
+}
 
 /// Every route of the server.
 pub fn app(state: AppState) -> Router {
@@ -123,29 +153,51 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app(state.clone());
-    let connections = http1::Connections::default();
+    let config = &state.config;
+    let limits = http1::Limits {
+        max_open: tcp_connection_cap(config.max_connections, process::fd_limit()),
+        header_timeout: config.header_timeout,
+        idle_timeout: config.idle_timeout,
+    };
+    tracing::info!(
+        "at most {} TCP connections (--max-connections {} + {STREAM_CAP_HEADROOM}, fd limit {:?} - {FD_RESERVE})",
+        limits.max_open,
+        config.max_connections,
+        process::fd_limit()
+    );
+    let connections = http1::Connections::new(limits, state.connection_counters.clone());
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut last_warning: Option<tokio::time::Instant> = None;
     loop {
         let (tcp, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                // Reset or aborted before we took it: the next one may be fine.
+                Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
-                    // Out of file descriptors, or a connection reset before we took it:
-                    // wait a moment rather than spin.
-                    tracing::warn!("accept: {e}");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
+                    // Out of file descriptors or memory: wait a moment rather than spin,
+                    // still listening for shutdown.
+                    if last_warning.is_none_or(|at| at.elapsed() >= ACCEPT_WARNING_INTERVAL) {
+                        tracing::warn!("accept: {e}; retrying every {ACCEPT_BACKOFF:?}");
+                        last_warning = Some(tokio::time::Instant::now());
+                    }
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                    }
                 }
             },
         };
+        // Past the cap the socket is closed at once (counted), before it costs a task.
+        let Some(slot) = connections.admit() else { continue };
         // Without TCP_NODELAY, a small event can wait up to 40 ms for the delayed ACK of
         // the previous one (Nagle's algorithm): latency we would then measure as the
         // transport's.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!("TCP_NODELAY: {e}");
         }
-        connections.spawn(http1::serve_connection(tcp, peer, router.clone(), connections.clone()));
+        connections.spawn(http1::serve_connection(tcp, peer, router.clone(), connections.clone(), slot));
     }
     tracing::info!("shutting down: ending streams, closing WebSockets");
     drop(listener); // new connections are refused from now on
@@ -156,4 +208,31 @@ pub async fn serve(
         tracing::warn!("{dropped} connections still open after {SHUTDOWN_GRACE:?}: dropped");
     }
     Ok(())
+}
+
+/// An `accept` error that concerns only the connection being taken, not the listener.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted};
+    matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tcp_cap_is_a_little_above_the_stream_cap_and_below_the_fd_limit() {
+        assert_eq!(tcp_connection_cap(100, Some(20_000)), 164);
+        assert_eq!(tcp_connection_cap(100_000, Some(20_000)), 19_936);
+        assert_eq!(tcp_connection_cap(100_000, None), 100_064);
+        assert_eq!(tcp_connection_cap(10, Some(20)), 1, "a tiny fd limit still serves one");
+    }
+
+    #[test]
+    fn only_errors_of_one_connection_are_retried_at_once() {
+        let error = |kind| std::io::Error::from(kind);
+        assert!(is_connection_error(&error(std::io::ErrorKind::ConnectionAborted)));
+        // EMFILE: the listener cannot take any connection until a descriptor is freed.
+        assert!(!is_connection_error(&std::io::Error::from_raw_os_error(libc::EMFILE)));
+    }
 }

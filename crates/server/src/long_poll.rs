@@ -5,6 +5,10 @@
 //! delivery costs a new request with full headers, and each waiting client holds a
 //! connection and a cap permit. At a busy feed it degrades into polling as fast as
 //! the round trip allows.
+//!
+//! A `since` of another epoch is answered at once, like a gap: `"reset":true` with the
+//! ticks from the oldest still held, so the client learns of the restart without
+//! waiting for the next tick.
 
 use std::time::Duration;
 
@@ -26,13 +30,10 @@ pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<
     let filter = params.symbols(&state.feed)?;
     let limit = params.limit()?;
     let timeout_ms = params.int_in("timeout_ms", LONG_POLL_TIMEOUT_MS_RANGE, LONG_POLL_TIMEOUT_MS_DEFAULT)?;
-    let mut cursor = match params.cursor("since")? {
-        Some(since) => {
-            Cursor::new(&state.feed, since, filter).map_err(|e| ApiError::bad(format!("since: {e}")))?
-        }
-        // No cursor: wait for the next tick after now.
-        None => Cursor::at_head(&state.feed, filter),
-    };
+    // No cursor: wait for the next tick after now.
+    let mut cursor = Cursor::resume(&state.feed, params.cursor("since")?.as_ref(), filter)
+        .map_err(|e| ApiError::bad(format!("since: {e}")))?;
+    let reset = cursor.take_reset();
 
     // The first read answers at once if something is new; otherwise the request is held
     // (only then taking a cap permit) until a read finds something or the time is up.
@@ -41,7 +42,7 @@ pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<
     let mut held = false;
     let batch = loop {
         let batch = cursor.read(limit);
-        if !batch.is_empty() || held && tokio::time::Instant::now() >= deadline {
+        if reset || !batch.is_empty() || held && tokio::time::Instant::now() >= deadline {
             break batch;
         }
         if !held {
@@ -56,7 +57,7 @@ pub async fn long_poll(State(state): State<AppState>, params: Params) -> Result<
             _ = state.shutdown.cancelled() => break cursor.read(limit),
         }
     };
-    let body = batch_json(&batch);
+    let body = batch_json(&batch, state.feed.epoch(), reset);
     active.counters().sent(batch.ticks.len(), body.len());
     Ok(json_response(body))
 }

@@ -26,6 +26,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_new(&config.log)?)
         .with_writer(std::io::stderr)
         .init();
+    // Before anything opens a file: the connection cap is derived from this limit.
+    pushlab_server::process::raise_fd_limit();
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

@@ -5,6 +5,7 @@ use std::ops::{Range, RangeInclusive};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use pushlab_contract::Position;
 use pushlab_contract::limits::{LIMIT_DEFAULT, LIMIT_RANGE};
 use smallvec::SmallVec;
 
@@ -92,8 +93,9 @@ impl Params {
         }
     }
 
-    /// A tick cursor: a u64 `seq`. Checking it against the head is the feed's job.
-    pub fn cursor(&self, name: &str) -> Result<Option<u64>, ApiError> {
+    /// A tick cursor: `<epoch>-<seq>` or a bare `<seq>`. Resolving it against this run
+    /// of the log (and refusing one ahead of the head) is the feed's job.
+    pub fn cursor(&self, name: &str) -> Result<Option<Position>, ApiError> {
         self.get(name)?.map(|v| parse_cursor(name, v)).transpose()
     }
 
@@ -152,16 +154,10 @@ fn decode_into(out: &mut Vec<u8>, encoded: &[u8]) -> Range<usize> {
     start..out.len()
 }
 
-/// Parse a cursor value; `what` names it in the error (a parameter or a header).
-pub fn parse_cursor(what: &str, value: &str) -> Result<u64, ApiError> {
-    // u64::from_str accepts a leading '+'; a cursor is plain digits.
-    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-    value.parse::<u64>().ok().filter(|_| digits).ok_or_else(|| {
-        ApiError::bad(format!(
-            "{what}: expected a tick seq, an integer from 0 to {}, got {value:?}",
-            u64::MAX
-        ))
-    })
+/// Parse a cursor value, `<epoch>-<seq>` or `<seq>`; `what` names it in the error (a
+/// parameter or a header).
+pub fn parse_cursor(what: &str, value: &str) -> Result<Position, ApiError> {
+    Position::parse(value).map_err(|e| ApiError::bad(format!("{what}: {e}, got {value:?}")))
 }
 
 /// A filter from symbol names; an unknown or empty name is a 400 listing the known ones.
@@ -197,13 +193,23 @@ mod tests {
     }
 
     #[test]
-    fn cursors_are_plain_u64() {
+    fn cursors_are_a_seq_with_or_without_an_epoch() {
         let p = Params::from_pairs(&[("since", "42")]);
-        assert_eq!(p.cursor("since").unwrap(), Some(42));
+        assert_eq!(p.cursor("since").unwrap(), Some(Position { epoch: None, seq: 42 }));
+        let p = Params::from_pairs(&[("since", "k3x9-42")]);
+        assert_eq!(p.cursor("since").unwrap(), Some(Position::new("k3x9", 42)));
         assert_eq!(Params::default().cursor("since").unwrap(), None);
-        for bad in ["", "-1", "+1", "1.5", "abc", "18446744073709551616", " 1"] {
+        for bad in ["", "-1", "+1", "1.5", "abc", "18446744073709551616", " 1", "k3x9-", "k3x9-x"] {
             let err = message(Params::from_pairs(&[("since", bad)]).cursor("since").unwrap_err());
             assert!(err.starts_with("since: expected a tick seq"), "{bad:?} → {err}");
+            assert!(err.ends_with(&format!("got {bad:?}")), "{bad:?} → {err}");
+        }
+        for bad in ["K3X9-1", "abc-1", "a_bcd-1"] {
+            let err = message(Params::from_pairs(&[("since", bad)]).cursor("since").unwrap_err());
+            assert!(
+                err.starts_with("since: expected <epoch>-<seq> with an epoch of 4 to 12"),
+                "{bad:?} → {err}"
+            );
         }
         assert!(
             message(Params::from_pairs(&[("since", "1"), ("since", "2")]).cursor("since").unwrap_err())
@@ -223,7 +229,7 @@ mod tests {
 
     #[test]
     fn symbols_must_be_known() {
-        let feed = Feed::new(vec!["ACME".into(), "BOLT".into()], 4);
+        let feed = Feed::new(vec!["ACME".into(), "BOLT".into()], 4, "k3x9".into());
         let filter = Params::from_pairs(&[("symbols", "BOLT")]).symbols(&feed).unwrap();
         assert!(filter.matches(1) && !filter.matches(0));
         let err = message(Params::from_pairs(&[("symbols", "ACME,NOPE")]).symbols(&feed).unwrap_err());
@@ -234,7 +240,7 @@ mod tests {
     #[test]
     fn queries_decode_as_forms() {
         let p = Params::parse("since=4&symbols=ACME%2cBOLT&&q=a+b%20c&flag&pct=%zz%4&bad=%FF");
-        assert_eq!(p.cursor("since").unwrap(), Some(4));
+        assert_eq!(p.cursor("since").unwrap().map(|c| c.seq), Some(4));
         assert_eq!(p.get("symbols").unwrap(), Some("ACME,BOLT"));
         assert_eq!(p.get("q").unwrap(), Some("a b c"));
         assert_eq!(p.get("flag").unwrap(), Some(""));

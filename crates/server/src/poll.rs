@@ -19,14 +19,17 @@ pub async fn poll(State(state): State<AppState>, params: Params) -> Result<Respo
     active.counters().request();
     let filter = params.symbols(&state.feed)?;
     let limit = params.limit()?;
-    let batch = match params.cursor("since")? {
-        Some(cursor) => {
-            state.feed.read(cursor, filter, limit).map_err(|e| ApiError::bad(format!("since: {e}")))?
+    let since = |e| ApiError::bad(format!("since: {e}"));
+    let (batch, reset) = match params.cursor("since")? {
+        Some(position) => {
+            let resume = state.feed.resume(&position).map_err(since)?;
+            // Never ahead: the resolved cursor is at most the head, which only grows.
+            (state.feed.read(resume.cursor, filter, limit).map_err(since)?, resume.reset)
         }
         // No cursor: a fresh client gets the current price of each symbol and the head.
-        None => state.feed.latest(filter),
+        None => (state.feed.latest(filter), false),
     };
-    let body = batch_json(&batch);
+    let body = batch_json(&batch, state.feed.epoch(), reset);
     active.counters().sent(batch.ticks.len(), body.len());
     Ok(json_response(body))
 }

@@ -1,6 +1,7 @@
 //! What the process and the kernel cost: RSS, CPU time, kernel TCP buffers. Read from
 //! `/proc` and `getrusage` on every `/api/stats` call; nothing here is sampled or kept.
-#![allow(unsafe_code)] // two libc calls, each explained below
+//! Also the process's file-descriptor limit, which caps its TCP connections (SPEC §8).
+#![allow(unsafe_code)] // four libc calls, each explained below
 
 use pushlab_contract::{KernelStats, ProcessStats};
 
@@ -47,6 +48,32 @@ fn open_fds() -> Option<u64> {
     Some((entries.count() as u64).saturating_sub(1))
 }
 
+/// The soft `RLIMIT_NOFILE`: how many file descriptors this process may open, or `None`
+/// if it cannot be read or is unlimited.
+pub fn fd_limit() -> Option<u64> {
+    let limit = nofile()?;
+    (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
+}
+
+/// Raises the soft file-descriptor limit to the hard one (a process may, unprivileged),
+/// so the connection cap is what the machine allows rather than a shell's default of
+/// 1024. Returns the limit now in force.
+pub fn raise_fd_limit() -> Option<u64> {
+    let mut limit = nofile()?;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: setrlimit reads the struct we own; a refusal leaves the limit as it was.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    }
+    fd_limit()
+}
+
+fn nofile() -> Option<libc::rlimit> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we own; RLIMIT_NOFILE is valid.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0).then_some(limit)
+}
+
 /// Memory the kernel holds for every TCP socket on the machine (not only ours):
 /// the `mem` field of the `TCP:` line of `/proc/net/sockstat`, in pages.
 pub fn kernel_stats() -> KernelStats {
@@ -71,6 +98,11 @@ mod tests {
         let sockstat = "sockets: used 190\nTCP: inuse 5 orphan 0 tw 2 alloc 7 mem 31\nUDP: inuse 1 mem 9\n";
         assert_eq!(parse_tcp_mem_pages(sockstat), 31);
         assert_eq!(parse_tcp_mem_pages("UDP: inuse 1 mem 9\n"), 0);
+    }
+
+    #[test]
+    fn the_fd_limit_is_read() {
+        assert!(fd_limit().is_some_and(|n| n >= 64));
     }
 
     #[test]

@@ -9,6 +9,16 @@
 //! and no buffer, as the connection layer (`http1/`) writes each event straight from
 //! the feed's shared bytes.
 //!
+//! Each event's id is `<epoch>-<seq>` (SPEC §7), so `EventSource` re-sends the run of the
+//! log with its cursor on every reconnect. A cursor of another epoch (the server
+//! restarted) gets `event: reset\ndata: {"epoch":"…"}` after `retry:`, then the ticks
+//! from the oldest still held: never a 400, after which a browser would give up.
+//!
+//! With `--stream-max-age`, a stream ends after about that long, between two events, so
+//! the client has every event up to the last id it got; its `EventSource` reconnects
+//! after `retry:` with that id and loses nothing. The response says
+//! `connection: close` from the start: a stream is the last answer on its connection.
+//!
 //! The body is pulled only as fast as the socket takes it: a client that stops reading
 //! stops its cursor, not the feed, and later gets `event: gap` with the count.
 
@@ -31,7 +41,7 @@ use crate::cursor::Cursor;
 use crate::error::ApiError;
 use crate::feed::{PUSH_BATCH_TICKS, SymbolFilter};
 use crate::params::{Params, parse_cursor};
-use crate::state::{Active, AppState};
+use crate::state::{Active, AppState, recycle_due};
 
 /// The comment sent on an idle stream so proxies and load balancers keep it open.
 const KEEPALIVE_COMMENT: &[u8] = b": keepalive\n\n";
@@ -73,12 +83,9 @@ fn resume_cursor(
             Some(("Last-Event-ID", parse_cursor("Last-Event-ID", text)?))
         }
     };
-    match from_header.or(from_query) {
-        None => Ok(Cursor::at_head(&state.feed, filter)),
-        Some((what, cursor)) => {
-            Cursor::new(&state.feed, cursor, filter).map_err(|e| ApiError::bad(format!("{what}: {e}")))
-        }
-    }
+    let (what, position) = from_header.or(from_query).unzip();
+    Cursor::resume(&state.feed, position.as_ref(), filter)
+        .map_err(|e| ApiError::bad(format!("{}: {e}", what.unwrap_or("cursor"))))
 }
 
 /// One piece of the body, and how many ticks it carries (for `ticks_sent`).
@@ -95,6 +102,8 @@ enum Wake {
     Keepalive,
     /// The server is stopping: end the stream.
     Shutdown,
+    /// `--stream-max-age` has passed: end the stream, the client resumes.
+    Recycle,
 }
 
 /// One client's stream: a cursor into the feed and the events not yet handed to the
@@ -115,23 +124,23 @@ struct EventStream {
     last_write: Instant,
     keepalive: Pin<Box<Sleep>>,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// When `--stream-max-age` ends this stream (none without the flag).
+    recycle: Option<Pin<Box<Sleep>>>,
 }
 
 impl EventStream {
-    fn new(state: AppState, active: Active, cursor: Cursor) -> Self {
+    fn new(state: AppState, active: Active, mut cursor: Cursor) -> Self {
         let now = Instant::now();
         let keepalive = Box::pin(tokio::time::sleep_until(now + state.config.keepalive));
         let shutdown = Box::pin(state.shutdown.clone().cancelled_owned());
+        let recycle = state.recycle_timer();
         let retry = Chunk { bytes: Bytes::from(format!("retry: {SSE_RETRY_MS}\n\n")), ticks: 0 };
-        EventStream {
-            state,
-            active,
-            cursor,
-            pending: VecDeque::from([retry]),
-            last_write: now,
-            keepalive,
-            shutdown,
+        let mut pending = VecDeque::from([retry]);
+        if cursor.take_reset() {
+            let reset = format!("event: reset\ndata: {{\"epoch\":\"{}\"}}\n\n", state.feed.epoch());
+            pending.push_back(Chunk { bytes: Bytes::from(reset), ticks: 0 });
         }
+        EventStream { state, active, cursor, pending, last_write: now, keepalive, shutdown, recycle }
     }
 
     fn into_stream(self) -> impl Stream<Item = Result<Bytes, Infallible>> {
@@ -153,6 +162,12 @@ impl EventStream {
             if let Some(chunk) = self.pending.pop_front() {
                 return Some(chunk);
             }
+            // Every event read is handed over, so ending here cuts none. Checked before
+            // each read too, not only while waiting: a stream that never catches up
+            // never waits. (A clock read per batch, and only with the flag.)
+            if self.recycle.as_ref().is_some_and(|timer| timer.deadline() <= Instant::now()) {
+                return self.recycled();
+            }
             let batch = self.cursor.read(PUSH_BATCH_TICKS);
             if batch.missed > 0 {
                 let gap = format!("event: gap\ndata: {{\"missed\":{}}}\n\n", batch.missed);
@@ -168,8 +183,15 @@ impl EventStream {
                     return Some(Chunk { bytes: Bytes::from_static(KEEPALIVE_COMMENT), ticks: 0 });
                 }
                 Wake::Shutdown => return None,
+                Wake::Recycle => return self.recycled(),
             }
         }
+    }
+
+    /// Ends the stream for `--stream-max-age`.
+    fn recycled(&self) -> Option<Chunk> {
+        self.state.connection_counters.stream_recycled();
+        None
     }
 
     /// Waits for the head to pass the cursor, a keepalive period without a write, or
@@ -180,6 +202,7 @@ impl EventStream {
             tokio::select! {
                 biased;
                 () = &mut self.shutdown => return Wake::Shutdown,
+                () = recycle_due(&mut self.recycle) => return Wake::Recycle,
                 () = self.cursor.ready_within(coalesce) => return Wake::Ticks,
                 () = &mut self.keepalive => {
                     let due = self.last_write + period;

@@ -1,16 +1,18 @@
-//! What every handler shares: the feed, the counters, the connection cap, and the
-//! shutdown signal.
+//! What every handler shares: the feed, the counters, the connection cap, the
+//! shutdown signal, and when a stream is due to be recycled (`--stream-max-age`).
 
 use std::ops::Deref;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use pushlab_contract::Transport;
 use rand::Rng;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::counters::{Counters, TransportCounters};
+use crate::counters::{ConnectionCounters, Counters, TransportCounters};
 use crate::error::ApiError;
 use crate::feed::Feed;
 
@@ -22,11 +24,13 @@ pub struct AppState(Arc<Shared>);
 #[derive(Debug)]
 pub struct Shared {
     pub config: Config,
+    /// The log, with its epoch (SPEC §7): `--epoch`, or new at each start, so a cursor
+    /// of an earlier run is recognised as one.
     pub feed: Arc<Feed>,
-    /// This run of the log (SPEC §7): new at each start, so a cursor of an earlier run
-    /// is recognised as one.
-    pub epoch: String,
     pub counters: Counters,
+    /// TCP connections (SPEC §8): kept by the connection layer, and by the streams
+    /// `--stream-max-age` ends.
+    pub connection_counters: Arc<ConnectionCounters>,
     /// The tick rate; the ticker re-anchors its schedule when it changes.
     pub rate: watch::Sender<f64>,
     /// One permit per open SSE stream, WebSocket or pending long-poll.
@@ -42,29 +46,51 @@ impl Deref for AppState {
     }
 }
 
+/// How far a stream's lifetime may stray from `--stream-max-age`, either way: streams
+/// opened together (after a restart, say) then come back spread over a fifth of it.
+pub const STREAM_MAX_AGE_JITTER: f64 = 0.1;
+
 /// A fresh epoch: 8 random characters of `[a-z0-9]` (36⁸ ≈ 2.8 × 10¹², so two runs
 /// of a server share one by chance about never).
-fn new_epoch() -> String {
+pub fn new_epoch() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     (0..8).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
 }
 
+/// Resolves when a [`AppState::recycle_timer`] fires; never without one. Cancel-safe, so
+/// it sits in a stream's `select!` beside its other waits.
+pub async fn recycle_due(timer: &mut Option<Pin<Box<Sleep>>>) {
+    match timer {
+        Some(timer) => timer.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl AppState {
     pub fn new(config: Config) -> Self {
         let history = usize::try_from(config.history).expect("history fits in memory");
-        let feed = Arc::new(Feed::new(config.symbols.clone(), history));
+        let epoch = config.epoch.clone().unwrap_or_else(new_epoch);
+        let feed = Arc::new(Feed::new(config.symbols.clone(), history, epoch));
         let connections = Arc::new(Semaphore::new(config.max_connections as usize));
         let rate = watch::channel(config.rate).0;
         AppState(Arc::new(Shared {
             config,
             feed,
-            epoch: new_epoch(),
             counters: Counters::default(),
+            connection_counters: Arc::default(),
             rate,
             connections,
             shutdown: CancellationToken::new(),
         }))
+    }
+
+    /// When a stream opened now is to end, under `--stream-max-age` (jittered): a timer
+    /// made once per stream, or `None` when streams live as long as their clients.
+    pub fn recycle_timer(&self) -> Option<Pin<Box<Sleep>>> {
+        let max_age = self.config.stream_max_age?;
+        let jitter = rand::rng().random_range(1.0 - STREAM_MAX_AGE_JITTER..=1.0 + STREAM_MAX_AGE_JITTER);
+        Some(Box::pin(tokio::time::sleep_until(Instant::now() + max_age.mul_f64(jitter))))
     }
 
     pub fn counters(&self, transport: Transport) -> &TransportCounters {

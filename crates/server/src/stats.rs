@@ -17,12 +17,12 @@ pub fn snapshot(state: &AppState) -> Stats {
     Stats {
         ticker: TickerStats {
             head: state.feed.head(),
-            epoch: state.epoch.clone(),
+            epoch: state.feed.epoch().to_owned(),
             rate: *state.rate.borrow(),
             symbols: state.feed.symbols().to_vec(),
         },
         transports: state.counters.snapshot(),
-        connections: Default::default(),
+        connections: state.connection_counters.snapshot(),
         process: process_stats(),
         kernel: kernel_stats(),
     }
@@ -82,13 +82,41 @@ fn prometheus_text(s: &Stats) -> String {
         }
     }
     let p = &s.process;
-    let singles: [(&str, &str, &str, f64); 7] = [
+    let c = &s.connections;
+    let singles: [(&str, &str, &str, f64); 14] = [
+        ("pushlab_connections_open", "gauge", "TCP connections open now.", c.open as f64),
+        ("pushlab_connections_accepted_total", "counter", "TCP connections accepted.", c.accepted as f64),
+        (
+            "pushlab_connections_refused_at_cap_total",
+            "counter",
+            "TCP connections closed at accept: the connection cap was reached.",
+            c.refused_at_cap as f64,
+        ),
+        (
+            "pushlab_connections_header_timeouts_total",
+            "counter",
+            "Connections closed: a request head did not arrive within --header-timeout.",
+            c.header_timeouts as f64,
+        ),
+        (
+            "pushlab_connections_idle_timeouts_total",
+            "counter",
+            "Connections closed after --idle-timeout with no request in flight.",
+            c.idle_timeouts as f64,
+        ),
+        (
+            "pushlab_streams_recycled_total",
+            "counter",
+            "SSE streams and WebSockets ended by --stream-max-age.",
+            c.streams_recycled as f64,
+        ),
         ("pushlab_ticker_head", "gauge", "Seq of the newest tick.", s.ticker.head as f64),
         ("pushlab_ticker_rate", "gauge", "Ticks per second, all symbols.", s.ticker.rate),
         ("process_resident_memory_bytes", "gauge", "Resident set size.", p.rss_bytes as f64),
         ("pushlab_heap_bytes", "gauge", "Bytes allocated and not freed.", p.heap_bytes as f64),
         ("process_cpu_user_seconds_total", "counter", "User CPU time.", p.cpu_user_s),
         ("process_cpu_system_seconds_total", "counter", "System CPU time.", p.cpu_sys_s),
+        ("process_open_fds", "gauge", "Open file descriptors.", p.open_fds.unwrap_or(0) as f64),
         (
             "pushlab_kernel_tcp_memory_bytes",
             "gauge",
@@ -116,5 +144,7 @@ mod tests {
         assert!(text.contains("# TYPE pushlab_active_connections gauge\n"));
         assert!(text.contains("pushlab_ticker_rate 20\n"));
         assert_eq!(text.matches("pushlab_requests_total{").count(), 4);
+        stats.connections.refused_at_cap = 3;
+        assert!(prometheus_text(&stats).contains("pushlab_connections_refused_at_cap_total 3\n"));
     }
 }

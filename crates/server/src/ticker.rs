@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::feed::{Feed, TickFrame};
+use crate::feed::Feed;
 
 /// At most this many ticks are published per wake-up; a ticker further behind than
 /// this catches up over the next wake-ups instead of holding the feed lock for long.
@@ -123,7 +123,7 @@ pub async fn run(
             seq += 1;
             let ts_us = clock.unix_us(due(anchor, n, per_second));
             let (symbol, json) = walk.next(seq, ts_us);
-            frames.push(TickFrame::new(seq, symbol, json));
+            frames.push(feed.frame(seq, symbol, json));
             n += 1;
         }
         feed.publish(frames);
@@ -164,7 +164,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ticks_follow_the_schedule_and_carry_their_scheduled_time() {
-        let feed = Arc::new(Feed::new(symbols(), 1000));
+        let feed = Arc::new(Feed::new(symbols(), 1000, "test".into()));
         let (rate_tx, rate_rx) = watch::channel(10.0);
         let stop = CancellationToken::new();
         let task = tokio::spawn(run(feed.clone(), PriceWalk::new(symbols(), 1, None), rate_rx, stop.clone()));

@@ -7,6 +7,16 @@
 //! reconnect or resume in the browser (the page must do it, with `?since=`), pings to
 //! notice dead peers, and proxies that must understand the upgrade.
 //!
+//! The first message is `{"type":"hello","epoch":"…","head":N}`: the run of the log
+//! (SPEC §7) the client's seqs belong to, so it can resume with `?since=<epoch>-<seq>`.
+//! A `since` of another epoch gets `{"type":"reset","epoch":"…"}` next, then the ticks
+//! from the oldest still held.
+//!
+//! Closes: 1001 (going away) when the server shuts down, 1012 (service restart) when
+//! `--stream-max-age` ends the connection, always after a whole batch, so the client
+//! has every tick up to its last seq and reconnects with `?since=<epoch>-<seq>`; 1003
+//! for a binary frame, 1009 for a message over 4096 bytes.
+//!
 //! The handshake is answered here (`101` with `Sec-WebSocket-Accept`) and the
 //! connection layer hands the socket over; from there tungstenite speaks the protocol.
 //! Its default buffers are 128 KiB each way (tungstenite 0.29's `WebSocketConfig`);
@@ -37,7 +47,7 @@ use crate::feed::PUSH_BATCH_TICKS;
 use crate::http1::{OnUpgrade, Upgraded, has_token};
 use crate::origin::check_origin;
 use crate::params::{Params, symbol_filter};
-use crate::state::{Active, AppState};
+use crate::state::{Active, AppState, recycle_due};
 
 /// tungstenite's read buffer: client messages are small (a subscribe, a pong); a larger
 /// one (up to the 4 KiB limit) grows it for that frame.
@@ -54,6 +64,8 @@ const PEER_TIMEOUT_INTERVALS: u32 = 2;
 const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
 
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// "Service restart": come back. What `--stream-max-age` ends a WebSocket with.
+const CLOSE_SERVICE_RESTART: u16 = 1012;
 const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_TOO_BIG: u16 = 1009;
 
@@ -69,12 +81,8 @@ pub async fn ws(
     let accept =
         handshake(&headers).map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
     let filter = params.symbols(&state.feed)?;
-    let cursor = match params.cursor("since")? {
-        Some(since) => {
-            Cursor::new(&state.feed, since, filter).map_err(|e| ApiError::bad(format!("since: {e}")))?
-        }
-        None => Cursor::at_head(&state.feed, filter),
-    };
+    let cursor = Cursor::resume(&state.feed, params.cursor("since")?.as_ref(), filter)
+        .map_err(|e| ApiError::bad(format!("since: {e}")))?;
     active.hold_open()?;
     let session = OnUpgrade::new(move |Upgraded { io, read_ahead }| async move {
         let config = WebSocketConfig::default()
@@ -129,6 +137,8 @@ enum Event {
     Message(Option<Result<Message, WsError>>),
     PingDue,
     Shutdown,
+    /// `--stream-max-age` has passed.
+    Recycle,
 }
 
 /// Why a session ends; each case is what the peer is told.
@@ -145,12 +155,16 @@ struct PeerGone;
 
 impl Session {
     async fn run(mut self) {
+        if self.greet().await.is_err() {
+            return;
+        }
         let keepalive = self.state.config.keepalive;
         let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
         let mut last_heard = Instant::now();
         // Made once and polled again, not made per wake-up: each costs a lock.
         let stopping = self.state.shutdown.clone();
         let mut shutdown = std::pin::pin!(stopping.cancelled());
+        let mut recycle = self.state.recycle_timer();
         let end = loop {
             if self.push_ready().await.is_err() {
                 break End::Drop;
@@ -158,6 +172,7 @@ impl Session {
             let event = tokio::select! {
                 biased;
                 () = &mut shutdown => Event::Shutdown,
+                () = recycle_due(&mut recycle) => Event::Recycle,
                 message = self.socket.next() => Event::Message(message),
                 _ = ping.tick() => Event::PingDue,
                 () = self.cursor.ready_within(self.state.config.coalesce) => Event::Ticks,
@@ -165,6 +180,13 @@ impl Session {
             match event {
                 Event::Ticks => {}
                 Event::Shutdown => break End::Close(CLOSE_GOING_AWAY, "server shutting down"),
+                Event::Recycle => {
+                    self.state.connection_counters.stream_recycled();
+                    break End::Close(
+                        CLOSE_SERVICE_RESTART,
+                        "stream max age: reconnect with since=<epoch>-<seq>",
+                    );
+                }
                 Event::Message(message) => {
                     // Any frame proves the peer alive, not only the pong we asked for.
                     last_heard = Instant::now();
@@ -192,6 +214,29 @@ impl Session {
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.socket.flush()).await;
             }
             End::Drop => {}
+        }
+    }
+
+    /// The hello, and the reset notice if the client's cursor was of another epoch.
+    async fn greet(&mut self) -> Result<(), PeerGone> {
+        let epoch = self.state.feed.epoch().to_owned();
+        let hello = control(&ControlMessage::Hello { epoch: epoch.clone(), head: self.state.feed.head() });
+        let reset = self.cursor.take_reset().then(|| control(&ControlMessage::Reset { epoch }));
+        let bytes = hello.len() + reset.as_ref().map_or(0, String::len);
+        let socket = &mut self.socket;
+        let write = async {
+            socket.feed(Message::Text(hello.into())).await?;
+            if let Some(reset) = reset {
+                socket.feed(Message::Text(reset.into())).await?;
+            }
+            socket.flush().await
+        };
+        match tokio::time::timeout(self.peer_timeout, write).await {
+            Ok(Ok(())) => {
+                self.active.counters().sent(0, bytes);
+                Ok(())
+            }
+            _ => Err(PeerGone),
         }
     }
 

@@ -142,7 +142,7 @@ async fn an_idle_sse_stream_gets_keepalive_comments() {
             break block;
         }
     };
-    assert_eq!(next.id.as_deref(), Some("1"));
+    assert_eq!(next.id, Some(format!("{}-1", server.state.feed.epoch())));
 }
 
 #[tokio::test]
@@ -188,7 +188,7 @@ async fn a_filtered_sse_stream_gets_keepalives_while_other_symbols_tick() {
             loop {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let seq = feed.head() + 1;
-                feed.publish([pushlab_server::feed::TickFrame::new(seq, bolt, b"{}".to_vec())]);
+                feed.publish([feed.frame(seq, bolt, b"{}".to_vec())]);
             }
         }
     });

@@ -104,3 +104,87 @@ async fn a_client_that_never_reads_cannot_hold_shutdown_past_5s() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     drop(stalled);
 }
+
+/// Reads `socket` until the server closes it; returns everything read.
+async fn read_to_close(socket: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(PATIENCE, socket.read(&mut buf)).await.expect("closed in time") {
+            Ok(0) | Err(_) => return String::from_utf8(got).unwrap(),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Reads until `text` has arrived; returns everything read so far.
+async fn read_until(socket: &mut tokio::net::TcpStream, text: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains(text) {
+        let n = tokio::time::timeout(PATIENCE, socket.read(&mut buf)).await.expect("in time").unwrap();
+        assert!(n > 0, "closed before {text:?}: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(got).unwrap()
+}
+
+#[tokio::test]
+async fn draining_ends_streams_with_their_connections_and_closes_idle_ones() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start(&[]).await;
+    server.publish(2);
+    // An SSE stream, replaying 1 and 2; the response says from the start that the
+    // connection ends with it.
+    let mut sse = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    sse.write_all(b"GET /api/sse?last_event_id=0 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let head = read_until(&mut sse, "\"seq\":2,").await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n") && head.contains("\r\nconnection: close\r\n"), "{head}");
+    // An idle keep-alive connection, after one answer.
+    let mut idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let answer = read_until(&mut idle, "\r\n\r\nok").await;
+    assert!(!answer.contains("connection: close"), "kept alive while serving: {answer}");
+    // A held long-poll.
+    let mut held = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    held.write_all(b"GET /api/long-poll?since=2 HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    server.wait_active(pushlab_contract::Transport::LongPoll, 1).await;
+
+    let started = Instant::now();
+    let stopped = tokio::spawn(server.stop());
+    // The stream's body ends properly (the last chunk), then the connection closes.
+    let rest = read_to_close(&mut sse).await;
+    assert!(rest.ends_with("0\r\n\r\n"), "{rest:?}");
+    assert_eq!(read_to_close(&mut idle).await, "", "the idle connection closes without a word");
+    // The long-poll is answered, empty, and told the connection will not be kept.
+    let answer = read_to_close(&mut held).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.contains("\r\nconnection: close\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains(r#"{"ticks":[],"next":2,"missed":0,"#), "{answer}");
+    stopped.await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1), "nothing waited for the grace period");
+}
+
+#[tokio::test]
+async fn while_draining_a_new_request_gets_its_connection_closed_never_a_503() {
+    use tokio::io::AsyncWriteExt;
+    // The moment between the signal and a connection's next read: handlers already see
+    // the shutdown while the connection still takes the request.
+    let server = TestServer::start(&[]).await;
+    server.state.shutdown.cancel();
+    for request in [
+        "GET /api/sse HTTP/1.1\r\nHost: x\r\nLast-Event-ID: abcd-5\r\n\r\n",
+        "GET /api/long-poll HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /api/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    ] {
+        let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        socket.write_all(request.as_bytes()).await.unwrap();
+        assert_eq!(read_to_close(&mut socket).await, "", "{request}");
+    }
+    // Short answers still go out (they hold nothing open).
+    assert_eq!(get_json(&server.url("/api/poll")).await.0, 200);
+}

@@ -59,7 +59,7 @@ async fn reader(url: String, ready: Arc<Barrier>, mut end: watch::Receiver<u64>)
             assert!(!block.contains("event: gap"), "a reader that keeps up must lose nothing");
             let Some(id) = block.lines().find_map(|l| l.strip_prefix("id: ")) else { continue };
             // Only seq and ts_us matter here; skipping a full parse keeps 100 readers cheap.
-            let seq: u64 = id.parse().unwrap();
+            let seq: u64 = pushlab_contract::Position::parse(id).unwrap().seq;
             assert_eq!(seq, number_after(&block, "\"seq\":"), "id: and data agree");
             assert!(seq > last, "in order: {seq} after {last}");
             let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64;

@@ -20,7 +20,8 @@ async fn poll_follows_next_through_every_tick_in_order() {
     assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
     assert_eq!(since, 50);
     let (_, empty) = get_json(&server.url("/api/poll?since=50")).await;
-    assert_eq!(empty, serde_json::json!({"ticks": [], "next": 50, "missed": 0}));
+    let epoch = server.state.feed.epoch();
+    assert_eq!(empty, serde_json::json!({"ticks": [], "next": 50, "missed": 0, "epoch": epoch}));
 }
 
 #[tokio::test]
@@ -61,7 +62,11 @@ async fn long_poll_times_out_empty_and_skips_other_symbols() {
     let started = std::time::Instant::now();
     let (status, body) = get_json(&server.url("/api/long-poll?since=3&timeout_ms=300")).await;
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
-    assert_eq!((status, body), (200, serde_json::json!({"ticks": [], "next": 3, "missed": 0})));
+    let epoch = server.state.feed.epoch();
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({"ticks": [], "next": 3, "missed": 0, "epoch": epoch}))
+    );
 
     // A long-poll for BOLT wakes on ACME ticks but keeps waiting until an BOLT one.
     let url = server.url("/api/long-poll?since=3&symbols=BOLT&timeout_ms=3000");
@@ -102,7 +107,7 @@ async fn sse_replays_after_the_cursor_then_streams_live() {
     let first = sse.next_block().await.unwrap();
     assert_eq!(first.retry.as_deref(), Some("1000"), "the stream opens with retry:");
     let replay = sse.next_block().await.unwrap();
-    assert_eq!((replay.id.as_deref(), replay.event), (Some("11"), None));
+    assert_eq!((replay.id, replay.event), (Some(format!("{}-11", server.state.feed.epoch())), None));
     let mut got = vec![seq_of(&replay.data.unwrap())];
     got.extend(seqs(&sse.ticks(9).await));
     server.publish(5);

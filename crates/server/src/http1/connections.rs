@@ -1,4 +1,11 @@
-//! The tasks serving connections, and the two signals shutdown sends them.
+//! The tasks serving connections, the two signals shutdown sends them, and the limits
+//! every connection lives under (SPEC §8): how many may be open, how long a request head
+//! may take to arrive, how long a connection may sit without a request.
+//!
+//! The cap is checked at accept, before anything is spent on the socket: past it the
+//! socket is closed at once and counted, so sockets that open and send nothing (or a
+//! byte at a time) cannot take the process's last file descriptors. Those that got in
+//! are closed by the header and idle timeouts ([`Limits`]), which free their places.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,6 +15,21 @@ use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
 
+use crate::counters::ConnectionCounters;
+
+/// What every connection lives under.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// TCP connections open at once; past it, new ones are closed at once.
+    pub max_open: u64,
+    /// A request head (and body) must arrive within this, counted from the first byte of
+    /// the request, or from the accept for a connection's first request.
+    pub header_timeout: Duration,
+    /// A connection with no request in flight is closed after this (streams and held
+    /// answers are in flight).
+    pub idle_timeout: Duration,
+}
+
 /// The tasks serving connections, so that shutdown can stop them taking new requests,
 /// wait for them and, past its grace period, drop the ones still running (a client that
 /// never reads).
@@ -16,14 +38,17 @@ use tokio_util::task::TaskTracker;
 /// shared by every connection (the token's and its `Notify`'s) each time a task wakes:
 /// twice per request, on both cores. Here each task registers its waker once, and a
 /// poll costs two atomic loads; raising a signal sets its flag and wakes every task.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Connections {
     tracker: TaskTracker,
     signals: Arc<Signals>,
 }
 
-#[derive(Debug, Default)]
+/// What the connection tasks share: the signals, the limits and the counters.
+#[derive(Debug)]
 struct Signals {
+    limits: Limits,
+    counters: Arc<ConnectionCounters>,
     /// No new requests: idle connections close (the server is shutting down).
     stopping: AtomicBool,
     /// Past the grace period: every task ends where it is.
@@ -86,7 +111,51 @@ impl Drop for Registration {
     }
 }
 
+/// One open connection's place under [`Limits::max_open`], given back when dropped:
+/// it goes with the socket, through every task the connection passes through.
+#[derive(Debug)]
+pub struct Slot(Arc<ConnectionCounters>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Connections {
+    pub fn new(limits: Limits, counters: Arc<ConnectionCounters>) -> Self {
+        let signals = Signals {
+            limits,
+            counters,
+            stopping: AtomicBool::new(false),
+            dropped: AtomicBool::new(false),
+            wakers: Mutex::default(),
+        };
+        Connections { tracker: TaskTracker::new(), signals: Arc::new(signals) }
+    }
+
+    /// A place for a connection just accepted, or `None` (counted) at the cap. Only the
+    /// accept loop calls it, so between its check and its count nobody else takes the
+    /// last place.
+    pub fn admit(&self) -> Option<Slot> {
+        let counters = &self.signals.counters;
+        if counters.open() >= self.signals.limits.max_open {
+            counters.refused_at_cap();
+            return None;
+        }
+        counters.open.fetch_add(1, Ordering::Relaxed);
+        counters.accepted();
+        Some(Slot(counters.clone()))
+    }
+
+    pub(super) fn limits(&self) -> Limits {
+        self.signals.limits
+    }
+
+    pub(super) fn counters(&self) -> &ConnectionCounters {
+        &self.signals.counters
+    }
+
     /// Runs `task` until it ends or [`Connections::wait`] drops it.
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         let signals = self.signals.clone();

@@ -34,13 +34,23 @@
 //! it refuses, with a JSON error and a closed connection: a malformed head (400), a
 //! chunked request body (411), a body over [`MAX_BODY_BYTES`] (413), a head over
 //! [`MAX_HEAD_BYTES`] or with more than [`MAX_HEADERS`] headers (431).
+//!
+//! What it closes without a word (SPEC §8, [`Limits`]): a connection past the cap (at
+//! accept), one whose request head does not arrive within the header timeout (from the
+//! request's first byte, or from the accept for the first request: a socket that sends
+//! nothing, or a byte at a time, is closed on time), one that sits with no request in
+//! flight for the idle timeout (a stream or a held answer is in flight, never idle), and,
+//! while the server drains, one that sends a new request: a closed connection is what a
+//! browser's `EventSource` retries after, where a 503 would end it for good. The timers
+//! cost nothing per request when the head is already there: a timeout is armed only
+//! when a read has to wait.
 
 mod connections;
 mod respond;
 mod upgrade;
 mod wire;
 
-pub use connections::Connections;
+pub use connections::{Connections, Limits, Slot};
 use upgrade::UpgradeFn;
 pub use upgrade::{OnUpgrade, Upgraded};
 pub use wire::has_token;
@@ -63,6 +73,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 
@@ -81,13 +92,27 @@ const MAX_FRAMES_PER_WRITE: usize = 64;
 /// How long a refused client gets to read its error before the socket closes.
 const REFUSAL_LINGER: Duration = Duration::from_millis(500);
 
+/// Marks a response the connection must not write: it closes instead. What a request
+/// gets while the server drains (`ApiError::ShuttingDown`): a client that sees its
+/// connection close retries and finds the next run, as a browser's `EventSource` does
+/// after a network error but never after a 503.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseUnanswered;
+
 /// Serves HTTP/1.1 on `io` until the client leaves, asks to close, or the server stops
 /// ([`Connections::stop`]: a connection then takes no new request, so a reconnecting
 /// client finds the next run of the server). An upgraded connection (a WebSocket) goes
 /// on as a task of its own in `connections`, and this one ends, freeing its state. Run
-/// it with [`Connections::spawn`].
-pub async fn serve_connection(io: TcpStream, peer: SocketAddr, router: Router, connections: Connections) {
-    Connection { io, peer, buf: BytesMut::new() }.serve(router, connections).await;
+/// it with [`Connections::spawn`], holding the `slot` [`Connections::admit`] gave it.
+pub async fn serve_connection(
+    io: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    connections: Connections,
+    slot: Slot,
+) {
+    let accepted = Instant::now();
+    Connection { io, peer, buf: BytesMut::new(), connections, slot }.serve(router, Some(accepted)).await;
 }
 
 struct Connection {
@@ -95,6 +120,27 @@ struct Connection {
     peer: SocketAddr,
     /// Bytes read and not yet used; unallocated whenever it is empty.
     buf: BytesMut,
+    connections: Connections,
+    /// Its place under the cap, given back when the connection ends.
+    slot: Slot,
+}
+
+/// What reading a request head came to.
+// Returned and taken apart at once, never stored: boxing the head would cost an
+// allocation per request to save stack for a moment.
+#[allow(clippy::large_enum_variant)]
+enum HeadRead {
+    /// The client closed between requests.
+    Closed,
+    /// Closed for taking too long (counted).
+    Expired,
+    Refused(Refusal),
+    /// A head, and when the rest of the request (its body) is due.
+    Head {
+        parts: http::request::Parts,
+        keep_alive: bool,
+        due: Instant,
+    },
 }
 
 /// What the connection does after a response.
@@ -110,8 +156,8 @@ enum Next {
 enum Handoff {
     /// A request whose answer is not ready (a held long-poll) waits in a task of its own.
     Wait(Connection, Waiting),
-    /// `101`: the handler's function takes the socket.
-    Upgrade(UpgradeFn, Upgraded),
+    /// `101`: the handler's function takes the socket (and its place under the cap).
+    Upgrade(UpgradeFn, Upgraded, Slot),
     /// A response streams until its body ends; the connection then closes.
     Stream(Connection, Stream),
 }
@@ -120,10 +166,11 @@ impl Handoff {
     /// Runs what the connection handed on as a task of its own in `connections`.
     fn spawn(self, router: Router, connections: &Connections) {
         match self {
-            Handoff::Wait(connection, waiting) => {
-                connections.spawn(connection.answer(waiting, router, connections.clone()))
-            }
-            Handoff::Upgrade(run, upgraded) => connections.spawn(run(upgraded)),
+            Handoff::Wait(connection, waiting) => connections.spawn(connection.answer(waiting, router)),
+            Handoff::Upgrade(run, upgraded, slot) => connections.spawn(async move {
+                let _slot = slot;
+                run(upgraded).await;
+            }),
             Handoff::Stream(connection, stream) => connections.spawn(connection.stream(stream)),
         }
     }
@@ -152,10 +199,13 @@ impl Connection {
     ///
     /// Boxed, as a named type: [`Connection::answer`] goes back to it, and a future
     /// cannot contain itself.
-    fn serve(self, router: Router, connections: Connections) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    /// `accepted` is when the connection was accepted, for its first request (whose head
+    /// is due a header timeout after it).
+    fn serve(self, router: Router, accepted: Option<Instant>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {
             let peer = self.peer;
-            match self.run(router.clone(), &connections).await {
+            let connections = self.connections.clone();
+            match self.run(router.clone(), accepted).await {
                 Ok(None) => {}
                 Ok(Some(handoff)) => handoff.spawn(router, &connections),
                 Err(e) => tracing::debug!(%peer, "connection ended: {e}"),
@@ -166,7 +216,8 @@ impl Connection {
     /// Waits for a held request's answer (or the client leaving), writes it, and goes
     /// back to serving requests: the request loop's state is not held while an answer
     /// waits.
-    async fn answer(mut self, waiting: Waiting, router: Router, connections: Connections) {
+    async fn answer(mut self, waiting: Waiting, router: Router) {
+        let connections = self.connections.clone();
         let Waiting { response, line, is_head, version, keep_alive } = waiting;
         let response = tokio::select! {
             response = response => response.unwrap_or_else(|e: Infallible| match e {}),
@@ -177,7 +228,7 @@ impl Connection {
         match Box::pin(self.write_response(response, is_head, version, keep_alive)).await {
             // Back to the request loop, boxed: this task's own state is what the next
             // wait would otherwise carry, and it ends when the loop hands on again.
-            Ok(Next::KeepAlive) => self.serve(router, connections).await,
+            Ok(Next::KeepAlive) => self.serve(router, None).await,
             Ok(next) => match self.after(next).await {
                 Ok(Some(handoff)) => handoff.spawn(router, &connections),
                 Ok(None) => {}
@@ -197,7 +248,7 @@ impl Connection {
             }
             Next::Upgrade(run) => {
                 let read_ahead = self.buf.to_vec();
-                Some(Handoff::Upgrade(run, Upgraded { io: self.io, read_ahead }))
+                Some(Handoff::Upgrade(run, Upgraded { io: self.io, read_ahead }, self.slot))
             }
             Next::Stream(stream) => Some(Handoff::Stream(self, stream)),
         })
@@ -212,22 +263,25 @@ impl Connection {
 
     /// Serves requests until the connection ends (`None`), is upgraded, starts a
     /// stream or waits for an answer: then what is left to run as a task of its own.
-    async fn run(mut self, router: Router, connections: &Connections) -> io::Result<Option<Handoff>> {
+    async fn run(mut self, router: Router, mut accepted: Option<Instant>) -> io::Result<Option<Handoff>> {
+        let connections = self.connections.clone();
         loop {
             let head = tokio::select! {
                 biased;
                 () = connections.stopped() => return Ok(None),
-                head = self.read_head() => head?,
+                head = self.read_head(accepted.take()) => head?,
             };
-            let (parts, keep_alive) = match head {
-                None => return Ok(None), // the client closed between requests
-                Some(Err(refusal)) => return Box::pin(self.refuse(refusal)).await.map(|()| None),
-                Some(Ok(head)) => head,
+            let (parts, keep_alive, due) = match head {
+                HeadRead::Closed | HeadRead::Expired => return Ok(None),
+                HeadRead::Refused(refusal) => return Box::pin(self.refuse(refusal)).await.map(|()| None),
+                HeadRead::Head { parts, keep_alive, due } => (parts, keep_alive, due),
             };
+            // Draining: a request on a connection still open is not answered (not even
+            // with a 503, which an `EventSource` would take as final); the connection closes.
             if connections.stopping() {
                 return Ok(None);
             }
-            let body = match self.read_body(&parts).await? {
+            let body = match self.read_body(&parts, due).await? {
                 Ok(body) => body,
                 Err(refusal) => return Box::pin(self.refuse(refusal)).await.map(|()| None),
             };
@@ -259,32 +313,73 @@ impl Connection {
         }
     }
 
-    /// Reads until a whole request head is buffered and parses it: `None` if the client
-    /// closed before sending anything.
-    async fn read_head(&mut self) -> io::Result<Option<Result<(http::request::Parts, bool), Refusal>>> {
+    /// Reads until a whole request head is buffered and parses it.
+    ///
+    /// The head is due a header timeout after `accepted` for a connection's first
+    /// request, else after its first byte; until a later request's first byte, the
+    /// connection is idle, and may stay so for the idle timeout. Either running out
+    /// closes the connection (counted).
+    async fn read_head(&mut self, accepted: Option<Instant>) -> io::Result<HeadRead> {
+        let Limits { header_timeout, idle_timeout, .. } = self.connections.limits();
+        let mut head_due = accepted.map(|at| at + header_timeout);
+        let mut idle_due = None;
         let mut scanned = 0;
         loop {
             if head_complete(&self.buf, scanned) {
-                let parsed = parse_head(&self.buf);
-                if let Ok((_, _, len)) = &parsed {
-                    self.buf.advance(*len);
-                    self.release_if_empty();
-                }
-                return Ok(Some(parsed.map(|(parts, keep_alive, _)| (parts, keep_alive))));
+                let due = head_due.unwrap_or_else(|| Instant::now() + header_timeout);
+                return Ok(match parse_head(&self.buf) {
+                    Ok((parts, keep_alive, len)) => {
+                        self.buf.advance(len);
+                        self.release_if_empty();
+                        HeadRead::Head { parts, keep_alive, due }
+                    }
+                    Err(refusal) => HeadRead::Refused(refusal),
+                });
             }
             if self.buf.len() >= MAX_HEAD_BYTES {
                 let message = format!("the request head is over {} KiB", MAX_HEAD_BYTES / 1024);
-                return Ok(Some(Err(Refusal(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message))));
+                return Ok(HeadRead::Refused(Refusal(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message)));
             }
             scanned = self.buf.len();
-            if self.fill().await? == 0 {
-                return if self.buf.is_empty() { Ok(None) } else { Err(io::ErrorKind::UnexpectedEof.into()) };
+            if !self.buf.is_empty() && head_due.is_none() {
+                head_due = Some(Instant::now() + header_timeout);
+            }
+            // Only a read that has to wait arms a timer: `timeout_at` polls the read first.
+            let read = match head_due {
+                Some(due) => tokio::time::timeout_at(due, self.fill()).await,
+                None => {
+                    let due = *idle_due.get_or_insert_with(|| Instant::now() + idle_timeout);
+                    tokio::time::timeout_at(due, self.fill()).await
+                }
+            };
+            let Ok(read) = read else {
+                let counters = self.connections.counters();
+                if head_due.is_some() {
+                    counters.header_timeout();
+                    tracing::debug!(peer = %self.peer, "no request head within {header_timeout:?}: closed");
+                } else {
+                    counters.idle_timeout();
+                    tracing::debug!(peer = %self.peer, "idle for {idle_timeout:?}: closed");
+                }
+                return Ok(HeadRead::Expired);
+            };
+            if read? == 0 {
+                return if self.buf.is_empty() {
+                    Ok(HeadRead::Closed)
+                } else {
+                    Err(io::ErrorKind::UnexpectedEof.into())
+                };
             }
         }
     }
 
-    /// The request body, read whole (`Content-Length` only).
-    async fn read_body(&mut self, parts: &http::request::Parts) -> io::Result<Result<Bytes, Refusal>> {
+    /// The request body, read whole (`Content-Length` only), by `due` (the header
+    /// timeout covers the body too: a body trickled a byte at a time is a slowloris).
+    async fn read_body(
+        &mut self,
+        parts: &http::request::Parts,
+        due: Instant,
+    ) -> io::Result<Result<Bytes, Refusal>> {
         let length = match body_length(&parts.headers) {
             Ok(0) => return Ok(Ok(Bytes::new())),
             Ok(length) => length,
@@ -298,7 +393,11 @@ impl Connection {
             self.io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
         }
         while self.buf.len() < length {
-            if self.fill().await? == 0 {
+            let Ok(read) = tokio::time::timeout_at(due, self.fill()).await else {
+                self.connections.counters().header_timeout();
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "request body not in time"));
+            };
+            if read? == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
         }

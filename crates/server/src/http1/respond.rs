@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
 
 use super::wire::{Framing, Gather, chunk_size_line, response_head};
-use super::{Connection, MAX_FRAMES_PER_WRITE, Next, OnUpgrade, Stream};
+use super::{CloseUnanswered, Connection, MAX_FRAMES_PER_WRITE, Next, OnUpgrade, Stream};
 
 impl Connection {
     /// Writes the head and then the body as the handler produces it.
@@ -24,6 +24,9 @@ impl Connection {
         keep_alive: bool,
     ) -> io::Result<Next> {
         let (mut parts, body) = response.into_parts();
+        if parts.extensions.get::<CloseUnanswered>().is_some() {
+            return Ok(Next::Close);
+        }
         let status = parts.status;
         if status == StatusCode::SWITCHING_PROTOCOLS {
             if let Some(run) = parts.extensions.remove::<OnUpgrade>().and_then(|u| u.take()) {
@@ -46,7 +49,13 @@ impl Connection {
         } else {
             Framing::UntilClose
         };
-        let keep_alive = keep_alive && framing != Framing::UntilClose;
+        // A stream is the last response on its connection, which closes when the stream
+        // ends (shutdown, `--stream-max-age`), and while the server drains no answer
+        // invites another request: both say `connection: close`, so the client's next
+        // request opens a connection of its own rather than racing our close.
+        let streams = !is_head && framing == Framing::Chunked;
+        let keep_alive =
+            keep_alive && framing != Framing::UntilClose && !streams && !self.connections.stopping();
         let head = response_head(&parts, framing, length, version, keep_alive);
         if is_head || framing == Framing::None {
             self.io.write_all(&head).await?;

@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use pushlab_server::feed::TickFrame;
 use pushlab_server::ticker::PriceWalk;
 use pushlab_server::{AppState, Config};
 use tokio::net::TcpStream;
@@ -83,7 +82,7 @@ impl TestServer {
         let frames: Vec<_> = (head + 1..=head + n)
             .map(|seq| {
                 let (symbol, json) = walk.next(seq, ts_us);
-                TickFrame::new(seq, symbol, json)
+                self.state.feed.frame(seq, symbol, json)
             })
             .collect();
         self.state.feed.publish(frames);
@@ -247,7 +246,22 @@ fn parse_block(block: &str) -> SseBlock {
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// A WebSocket whose hello (the first message, with the server's epoch) has been read.
 pub async fn ws_connect(server: &TestServer, path: &str) -> Ws {
+    let mut ws = ws_connect_raw(server, path).await;
+    let hello = ws_text(&mut ws).await;
+    match pushlab_contract::ServerMessage::parse(&hello) {
+        Ok(pushlab_contract::ServerMessage::Control(pushlab_contract::ControlMessage::Hello {
+            epoch,
+            ..
+        })) => assert_eq!(epoch, server.state.feed.epoch()),
+        _ => panic!("expected a hello first, got {hello}"),
+    }
+    ws
+}
+
+/// A WebSocket with nothing read yet.
+pub async fn ws_connect_raw(server: &TestServer, path: &str) -> Ws {
     tokio_tungstenite::connect_async(server.ws_url(path)).await.expect("WebSocket handshake").0
 }
 
@@ -288,10 +302,27 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(args: &[&str]) -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pushlab-server"));
+        command.args(args);
+        Self::spawn(command).await
+    }
+
+    /// The server under `ulimit -n fds` (soft and hard, so it cannot raise it).
+    pub async fn start_with_fd_limit(fds: u64, args: &[&str]) -> Self {
+        let mut command = tokio::process::Command::new("sh");
+        command.args([
+            "-c",
+            &format!("ulimit -n {fds} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_pushlab-server"),
+        ]);
+        command.args(args);
+        Self::spawn(command).await
+    }
+
+    async fn spawn(mut command: tokio::process::Command) -> Self {
         use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pushlab-server"))
+        let mut child = command
             .args(["--addr", "127.0.0.1:0", "--log", "warn"])
-            .args(args)
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -312,6 +343,12 @@ impl ServerProcess {
 
     pub async fn stats(&self) -> pushlab_contract::Stats {
         http().get(self.url("/api/stats")).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// `/api/stats`, or `None` if the request failed (a connection closed at the cap).
+    pub async fn try_stats(&self) -> Option<pushlab_contract::Stats> {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+        client.get(self.url("/api/stats")).send().await.ok()?.json().await.ok()
     }
 
     /// Sends SIGTERM, as `kill` or a process manager would.
