@@ -97,9 +97,10 @@ pub struct Knobs {
     /// The server's `--coalesce` for one run (a scenario records its sweep instead).
     #[serde(skip)]
     pub coalesce: Duration,
-    /// How clients come back after a broken connection (`--reconnect`); files written
-    /// before the flag have none, and their clients waited a fixed delay.
-    #[serde(default = "Reconnect::before_the_flag")]
+    /// How clients come back after a broken connection (`--reconnect`). Written unless
+    /// it is `fixed`: files from before the flag have none, and their clients waited a
+    /// fixed delay, so they keep their layout and absent means fixed.
+    #[serde(default = "Reconnect::before_the_flag", skip_serializing_if = "Reconnect::is_before_the_flag")]
     pub reconnect: Reconnect,
 }
 
@@ -387,8 +388,11 @@ mod tests {
         assert_eq!(serde_json::from_str::<Scenario>(&json).unwrap(), scenario);
         let negative = json.replace(r#""ramp_s":0.3"#, r#""ramp_s":-1.0"#);
         assert!(serde_json::from_str::<Scenario>(&negative).is_err());
-        // A file from before --reconnect: its clients waited a fixed delay.
+        // A file from before --reconnect: its clients waited a fixed delay, which is
+        // also how a fixed run is written now.
         let older = json.replace(r#","reconnect":"jitter""#, "");
-        assert_eq!(serde_json::from_str::<Scenario>(&older).unwrap().knobs.reconnect, Reconnect::Fixed);
+        let fixed = serde_json::from_str::<Scenario>(&older).unwrap();
+        assert_eq!(fixed.knobs.reconnect, Reconnect::Fixed);
+        assert_eq!(serde_json::to_string(&fixed).unwrap(), older);
     }
 }

@@ -47,6 +47,10 @@ impl Reconnect {
         Reconnect::Fixed
     }
 
+    pub fn is_before_the_flag(&self) -> bool {
+        *self == Self::before_the_flag()
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Reconnect::Jitter => "jitter",

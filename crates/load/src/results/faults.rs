@@ -117,6 +117,45 @@ impl FaultTimeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pushlab_contract::figures::figure;
+    use serde_json::Value;
+
+    /// A figure added to a fault record without a label and a unit would reach the
+    /// table and the report as a bare key.
+    #[test]
+    fn every_field_of_a_fault_record_is_in_the_catalogue() {
+        let record = FaultRecord {
+            fault: Fault::Crash,
+            transport: Transport::Ws,
+            clients: 1,
+            rate: 20.0,
+            reconnect_policy: Reconnect::Jitter,
+            stream_max_age_ms: None,
+            window_s: 5.0,
+            strike_at_s: None,
+            recovery: RecoveryFigures::default(),
+            ticks: Ticks::default(),
+            reconnect: ReconnectFigures::default(),
+            peak: PeakFigures::default(),
+            server_streams_recycled: None,
+            loadgen_cpu_pct: 0.0,
+            errors: BTreeMap::new(),
+            timeline: FaultTimeline::default(),
+        };
+        let Value::Object(fields) = serde_json::to_value(record).unwrap() else { unreachable!() };
+        let mut keys = Vec::new();
+        for (name, value) in fields {
+            match value {
+                // The column it stands in, and series the charts draw, not figures.
+                _ if name == "transport" || name == "timeline" => {}
+                _ if name == "errors" => keys.push("errors.*".to_string()),
+                Value::Object(inner) => keys.extend(inner.keys().map(|k| format!("{name}.{k}"))),
+                _ => keys.push(name),
+            }
+        }
+        let missing: Vec<_> = keys.iter().filter(|k| figure(k).is_none()).collect();
+        assert!(missing.is_empty(), "not in the catalogue: {missing:?}");
+    }
 
     /// A constructed case with a known answer: 100 clients recovering in 1, 2, …, 100 ms.
     #[test]
