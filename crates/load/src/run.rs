@@ -373,7 +373,7 @@ pub(crate) fn account_ticks(
 }
 
 /// Move the bar with the clock until the run is cancelled.
-fn spawn_progress(
+pub(crate) fn spawn_progress(
     bar: &ProgressBar,
     start: Instant,
     total: Duration,

@@ -25,7 +25,7 @@ use crate::net::fetch_json;
 use crate::procfs;
 use crate::reference;
 use crate::results::{FaultRecord, FaultTimeline, RecoveryFigures};
-use crate::run::{account_ticks, drain, start_clients};
+use crate::run::{account_ticks, drain, spawn_progress, start_clients};
 use crate::scenario::{Knobs, RunSpec};
 use crate::server::ServerProcess;
 
@@ -81,7 +81,7 @@ pub async fn run(step: &FaultStep, bench: &Bench<'_>, progress: &ProgressBar) ->
         tokio::spawn(async move { reference::follow(&settings, window, head, REFERENCE_READ, stop).await })
     };
     let label = |phase: &str| format!("{} × {} {}: {phase}", spec.clients, spec.transport, step.fault.name());
-    progress.set_length((window_start + k.duration).as_millis() as u64);
+    let ticker = spawn_progress(progress, start, window_start + k.duration, stop.clone());
     progress.set_message(label("ramp"));
     let clients = start_clients(spec.clients, k.ramp, &measurement, &settings, start, &stop);
     let serving = Arc::new(AtomicU32::new(server.server.pid.unwrap_or(0)));
@@ -110,7 +110,6 @@ pub async fn run(step: &FaultStep, bench: &Bench<'_>, progress: &ProgressBar) ->
         progress.set_message(label("recovering"));
     }
     sleep_until(start + window_start + k.duration).await;
-    progress.set_position((window_start + k.duration).as_millis() as u64);
     let self_cpu = procfs::cpu_time(me).unwrap_or_default().saturating_sub(self_cpu0);
     progress.set_message(label("drain"));
     drain(spec.clients, FAULT_MAX_DRAIN, &measurement).await;
@@ -118,6 +117,7 @@ pub async fn run(step: &FaultStep, bench: &Bench<'_>, progress: &ProgressBar) ->
     if tokio::time::timeout(STOP_GRACE, clients.wait()).await.is_err() {
         tracing::warn!("some clients did not stop within {STOP_GRACE:?}");
     }
+    let _ = ticker.await;
     let expected = expected.await?.context("following the server's log for the expected ticks")?;
     let cpu = sampler.await?;
     let after: Option<Stats> = fetch_json(&target, "/api/stats").await.ok();

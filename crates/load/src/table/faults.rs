@@ -2,7 +2,8 @@
 //! column per transport, a row per figure, labelled and written as the catalogue says.
 
 use pushlab_contract::Transport;
-use pushlab_contract::format::NOT_MEASURED;
+use pushlab_contract::figures::Unit;
+use pushlab_contract::format::{NOT_MEASURED, format};
 
 use super::{Column, figure_table};
 use crate::clients::Reconnect;
@@ -46,6 +47,7 @@ pub fn render_faults(records: &[FaultRecord]) -> String {
             records.iter().find(|r| r.fault == fault && r.reconnect_policy == policy && r.transport == t)
         };
         let clients = records.iter().find(|r| r.fault == fault).map_or(0, |r| r.clients);
+        let clients = format(Unit::Count, clients as f64);
         let title = format!("{}\n{clients} clients, --reconnect {policy}", fault.label());
         let mut header = vec![title];
         header.extend(Transport::ALL.iter().map(|t| t.label().to_string()));
@@ -61,4 +63,61 @@ pub fn render_faults(records: &[FaultRecord]) -> String {
         out.push(figure_table(header, &columns, FAULT_ROWS));
     }
     out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{FaultTimeline, PeakFigures, ReconnectFigures, RecoveryFigures, Ticks};
+    use std::collections::BTreeMap;
+
+    fn record(fault: Fault, transport: Transport, policy: Reconnect) -> FaultRecord {
+        FaultRecord {
+            fault,
+            transport,
+            clients: 5000,
+            rate: 2.0,
+            reconnect_policy: policy,
+            stream_max_age_ms: None,
+            window_s: 6.0,
+            strike_at_s: Some(1.0),
+            recovery: RecoveryFigures {
+                count: 5000,
+                p50_us: 1_340_000,
+                p99_us: 2_550_000,
+                max_us: 2_550_000,
+                not_recovered: 0,
+            },
+            ticks: Ticks::default(),
+            reconnect: ReconnectFigures { resets: 5000, ..ReconnectFigures::default() },
+            peak: PeakFigures {
+                server_cpu_pct: Some(80.1),
+                connects_per_s: Some(15_520.0),
+                refused_per_s: Some(0.0),
+            },
+            server_streams_recycled: None,
+            loadgen_cpu_pct: 13.0,
+            errors: BTreeMap::new(),
+            timeline: FaultTimeline::default(),
+        }
+    }
+
+    #[test]
+    fn a_table_per_fault_and_policy_with_not_applicable_and_not_measured_columns() {
+        let records = [
+            record(Fault::Recycle, Transport::Sse, Reconnect::Jitter),
+            record(Fault::Storm, Transport::Ws, Reconnect::Fixed),
+        ];
+        let text = render_faults(&records);
+        assert_eq!(text.matches("5,000 clients, --reconnect").count(), 2, "{text}");
+        let line = |label: &str| {
+            text.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("{label}\n{text}"))
+        };
+        let cells =
+            |l: &str| l.trim_matches('│').split('┆').map(|c| c.trim().to_string()).collect::<Vec<_>>();
+        let first = cells(line("recovery p50"));
+        assert_eq!(first[1..], ["not applicable", "not applicable", "1.34 s", "not measured"]);
+        let peak = text.lines().filter(|l| l.contains("server CPU peak")).nth(1).unwrap();
+        assert_eq!(cells(peak)[1..], ["not measured", "not measured", "not measured", "80.1 %"]);
+    }
 }
