@@ -8,8 +8,10 @@
 // The title is a run selector, then a figure key. The selector's words are a transport
 // name (`poll`, `long-poll`, `sse`, `ws`) and `key=value` conditions on the run record
 // (`clients=5000`, `poll_interval_ms=250`, `coalesce_ms=50`; a missing key reads as 0),
-// and they must pick exactly one run; or the single word `calibration`, for the file's
-// calibration record. The key is a path into that record (`server.cpu_us_per_tick`); the
+// and they must pick exactly one run; a first word `faults` picks among the file's fault
+// records instead (`faults storm ws reconnect_policy=fixed`: a bare word there is a
+// transport or a fault); or the single word `calibration`, for the file's calibration
+// record. The key is a path into that record (`server.cpu_us_per_tick`); the
 // link text must be the figure exactly as the table and the report write it (through
 // web/format.js, with the catalogue's unit, or the unit its name ends in). A reader sees
 // a figure and where it comes from; the test sees a quote that can't go stale.
@@ -42,11 +44,15 @@ export function selectRecord(results, words) {
   if (words.length === 1 && words[0] === 'calibration') {
     return results.calibration ? { record: results.calibration } : { error: 'the file has no calibration record' };
   }
-  const conditions = words.map((word) => {
+  const faults = words[0] === 'faults';
+  const TRANSPORTS = ['poll', 'long-poll', 'sse', 'ws'];
+  const conditions = words.slice(faults ? 1 : 0).map((word) => {
     const eq = word.indexOf('=');
-    return eq < 0 ? ['transport', word] : [word.slice(0, eq), word.slice(eq + 1)];
+    if (eq >= 0) return [word.slice(0, eq), word.slice(eq + 1)];
+    return [faults && !TRANSPORTS.includes(word) ? 'fault' : 'transport', word];
   });
-  const matches = (results.runs ?? []).filter((run) => conditions.every(([key, want]) => {
+  const records = (faults ? results.faults : results.runs) ?? [];
+  const matches = records.filter((run) => conditions.every(([key, want]) => {
     const have = key.split('.').reduce((v, part) => (v && typeof v === 'object' ? v[part] : undefined), run);
     return String(have ?? 0) === want || (typeof have === 'number' && Number(want) === have);
   }));
@@ -64,7 +70,9 @@ export function expectedText(results, title, format) {
   const key = words.pop();
   const { record, error } = selectRecord(results, words);
   if (error) return { error };
-  const figure = results.catalogue?.figures?.find((f) => f.key === key);
+  const list = words[0] === 'faults' ? results.catalogue?.faults : results.catalogue?.figures;
+  const figure = list?.find((f) => f.key === key) ??
+    (words[0] === 'faults' ? results.catalogue?.figures?.find((f) => f.key === key) : undefined);
   if (figure && record !== results.calibration) return { expected: format.showFigure(record, figure) };
   const value = format.lookup(record, key);
   if (typeof value !== 'number') return { error: `no number at ${key}` };

@@ -47,7 +47,15 @@ describe('quoted figures', () => {
 describe('figures.mjs on a fixture', () => {
   const results = {
     calibration: { send_cpu_us: { median: 7.364315 } },
-    catalogue: { figures: [{ key: 'latency_us.p50', unit: 'microseconds' }, { key: 'wire.bytes_per_tick', unit: 'bytes' }] },
+    catalogue: {
+      figures: [{ key: 'latency_us.p50', unit: 'microseconds' }, { key: 'wire.bytes_per_tick', unit: 'bytes' }, { key: 'reconnect.resets', unit: 'count' }],
+      faults: [{ key: 'recovery.p50_us', unit: 'microseconds' }],
+    },
+    faults: [
+      { fault: 'crash', transport: 'sse', reconnect_policy: 'jitter', recovery: { p50_us: 1010000 }, reconnect: { resets: 100 } },
+      { fault: 'storm', transport: 'sse', reconnect_policy: 'jitter', recovery: { p50_us: 1240000 } },
+      { fault: 'storm', transport: 'sse', reconnect_policy: 'fixed', recovery: { p50_us: 1230000 } },
+    ],
     runs: [
       { transport: 'poll', rate: 0.5, poll_interval_ms: 1000, latency_us: { p50: 500991 }, wire: { bytes_per_tick: 511.3 }, requests: { empty: 15000 } },
       { transport: 'poll', rate: 50, poll_interval_ms: 1000, latency_us: { p50: 501200 }, wire: { bytes_per_tick: 73.2 } },
@@ -62,6 +70,11 @@ describe('figures.mjs on a fixture', () => {
     // Not in the catalogue: the unit comes from the name, or it is a count.
     assert.deepEqual(expectedText(results, 'poll rate=0.5 requests.empty', format), { expected: '15,000' });
     assert.deepEqual(expectedText(results, 'calibration send_cpu_us.median', format), { expected: '7.36 µs' });
+    // Fault records: a bare word is a fault or a transport; figures from either list.
+    assert.deepEqual(expectedText(results, 'faults crash sse recovery.p50_us', format), { expected: '1.01 s' });
+    assert.deepEqual(expectedText(results, 'faults storm sse reconnect_policy=fixed recovery.p50_us', format), { expected: '1.23 s' });
+    assert.deepEqual(expectedText(results, 'faults crash sse reconnect.resets', format), { expected: '100' });
+    assert.match(expectedText(results, 'faults storm sse recovery.p50_us', format).error, /picks 2 runs/);
   });
 
   test('a selector that picks no run or several, or a missing figure, is an error', () => {
