@@ -83,12 +83,18 @@ export function expectedText(results, title, format) {
 /** A quantity with a unit a measurement would have: 12 ms, 3.5 kB, 83 %, 1.49×, 89 bytes. */
 const QUANTITY = /(?<![\w.,-])(\d[\d,]*(?:\.\d+)?)\s?(µs|ms|s|kB|MB|GB|B|bytes|%|×)(?![\w/])/g;
 /** Words before a quantity that make it a setting the reader chooses, not a result. */
-const SETTING_BEFORE = /\b(at|every|with|for|of|to|interval|than|over|under|past|after|within|by|wait|setting)\s*$/i;
+const SETTING_BEFORE = /\b(at|every|with|for|to|interval|window|past|after|wait|setting)\s*$/i;
+/**
+ * A quantity the prose works out from linked ones ("about 30 bytes of framing", "~7 µs")
+ * says so with `about`, `~` or `≈`; a result stated flatly must be a link.
+ */
+const DERIVED_BEFORE = /(\babout|~|≈)\s*$/i;
 
 /**
  * The quantities of an "**Expect.**" paragraph (and the table after it) that are not
  * figure links: a result quoted without saying where it comes from. Settings ("at
- * 250 ms", "every 1 s") and code spans are not results. Returns `[{ line, quantity }]`.
+ * 250 ms", "every 1 s"), approximations worked out in the prose ("about 30 bytes") and
+ * code spans are not results; "under 10 ms" is. Returns `[{ line, quantity }]`.
  */
 export function unlinkedResults(text) {
   const prose = maskCode(text).replace(/\[([^\]\n]+)\]\([^)\n]*results\/[^)\n]*\)/g, (m) => ' '.repeat(m.length));
@@ -100,7 +106,8 @@ export function unlinkedResults(text) {
     else if (/^\*\*\w[^*]*\.\*\*/.test(line) || /^#/.test(line)) inExpect = false;
     if (!inExpect) return;
     for (const m of line.matchAll(QUANTITY)) {
-      if (SETTING_BEFORE.test(line.slice(0, m.index))) continue;
+      const before = line.slice(0, m.index);
+      if (SETTING_BEFORE.test(before) || DERIVED_BEFORE.test(before)) continue;
       found.push({ line: i + 1, quantity: m[0] });
     }
   });
