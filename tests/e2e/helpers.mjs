@@ -115,7 +115,8 @@ export function readPanels(page) {
     return [panel.dataset.transport, {
       ticks: value('ticks'), requests: value('requests'), bytes: value('bytes'), lost: value('lost'),
       lostText: panel.querySelector('[data-counter="lost"]').textContent,
-      latencyP50Us: value('latency'), prices: [...panel.querySelectorAll('.prices .price')].map((p) => p.textContent),
+      latencyP50Us: value('latency'), latencyP99Us: Number(panel.querySelector('[data-counter="latency"]').dataset.p99 || NaN),
+      replayed: value('replayed'), prices: [...panel.querySelectorAll('.prices .price')].map((p) => p.textContent),
       state: state.textContent, stateKind: state.dataset.kind,
       resume: resume.dataset.resume, resumeLost: Number(resume.dataset.lost), resumeText: resume.textContent,
       button: panel.querySelector('[data-action="toggle"]').textContent,

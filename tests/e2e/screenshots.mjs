@@ -27,6 +27,7 @@ const MEASURED = [
   { file: 'results-quick.png', url: '/report?results=quick', viewport: DESKTOP, fullPage: true },
   { file: 'results-workshop.png', url: '/report?results=workshop', viewport: DESKTOP, fullPage: true },
   { file: 'results-efficiency.png', url: '/report?results=efficiency', viewport: DESKTOP, fullPage: true },
+  { file: 'results-faults.png', url: '/report?results=faults', viewport: DESKTOP, fullPage: true },
 ];
 
 mkdirSync(OUT, { recursive: true });

@@ -228,7 +228,7 @@ export class Panel {
     this.set('replayed', this.counts.replayed, formatCount(this.counts.replayed));
     this.set('requests', this.counts.requests, formatCount(this.counts.requests));
     this.set('bytes', this.counts.bytes, formatBytes(this.counts.bytes));
-    this.set('latency', p50, formatLatencyPair(p50, p99));
+    this.set('latency', p50, formatLatencyPair(p50, p99)).dataset.p99 = p99 ?? '';
     this.set('staleness', staleUs, formatLatency(staleUs)).classList.toggle('warn', staleUs > STALE_WARN_US);
     this.set('lost', this.lost(), this.lostText()).classList.toggle('bad', this.lost() > 0);
     const state = this.root.querySelector('.state');

@@ -4,7 +4,7 @@
 // (`<epoch>-<seq>`, or null: from now on), `disconnect()` stops. What it receives goes to
 // a `sink` (a panel) through the same calls, so the panel measures all four alike:
 //   sink.request()            an HTTP request was sent, or a stream / socket opened
-//   sink.opened()             a stream or socket (re)opened: ticks made before now are replays
+//   sink.opened()             a stream or socket is (re)opening: ticks made before now are replays
 //   sink.bytes(n)             payload bytes the page could see (see each class)
 //   sink.epoch(e)             the run of the server's log these ticks belong to (SPEC §7)
 //   sink.reset(e)             our cursor was of another run (the server restarted): its
@@ -201,9 +201,12 @@ export class SseClient {
     this.source = source;
     let lost = false;
     this.sink.state('opening the stream', 'waiting');
+    this.sink.opened();
     source.onopen = () => {
       this.sink.request();
-      this.sink.opened();
+      // The browser's own reconnect: ticks made before it was back are replays (its
+      // request went out a moment before this, so a tick or so may count as replayed).
+      if (lost) this.sink.opened();
       this.sink.state(lost ? 'the browser reconnected by itself, sending Last-Event-ID' : 'one open stream, server pushes each tick', 'live');
     };
     source.onmessage = (event) => {
@@ -262,6 +265,7 @@ export class WsClient {
     const query = new URLSearchParams();
     if (cursor !== null) query.set('since', cursor);
     if (this.symbols) query.set('symbols', this.symbols.join(','));
+    this.sink.opened(); // ticks made before this request are replays from the history
     const socket = new WebSocket(`${scheme}://${location.host}/api/ws${query.size ? `?${query}` : ''}`);
     this.socket = socket;
     this.sink.state('handshake', 'waiting');
@@ -269,7 +273,6 @@ export class WsClient {
     socket.onopen = () => {
       opened = true;
       this.sink.request();
-      this.sink.opened();
       this.sink.state('one open socket, server pushes each tick', 'live');
     };
     socket.onmessage = (event) => {
