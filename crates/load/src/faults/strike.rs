@@ -4,7 +4,7 @@
 //! The serving process's CPU is read from `/proc/<pid>/stat` every [`SAMPLE_STEP`]
 //! (the pid follows the restart), and the clients' connects are counted in the same
 //! steps (`measure::Timeline`), so the storm's connection rate and the server's CPU
-//! line up 100 ms by 100 ms. The reference reads the log every [`REFERENCE_READ`],
+//! line up 100 ms by 100 ms. The reference reads the log every `REFERENCE_READ` (100 ms),
 //! so it knows the old run's ticks up to the fault, less at most that.
 
 use std::path::Path;
