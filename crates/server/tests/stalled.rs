@@ -123,9 +123,11 @@ async fn a_stalled_reader_neither_grows_memory_nor_slows_the_others() {
         "readers p50 {:.1} ms p99 {p99_ms:.1} ms, heap growth {growth} B",
         latencies[latencies.len() / 2] as f64 / 1000.0
     );
-    // Generous for a debug build on a shared 2-core machine; a reader held up behind a
-    // stalled client would wait the whole window.
-    assert!(p99_ms < 2000.0, "readers stay fast: p99 {p99_ms} ms");
+    // A reader held up behind a stalled client would wait out the window, so its p99
+    // would be most of WINDOW; a debug build on a busy 2-core machine reached 2.8 s
+    // without any such hold-up, so the bound sits between the two.
+    let held_up_ms = WINDOW.as_secs_f64() * 1000.0 * 0.8;
+    assert!(p99_ms < held_up_ms, "readers stay fast: p99 {p99_ms} ms");
     assert!(growth < HEAP_GROWTH_BOUND, "heap grew by {growth} B with two stalled clients");
     // The readers are gone; the stalled SSE client is still connected.
     let open_sse = || async { server.stats().await.transports.sse.active };
