@@ -48,6 +48,8 @@ use record::HoldResults;
 pub const MAX_SOCKETS: usize = 19_000;
 /// Probing and sampling before the first attacker connects: the "before" figures.
 pub const BASELINE: Duration = Duration::from_secs(1);
+/// What `--open-rate` accepts, connects per second.
+pub const OPEN_RATE_RANGE: std::ops::RangeInclusive<u32> = 1..=50_000;
 /// What `--sample-interval` and `--probe-interval` accept, ms: below it the samples
 /// cost the server more than the attack; above it a 1 s lock-out can fall between two.
 pub const INTERVAL_MS_RANGE: std::ops::RangeInclusive<u64> = 50..=1000;
@@ -64,6 +66,16 @@ pub enum Mode {
     Slowloris,
 }
 
+impl Mode {
+    /// As `--mode` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Idle => "idle",
+            Mode::Slowloris => "slowloris",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct HoldArgs {
     /// What each socket does: idle (connects and sends nothing) or slowloris (sends a
@@ -76,6 +88,11 @@ pub struct HoldArgs {
     /// How long to hold them, from the first connect (e.g. 20s).
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
+    /// Connects started per second, evenly spread (at 5,000, 19,000 sockets open in
+    /// under 4 s); a faster burst overflows the server's accept queue (128), and those
+    /// connects wait 1 s for their SYN to be sent again.
+    #[arg(long, default_value_t = 5000)]
+    pub open_rate: u32,
     /// Slowloris: the time between two bytes of the head.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub trickle_interval: Duration,
@@ -111,12 +128,15 @@ pub struct HoldSpec {
     pub mode: Mode,
     pub sockets: usize,
     pub duration_ms: u64,
+    /// Connects started per second.
+    pub open_rate_per_s: u32,
     /// Slowloris only.
     pub trickle_interval_ms: Option<u64>,
     pub header_timeout_ms: u64,
     pub sample_interval_ms: u64,
     pub probe_interval_ms: u64,
-    /// The flags of the server `hold` started; `None` for one at `--url`.
+    /// The flags of the server `hold` started (beside `--addr` and `--log`); `None` for
+    /// one at `--url`.
     pub server_args: Option<Vec<String>>,
 }
 
@@ -144,6 +164,11 @@ impl HoldArgs {
             "--duration must be > 0 and ≤ {max} s"
         );
         ensure!(self.trickle_interval >= Duration::from_millis(1), "--trickle-interval must be ≥ 1ms");
+        let (lo, hi) = (OPEN_RATE_RANGE.start(), OPEN_RATE_RANGE.end());
+        ensure!(
+            OPEN_RATE_RANGE.contains(&self.open_rate),
+            "--open-rate must be between {lo} and {hi} connects/s"
+        );
         ensure!(!self.header_timeout.is_zero(), "--header-timeout must be > 0");
         for (name, d) in
             [("--sample-interval", self.sample_interval), ("--probe-interval", self.probe_interval)]
@@ -168,7 +193,7 @@ impl HoldArgs {
                     "--server-arg: give --header-timeout to hold itself (the close times are read \
                      against it), and leave --addr to hold"
                 );
-                let mut args: Vec<String> = ["--log", "warn", "--header-timeout"].map(String::from).into();
+                let mut args = vec!["--header-timeout".to_string()];
                 args.push(humantime::format_duration(self.header_timeout).to_string());
                 args.extend(self.server_args.iter().cloned());
                 Some(args)
@@ -178,6 +203,7 @@ impl HoldArgs {
             mode: self.mode,
             sockets: self.sockets,
             duration_ms: ms(self.duration),
+            open_rate_per_s: self.open_rate,
             trickle_interval_ms: (self.mode == Mode::Slowloris).then(|| ms(self.trickle_interval)),
             header_timeout_ms: ms(self.header_timeout),
             sample_interval_ms: ms(self.sample_interval),
@@ -193,20 +219,23 @@ pub async fn command(args: HoldArgs) -> anyhow::Result<()> {
     // The probes and the stats connection fit in the load generator's fd reserve.
     procfs::ensure_fd_limit(spec.sockets)?;
     let mut started = None;
-    let target = match (&args.url, &spec.server_args) {
-        (Some(url), _) => Target::resolve(url, false).await.map_err(|e| match e {
+    let target = match &args.url {
+        Some(url) => Target::resolve(url, false).await.map_err(|e| match e {
             // `run`'s --allow-remote does not apply: this is an attack, not a load.
             TargetError::NotLoopback(addr) => {
                 anyhow::anyhow!("{addr} is not a loopback address: hold only holds sockets on this machine")
             }
             e => e.into(),
         })?,
-        (None, server_args) => {
+        None => {
             let bin = match &args.server_bin {
                 Some(bin) => bin.clone(),
                 None => server::find_binary()?,
             };
-            let process = ServerProcess::start(&bin, server_args.as_deref().unwrap_or_default()).await?;
+            // Our table is on the terminal; the server only speaks up for problems.
+            let mut flags: Vec<String> = ["--log", "warn"].map(String::from).into();
+            flags.extend(spec.server_args.iter().flatten().cloned());
+            let process = ServerProcess::start(&bin, &flags).await?;
             let target = process.server.target.clone();
             started = Some(process);
             target
@@ -215,7 +244,7 @@ pub async fn command(args: HoldArgs) -> anyhow::Result<()> {
     eprintln!(
         "holding {} {} sockets on {} for {}",
         spec.sockets,
-        serde_json::to_value(spec.mode)?.as_str().unwrap_or_default(),
+        spec.mode.name(),
         target.addr,
         humantime::format_duration(spec.duration())
     );
@@ -265,6 +294,7 @@ pub async fn run(spec: &HoldSpec, target: &Target) -> anyhow::Result<HoldResults
         authority: target.authority.clone(),
         mode: spec.mode,
         trickle: spec.trickle_interval_ms.map(Duration::from_millis),
+        open_rate: spec.open_rate_per_s,
         start,
         deadline,
     };
@@ -304,7 +334,7 @@ mod tests {
     fn server_flags_pass_through_after_hold_s_own() {
         let spec =
             parse(&["--server-arg", "--max-connections=1000", "--header-timeout", "1s"]).spec().unwrap();
-        let expected = ["--log", "warn", "--header-timeout", "1s", "--max-connections=1000"];
+        let expected = ["--header-timeout", "1s", "--max-connections=1000"];
         assert_eq!(spec.server_args.unwrap(), expected.map(String::from));
         assert_eq!((spec.header_timeout_ms, spec.trickle_interval_ms), (1000, None));
         let spec = parse(&["--mode", "slowloris", "--trickle-interval", "500ms"]).spec().unwrap();
@@ -322,6 +352,7 @@ mod tests {
         assert!(refused(&["--duration", "0s"]).contains("--duration"));
         assert!(refused(&["--sample-interval", "10ms"]).contains("--sample-interval must be between 50ms"));
         assert!(refused(&["--probe-interval", "2s"]).contains("--probe-interval"));
+        assert!(refused(&["--open-rate", "0"]).contains("--open-rate must be between 1 and 50000"));
         let with_url = ["--url", "http://127.0.0.1:3000", "--server-arg=--max-connections=5"];
         assert!(refused(&with_url).contains("drop --url"));
         assert!(refused(&["--server-arg=--header-timeout=1s"]).contains("give --header-timeout to hold"));

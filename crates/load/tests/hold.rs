@@ -113,3 +113,17 @@ fn a_target_off_this_machine_is_refused() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("192.0.2.1:3000 is not a loopback address"), "{stderr}");
 }
+
+/// The holds measured on this machine (`docs/results/hold-*.json`) read back as this
+/// build's figures: nothing renamed under them.
+#[test]
+fn the_committed_holds_read_back() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/results");
+    for name in ["hold-idle", "hold-slowloris", "hold-cap"] {
+        let path = format!("{dir}/{name}.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let r: HoldResults = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!((r.kind.as_str(), r.spec.sockets), (KIND, 19_000), "{path}");
+        assert_eq!(r.attackers.opened + r.attackers.connect_failed.values().sum::<u64>(), 19_000, "{path}");
+    }
+}

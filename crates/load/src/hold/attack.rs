@@ -16,18 +16,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::task::TaskTracker;
 
 use super::Mode;
 use crate::net::{CONNECT_TIMEOUT, SOURCE_ADDRS};
 
-/// Connects in flight at once while opening. The server listens with a backlog of 128
-/// (tokio's `TcpListener::bind`); a burst past it overflows the accept queue, and the
-/// kernel retries those SYNs 1 s, 3 s, 7 s later: a slow open of our own making, and a
-/// 1 s wait for any probe caught in it. Half the backlog leaves room for the probes.
-pub const CONNECTS_IN_FLIGHT: usize = 64;
 /// What an attacker reads into: it only needs to see the server's end (or a 4xx).
 const READ_BYTES: usize = 64;
 
@@ -40,6 +34,8 @@ pub struct Plan {
     pub mode: Mode,
     /// Slowloris: the time between two bytes.
     pub trickle: Option<Duration>,
+    /// Connects started per second, evenly spread.
+    pub open_rate: u32,
     /// The first connect; times in the ledger are from here.
     pub start: Instant,
     /// Every socket still open is dropped here.
@@ -115,25 +111,33 @@ impl Ledger {
 
 /// Opens `sockets` attackers as `plan` says and returns once every one has ended: closed
 /// by the server, or dropped at the deadline.
+///
+/// Connects start on a schedule, `open_rate` a second, each in a task of its own. Not
+/// "N in flight": the server listens with a backlog of 128 (tokio's `TcpListener::bind`),
+/// and a connect that finds its accept queue full is retried by its SYN 1 s (then 3 s)
+/// later; under an in-flight bound those stalled connects held the places, and opening
+/// 19,000 took 10 s instead of 4. A schedule also keeps bursts small enough that a
+/// server that is keeping up never has a full queue.
 pub async fn hold_all(plan: Plan, sockets: usize, ledger: Arc<Ledger>) {
     let plan = Arc::new(plan);
-    let connecting = Arc::new(Semaphore::new(CONNECTS_IN_FLIGHT));
     let tracker = TaskTracker::new();
+    let gap = Duration::from_secs(1) / plan.open_rate.max(1);
     for i in 0..sockets {
-        let permit = tokio::select! {
-            permit = connecting.clone().acquire_owned() => permit.expect("never closed"),
-            () = tokio::time::sleep_until(plan.deadline) => break,
-        };
+        let due = plan.start + gap * i as u32;
+        if due >= plan.deadline {
+            break;
+        }
+        tokio::time::sleep_until(due).await;
         let (plan, ledger) = (plan.clone(), ledger.clone());
-        tracker.spawn(async move { hold_one(i, &plan, permit, &ledger).await });
+        tracker.spawn(async move { hold_one(i, &plan, &ledger).await });
     }
     tracker.close();
     tracker.wait().await;
 }
 
-/// Attacker number `i`: connect (holding `permit` until then), then hold until the
-/// server closes the socket or the deadline.
-async fn hold_one(i: usize, plan: &Plan, permit: tokio::sync::OwnedSemaphorePermit, ledger: &Ledger) {
+/// Attacker number `i`: connect, then hold until the server closes the socket or the
+/// deadline.
+async fn hold_one(i: usize, plan: &Plan, ledger: &Ledger) {
     let connected = tokio::select! {
         connected = connect(plan.addr, i) => connected,
         // Still connecting at the deadline: never opened, nothing to record.
@@ -143,7 +147,6 @@ async fn hold_one(i: usize, plan: &Plan, permit: tokio::sync::OwnedSemaphorePerm
         Ok(stream) => stream,
         Err(e) => return ledger.failed(&e),
     };
-    drop(permit);
     let opened = Instant::now();
     ledger.connected(micros(opened - plan.start));
     let by_server = tokio::select! {
@@ -266,6 +269,7 @@ mod tests {
             authority: addr.to_string(),
             mode: Mode::Idle,
             trickle: None,
+            open_rate: 1000,
             start,
             deadline: start + Duration::from_millis(600),
         };

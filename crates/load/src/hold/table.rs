@@ -6,7 +6,6 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_C
 use pushlab_contract::figures::Unit;
 use pushlab_contract::format::{NOT_MEASURED, format};
 
-use super::Mode;
 use super::record::{HoldResults, ProbeSummary};
 
 fn count(n: u64) -> String {
@@ -47,14 +46,16 @@ pub fn render(r: &HoldResults) -> String {
 
 fn render_server(r: &HoldResults) -> String {
     let (s, a, spec) = (&r.server, &r.attackers, &r.spec);
-    let mode = match spec.mode {
-        Mode::Idle => "idle".to_string(),
-        Mode::Slowloris => {
-            format!("slowloris, a byte every {}", millis(spec.trickle_interval_ms.map(|v| v as f64)))
-        }
+    let mode = match spec.trickle_interval_ms {
+        Some(ms) => format!("{}, a byte every {}", spec.mode.name(), format(Unit::Milliseconds, ms as f64)),
+        None => spec.mode.name().to_string(),
+    };
+    let server = match &spec.server_args {
+        Some(args) => format!("a server started with {}", args.join(" ")),
+        None => format!("the server at {}", r.target),
     };
     let title = format!(
-        "hold: {} sockets, {mode}, {}",
+        "hold: {} sockets, {mode}, {}\n{server}",
         count(spec.sockets as u64),
         format(Unit::Milliseconds, spec.duration_ms as f64)
     );
@@ -109,9 +110,87 @@ fn render_probes(r: &HoldResults) -> String {
         row("wait p50", &|p| micros(p.wait_p50_us)),
         row("wait p99", &|p| micros(p.wait_p99_us)),
         row("wait max", &|p| micros(p.wait_max_us)),
-        row("longest unanswered", &|p| format(Unit::Milliseconds, p.longest_unanswered_ms)),
+        row("longest unanswered", &|p| {
+            if p.failed.is_empty() {
+                "none".into()
+            } else {
+                format(Unit::Milliseconds, p.longest_unanswered_ms)
+            }
+        }),
         row("failed", &|p| kinds(&p.failed)),
         row("wait p50 before the attack", &|p| micros(p.before_p50_us)),
     ];
     table([title.as_str(), "poll (whole answer)", "SSE (first event)"], rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hold::record::{AttackFigures, ProbeFigures, ServerFigures, SpreadMs};
+    use crate::hold::{HoldSpec, Mode};
+    use crate::procfs::Machine;
+
+    fn results() -> HoldResults {
+        let spec = HoldSpec {
+            mode: Mode::Slowloris,
+            sockets: 19_000,
+            duration_ms: 20_000,
+            open_rate_per_s: 5000,
+            trickle_interval_ms: Some(1000),
+            header_timeout_ms: 10_000,
+            sample_interval_ms: 200,
+            probe_interval_ms: 200,
+            server_args: Some(vec!["--header-timeout".into(), "10s".into(), "--max-connections=1000".into()]),
+        };
+        let poll = ProbeSummary {
+            attempts: 100,
+            answered: 97,
+            failed: [("closed unanswered".to_string(), 3)].into(),
+            wait_p50_us: Some(1_250),
+            longest_unanswered_ms: 600.0,
+            ..Default::default()
+        };
+        HoldResults {
+            kind: crate::hold::record::KIND.into(),
+            generated_at: "2025-01-01T00:00:00Z".into(),
+            machine: Machine::this(),
+            host_load_1m: 0.5,
+            target: "127.0.0.1:9".into(),
+            spec,
+            server: ServerFigures { open_peak: 1064, refused_at_cap: 17_990, ..Default::default() },
+            attackers: AttackFigures {
+                held_for: Some(SpreadMs { p50_ms: 10_004.0, p99_ms: 10_050.0, max_ms: 10_120.0 }),
+                ..Default::default()
+            },
+            probes: ProbeFigures { poll, sse: ProbeSummary::default() },
+            loadgen_cpu_pct: 12.0,
+            kernel_listen_overflows: None,
+            samples: Vec::new(),
+            attempts: Vec::new(),
+        }
+    }
+
+    /// The value cells of the row labelled `label`, trimmed.
+    fn row(table: &str, label: &str) -> Vec<String> {
+        let cells = |line: &str| -> Vec<String> {
+            line.split(['│', '┆']).map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect()
+        };
+        let row = table.lines().map(cells).find(|c| c.first().is_some_and(|l| l == label));
+        row.unwrap_or_else(|| panic!("no row {label:?} in\n{table}"))[1..].to_vec()
+    }
+
+    #[test]
+    fn the_tables_say_what_was_held_closed_and_waited() {
+        let text = render(&results());
+        assert!(text.contains("hold: 19,000 sockets, slowloris, a byte every 1 s, 20 s"), "{text}");
+        assert!(text.contains("a server started with --header-timeout 10s --max-connections=1000"), "{text}");
+        assert_eq!(row(&text, "connections the server held: peak (before)"), ["1,064", "0"]);
+        assert_eq!(row(&text, "refused at the cap / accepted"), ["17,990", "0"]);
+        assert_eq!(row(&text, "held for p50 / max (header timeout 10 s)"), ["10 s", "10.1 s"]);
+        assert_eq!(row(&text, "connects the kernel dropped, listen queue full"), ["not measured"]);
+        assert_eq!(row(&text, "answered / attempts"), ["97 / 100", "0 / 0"]);
+        assert_eq!(row(&text, "wait p50"), ["1.25 ms", "not measured"]);
+        assert_eq!(row(&text, "longest unanswered"), ["600 ms", "none"]);
+        assert_eq!(row(&text, "failed"), ["closed unanswered: 3", "0"]);
+    }
 }
