@@ -28,6 +28,11 @@ load *ARGS:
     cargo build --release -q -p pushlab-load
     {{release}}/pushlab-load run {{ARGS}}
 
+# Idle or slowloris sockets against a server it starts, and how long a real client waited: `just hold --mode slowloris --sockets 19000`.
+hold *ARGS:
+    cargo build --release -q -p pushlab-server -p pushlab-load
+    {{release}}/pushlab-load hold {{ARGS}}
+
 # What a small loopback send(), recv() and round trip cost on this machine (~0.3 s): `just calibrate --json FILE`.
 calibrate *ARGS:
     cargo build --release -q -p pushlab-load

@@ -43,6 +43,10 @@ pub enum Command {
     /// file, e.g. one of docs/results/ or an older run's (a file from before the figure
     /// catalogue is labelled with this build's).
     Report(ReportArgs),
+    /// Hold sockets open against a server, idle or sending a head a byte at a time
+    /// (slowloris), and measure what it held, what it closed and when, and how long a
+    /// real client beside them waited.
+    Hold(crate::hold::HoldArgs),
 }
 
 #[derive(Debug, Args)]

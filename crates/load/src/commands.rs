@@ -1,4 +1,5 @@
-//! What `pushlab-load run`, `compare`, `calibrate`, `wire` and `report` do, start to finish.
+//! What `pushlab-load run`, `compare`, `calibrate`, `wire` and `report` do, start to finish
+//! (`hold` is in [`crate::hold`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             Command::Wire(args) => wire_command(args).await,
             Command::Calibrate(args) => calibrate_command(&args).await,
             Command::Report(args) => report_command(&args),
+            Command::Hold(args) => crate::hold::command(args).await,
         }
     };
     // On Ctrl-C or SIGTERM the work is dropped, and with it any server process it
