@@ -269,7 +269,7 @@ impl fmt::Display for LinkSpec {
 }
 
 fn show_duration(d: Duration) -> String {
-    if d.subsec_micros() % 1000 != 0 {
+    if !d.subsec_micros().is_multiple_of(1000) {
         format!("{}us", d.as_micros())
     } else {
         format!("{}ms", d.as_millis())
@@ -278,9 +278,9 @@ fn show_duration(d: Duration) -> String {
 
 fn show_bandwidth(bps: u64) -> String {
     match bps {
-        b if b % 1_000_000_000 == 0 => format!("{}gbit", b / 1_000_000_000),
-        b if b % 1_000_000 == 0 => format!("{}mbit", b / 1_000_000),
-        b if b % 1_000 == 0 => format!("{}kbit", b / 1_000),
+        b if b.is_multiple_of(1_000_000_000) => format!("{}gbit", b / 1_000_000_000),
+        b if b.is_multiple_of(1_000_000) => format!("{}mbit", b / 1_000_000),
+        b if b.is_multiple_of(1_000) => format!("{}kbit", b / 1_000),
         b => format!("{b}bit"),
     }
 }
