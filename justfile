@@ -18,6 +18,11 @@ efficiency *ARGS:
     just compare --preset efficiency {{ARGS}}
     cp results/latest.json docs/results/efficiency.json
 
+# Restarts, crashes, stream recycling and a 5,000-client reconnect storm (~3 minutes), kept as docs/results/faults.json.
+faults *ARGS:
+    just compare --preset faults {{ARGS}}
+    cp results/latest.json docs/results/faults.json
+
 # Drive one transport against a running server, e.g. `just load --transport sse --clients 1000`.
 load *ARGS:
     cargo build --release -q -p pushlab-load

@@ -106,6 +106,8 @@
     drawn.forEach((chart) => chart.destroy());
     drawn = [];
     container.replaceChildren();
+    // A file of fault records only (the faults preset's) has no run to chart.
+    if (shaped.groups.length === 0) return;
     for (const template of SPECS) {
       // Several fields need a chart per group; one field fits all groups in one chart.
       const facets = template.fields.length > 1 ? shaped.groups.map((g) => [g]) : [shaped.groups];
@@ -327,5 +329,12 @@
     return group.runs.find((r) => r.transport === transport);
   }
 
-  Object.assign(pushlab, { CHART_SPECS: SPECS, renderCharts });
+  /** A chart card of another section (the faults'), destroyed with these before a redraw. */
+  function addChart(container, spec, title, reading, config) {
+    const chart = addFigure(container, spec, title, reading, config);
+    if (chart) drawn.push(chart);
+    return chart;
+  }
+
+  Object.assign(pushlab, { CHART_SPECS: SPECS, renderCharts, addChart });
 })(window.pushlab = window.pushlab || {});

@@ -23,7 +23,9 @@
     if (!results || typeof results !== 'object' || Array.isArray(results)) return ['the file is not a JSON object'];
     const problems = [];
     if (results.schema !== 1) problems.push(`schema is ${JSON.stringify(results.schema)}, this page reads schema 1`);
-    if (!Array.isArray(results.runs) || results.runs.length === 0) problems.push('it has no "runs" list');
+    // A faults preset's file has fault records instead of runs.
+    const faults = Array.isArray(results.faults) && results.faults.length > 0;
+    if (!Array.isArray(results.runs) || (results.runs.length === 0 && !faults)) problems.push('it has no "runs" list');
     else if (!results.runs.every((r) => r && typeof r.transport === 'string' && typeof r.clients === 'number'))
       problems.push('a run lacks "transport" or "clients"');
     if ('catalogue' in results && !isCatalogue(results.catalogue)) problems.push('its "catalogue" lacks a list of figures or groups');
@@ -38,14 +40,18 @@
 
   /** The catalogue, indexed: `figure(key)` and `group(key)` (null when unknown), in its order. */
   function indexCatalogue(catalogue) {
-    const figures = new Map(catalogue.figures.map((f) => [f.key, f]));
+    // A fault record's own figures (absent from catalogues written before them).
+    const faultFigures = Array.isArray(catalogue.faults) ? catalogue.faults : [];
+    const figures = new Map([...catalogue.figures, ...faultFigures].map((f) => [f.key, f]));
     const groups = new Map(catalogue.groups.map((g) => [g.key, g]));
     // The transports in the order every page shows them (pull-based first), with their labels.
     const transports = Array.isArray(catalogue.transports) ? catalogue.transports : [];
     const labels = new Map(transports.map((t) => [t.name, t.label]));
+    const streaming = new Map(transports.map((t) => [t.name, Boolean(t.streaming)]));
     return {
       transports: transports.map((t) => t.name),
       label: (transport) => labels.get(transport) ?? transport,
+      streaming: (transport) => streaming.get(transport) ?? false,
       figures: catalogue.figures,
       groups: catalogue.groups,
       // The machine's calibration figures (keys are paths in the results document); a

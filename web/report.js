@@ -49,10 +49,14 @@
     $('source').textContent = `from ${source}`;
     $('status').replaceChildren();
     renderSummary($('summary'), results, shaped, found.from);
+    // A faults preset's file has no runs: no run charts and no run table, only faults.
+    const runs = shaped.runs.length > 0;
     pushlab.renderCharts($('charts'), shaped);
-    pushlab.renderTable($('numbers-table'), shaped);
+    $('charts').hidden = !runs;
+    pushlab.renderFaults($('faults'), results, shaped);
+    if (runs) pushlab.renderTable($('numbers-table'), shaped);
     renderCalibration(results, shaped);
-    $('numbers').hidden = false;
+    $('numbers').hidden = !runs;
     document.body.dataset.state = 'ready';
     document.body.dataset.source = source;
   }
@@ -79,7 +83,14 @@
     const clients = shaped.clientCounts.map((c) => formatValue('count', c)).join(', ');
     const rates = [...new Set(shaped.groups.map((g) => g.rate))].map(formatNumber).join(', ');
     const listed = Array.isArray(s.steps) ? `, in ${s.steps.length} listed runs (each chart's bars are one run's settings)` : '';
-    lines.push(paragraph(
+    const faults = Array.isArray(results.faults) ? results.faults : [];
+    if (faults.length) {
+      const kinds = pushlab.faultGroups(faults).map((g) => `${g.fault} (${g.policy}, ${formatValue('count', g.clients)} clients)`);
+      lines.push(paragraph(`${s.preset ? `Preset “${s.preset}”: ` : ''}${formatValue('count', faults.length)} fault runs, ` +
+        `each against a fresh server: ${kinds.join(', ')}. The server was killed or restarted a second into each window, ` +
+        'and the clients timed until they had a tick again.'));
+    }
+    if (shaped.runs.length) lines.push(paragraph(
       `${s.preset ? `Preset “${s.preset}”: ` : ''}${transports} with ${clients} clients at ${rates} ticks/s${listed}` +
       `${s.poll_interval_ms ? `, polling every ${formatValue('milliseconds', s.poll_interval_ms)}` : ''}` +
       `${s.duration_s ? `, measured for ${s.duration_s} s per run` : ''}` +

@@ -200,6 +200,65 @@ test('a file of listed runs gets a bar per run\'s settings, and a --coalesce swe
   await page.close();
 });
 
+test('a faults file gets the faults section: recovery per transport per fault, the storm over time, every record in a table', async () => {
+  const page = await openReport(`${server.url}/report`);
+  await pick(page, 'faults.json', fixture('faults.json'));
+  assert.equal(await page.getAttribute('body', 'data-state'), 'ready', await page.getAttribute('body', 'data-error'));
+  // No runs: no run charts and no run table, only the faults.
+  assert.equal(await page.isVisible('#charts'), false);
+  assert.equal(await page.isVisible('#numbers'), false);
+  assert.equal(await page.isVisible('#faults'), true);
+  const charts = await chartPixels(page);
+  assert.deepEqual(charts.map((c) => c.chart), [
+    'recovery-restart-jitter', 'recovery-crash-jitter', 'recovery-recycle-jitter', 'recovery-storm-jitter',
+    'recovery-storm-fixed', 'storm-connects', 'storm-cpu',
+  ]);
+  assertAllDrawn(charts);
+  // Recycling has bars for the streaming transports only; polling is not applicable, never a 0.
+  const recycle = await page.$eval('figure[data-chart="recovery-recycle-jitter"]', (f) => ({
+    bars: Chart.getChart(f.querySelector('canvas')).data.datasets.map((d) => d.label),
+    caption: f.querySelector('figcaption').textContent,
+  }));
+  assert.deepEqual(recycle.bars, ['SSE', 'WebSocket']);
+  assert.match(recycle.caption, /polling: not applicable\. long-polling: not applicable\./);
+  assert.match(recycle.caption, /from each stream's end/);
+  const storm = await page.$eval('figure[data-chart="recovery-storm-fixed"] figcaption', (c) => c.textContent);
+  assert.match(storm, /WebSocket: 1 clients never recovered/);
+  // The storm's connection rate: one line per transport and policy, dashed with jitter, in connects per second.
+  const rate = await page.$eval('figure[data-chart="storm-connects"] canvas', (c) => {
+    const chart = Chart.getChart(c);
+    const fixedWs = chart.data.datasets.find((d) => d.label === 'WebSocket, fixed');
+    return {
+      lines: chart.data.datasets.map((d) => `${d.label}${d.borderDash.length ? ' (dashed)' : ''}`),
+      peak: Math.max(...fixedWs.data.map((p) => p.y)),
+      at: fixedWs.data.find((p) => p.y > 0).x,
+      axis: chart.options.scales.y.title.text,
+    };
+  });
+  assert.deepEqual(rate.lines, [
+    'polling, jitter (dashed)', 'long-polling, jitter (dashed)', 'SSE, jitter (dashed)', 'WebSocket, jitter (dashed)',
+    'polling, fixed', 'long-polling, fixed', 'SSE, fixed', 'WebSocket, fixed',
+  ]);
+  // 5,000 connects in one 100 ms step, 1 s after the SIGKILL: 50,000 per second.
+  assert.deepEqual({ peak: rate.peak, at: rate.at, axis: rate.axis }, { peak: 50_000, at: 1000, axis: 'connects per second' });
+  // The table: a column per record, its figures as the catalogue writes them.
+  const table = await page.$eval('#faults-table', (t) => ({
+    head: [...t.tHead.rows[0].cells].slice(1).map((c) => c.innerText.replace(/\s+/g, ' ').trim()),
+    rows: [...t.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.innerText.trim())),
+  }));
+  assert.equal(table.head.length, fixture('faults.json').faults.length);
+  assert.equal(table.head[8], 'SSE recycle, jitter');
+  const row = (label) => table.rows.find((r) => r[0] === label)?.slice(1);
+  assert.deepEqual(row('resets').slice(0, 4), ['100', '100', '100', '100']);
+  assert.deepEqual(row('resets').slice(8, 10), ['0', '0'], 'recycling resumes in the same run');
+  assert.deepEqual(row('streams the server recycled').slice(7, 11), ['not measured', '300', '300', 'not measured']);
+  assert.equal(row('clients not recovered')[17], '1');
+  assert.match(row('recovery p50')[0], /^\d+(\.\d+)? ms$/);
+  assert.match(await page.textContent('#summary'), /18 fault runs/);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('a file that is not a results file is refused with a message, and the shown results stay', async () => {
   const page = await openReport(`${server.url}/report`);
   await page.setInputFiles('#file-input', { name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello":1}') });
@@ -214,7 +273,7 @@ test('at phone width the charts stack and only the table scrolls sideways', asyn
   const layout = await page.evaluate(() => ({
     overflow: document.documentElement.scrollWidth - window.innerWidth,
     chartLefts: [...document.querySelectorAll('figure.chart')].map((f) => Math.round(f.getBoundingClientRect().left)),
-    tableScrolls: document.querySelector('.table-wrap').scrollWidth > document.querySelector('.table-wrap').clientWidth,
+    tableScrolls: document.querySelector('#numbers .table-wrap').scrollWidth > document.querySelector('#numbers .table-wrap').clientWidth,
   }));
   assert.ok(layout.overflow <= 0, `page is ${layout.overflow} px wider than the screen`);
   assert.equal(new Set(layout.chartLefts).size, 1, `one column: ${layout.chartLefts}`);

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 mod table;
-pub use table::{CALIBRATION, FIGURES, GROUPS};
+pub use table::{CALIBRATION, FAULTS, FIGURES, GROUPS};
 
 /// What a figure's number counts. Each is written one way, everywhere (the `format` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,6 +157,9 @@ pub struct Catalogue {
     /// The machine's calibration (a results file's `calibration`), whose keys are paths
     /// in the results document rather than in a run.
     pub calibration: &'static [Figure],
+    /// The figures only a fault record has (a results file's `faults`); the rest of a
+    /// fault record's figures are the run figures of the same key.
+    pub faults: &'static [Figure],
     pub thresholds: Thresholds,
     /// The transports in the order every page and table shows them, with their names.
     #[serde(serialize_with = "transports_list")]
@@ -181,6 +184,7 @@ pub static CATALOGUE: Catalogue = Catalogue {
     groups: GROUPS,
     figures: FIGURES,
     calibration: CALIBRATION,
+    faults: FAULTS,
     thresholds: Thresholds { loadgen_busy_cpu_pct: LOADGEN_BUSY_CPU_PCT },
     transports: &Transport::ALL,
     limits: Limits {
@@ -221,9 +225,10 @@ fn units_map<S: Serializer>(units: &&'static [Unit], serializer: S) -> Result<S:
     map.end()
 }
 
-/// The figure with this key, if the catalogue has one: a run's, or the calibration's.
+/// The figure with this key, if the catalogue has one: a run's, the calibration's or
+/// a fault record's.
 pub fn figure(key: &str) -> Option<&'static Figure> {
-    FIGURES.iter().chain(CALIBRATION).find(|f| f.key == key)
+    FIGURES.iter().chain(CALIBRATION).chain(FAULTS).find(|f| f.key == key)
 }
 
 impl Figure {
@@ -239,7 +244,7 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_every_reference_resolves() {
-        let all: Vec<&Figure> = FIGURES.iter().chain(CALIBRATION).collect();
+        let all: Vec<&Figure> = FIGURES.iter().chain(CALIBRATION).chain(FAULTS).collect();
         for (i, f) in all.iter().enumerate() {
             assert!(all[..i].iter().all(|g| g.key != f.key), "{} twice", f.key);
             if f.group() != "calibration" {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use clap::{Args, Parser, Subcommand};
 
+use crate::clients::Reconnect;
 use crate::run::MAX_PHASE;
 use pushlab_contract::Transport;
 use pushlab_contract::limits::{COALESCE_MAX_MS, LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
@@ -100,6 +101,11 @@ pub struct KnobFlags {
     /// The server's --history (ticks kept), so the expected-ticks reader keeps up [default: the server's, 4096].
     #[arg(long, env = "PUSHLAB_LOAD_HISTORY")]
     pub history: Option<usize>,
+    /// How clients come back after a broken connection: jitter (SSE after the server's
+    /// retry:, the others exponential back-off with full jitter), fixed (a constant 1 s,
+    /// no jitter: a thundering herd) or none (the client ends) [default: the preset's; jitter].
+    #[arg(long, value_enum, env = "PUSHLAB_LOAD_RECONNECT")]
+    pub reconnect: Option<Reconnect>,
 }
 
 #[derive(Debug, Args)]
@@ -172,7 +178,7 @@ impl KnobFlags {
     /// apart field by field, so a flag added here but not applied is an unused variable,
     /// which the lint run (`-D warnings`) refuses.
     pub fn over(&self, preset: Knobs) -> Knobs {
-        let Self { duration, ramp, settle, poll_interval, long_poll_timeout, symbols, history } =
+        let Self { duration, ramp, settle, poll_interval, long_poll_timeout, symbols, history, reconnect } =
             self.clone();
         Knobs {
             poll_interval: poll_interval.unwrap_or(preset.poll_interval),
@@ -182,6 +188,7 @@ impl KnobFlags {
             symbols: symbols.or(preset.symbols),
             history: history.unwrap_or(preset.history),
             long_poll_timeout: long_poll_timeout.unwrap_or(preset.long_poll_timeout),
+            reconnect: reconnect.unwrap_or(preset.reconnect),
             // The server's own knobs: flags of `compare` only, applied there.
             ..preset
         }
@@ -222,6 +229,12 @@ impl CompareArgs {
                     && self.clients.is_none()
                     && self.rates.is_none()
                     && self.coalesce.is_none()
+            }),
+            // Fault runs set their own clients and rates; --transports picks among them,
+            // --reconnect sets the policy of all but the storm (which runs both).
+            faults: preset.faults.map(|_| {
+                let transports = self.transports.clone().unwrap_or(Transport::ALL.to_vec());
+                crate::faults::preset_steps(&transports, knobs.reconnect)
             }),
             knobs,
         };

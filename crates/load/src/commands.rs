@@ -8,9 +8,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::calibrate::{self, Calibration};
 use crate::cli::{CalibrateArgs, Cli, Command, CompareArgs, ReportArgs, RunArgs, WireArgs};
+use crate::faults::{self, FaultStep};
 use crate::net::Target;
 use crate::procfs;
-use crate::results::{self, Results};
+use crate::results::{self, FaultRecord, Results};
 use crate::run::{self, ServerUnderTest};
 use crate::scenario::{Knobs, Planned, RunSpec};
 use crate::server::{self, ServerProcess};
@@ -80,6 +81,14 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     };
     // Once, before any server runs: the machine is as quiet as it will be.
     let calibration = calibration().await;
+    if let Some(steps) = scenario.faults.clone() {
+        let faults = run_faults(&steps, &scenario.knobs, &bin).await?;
+        let mut results = Results::new(scenario, Vec::new(), calibration);
+        results.faults = faults;
+        print_table(&results);
+        write_outputs(&results, &args.out)?;
+        return Ok(());
+    }
     let mut records = Vec::new();
     let mut failed_starts = 0;
     for (i, Planned { spec, rate }) in plan.iter().enumerate() {
@@ -125,8 +134,43 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The fault runs of `steps`, one fresh server (and its successor) each. A run that
+/// fails is said on stderr and left out; its column then reads "not measured".
+async fn run_faults(steps: &[FaultStep], knobs: &Knobs, bin: &Path) -> anyhow::Result<Vec<FaultRecord>> {
+    let most = steps.iter().map(|s| s.clients).max().unwrap_or(0);
+    procfs::ensure_fd_limit(most)?;
+    let mut records = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(PAUSE_BETWEEN_RUNS).await;
+        }
+        let name = format!("{} {} {}", step.fault.name(), step.transport, step.reconnect);
+        let bar = progress_bar(format!("fault {}/{} {}", i + 1, steps.len(), step.transport));
+        let bench = faults::strike::Bench { knobs, bin, server_args: server_args(knobs, step.rate) };
+        let outcome = faults::strike::run(step, &bench, &bar).await;
+        bar.finish_and_clear();
+        match outcome {
+            Ok(record) => {
+                eprintln!(
+                    "{name:>24} × {}: done ({} recovered, {} not, {} lost)",
+                    step.clients, record.recovery.count, record.recovery.not_recovered, record.ticks.lost
+                );
+                records.push(record);
+            }
+            Err(e) => eprintln!("{name} × {} failed: {e:#}", step.clients),
+        }
+    }
+    anyhow::ensure!(!records.is_empty() || steps.is_empty(), "no fault run completed ({})", bin.display());
+    Ok(records)
+}
+
 fn print_table(results: &Results) {
-    println!("{}", table::render(&results.runs));
+    if !results.faults.is_empty() {
+        println!("{}", table::render_faults(&results.faults));
+    }
+    if !results.runs.is_empty() {
+        println!("{}", table::render(&results.runs));
+    }
     match &results.calibration {
         Some(c) => println!("{}", table::render_calibration(c)),
         None => println!("calibration: {}", pushlab_contract::format::NOT_MEASURED),
@@ -170,7 +214,7 @@ async fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
 }
 
 /// The flags of a fresh server for one run with knobs `k` at `rate`.
-fn server_args(k: &Knobs, rate: f64) -> Vec<String> {
+pub(crate) fn server_args(k: &Knobs, rate: f64) -> Vec<String> {
     let mut args = vec![
         // Our own progress and table are on the terminal; the server only speaks up for problems.
         "--log".into(),

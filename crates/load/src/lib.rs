@@ -6,6 +6,8 @@
 //!   `pushlab-load compare` (a fresh [`server`] process per run).
 //! - [`scenario`]: what a comparison runs — the sweep, the [`Knobs`](scenario::Knobs)
 //!   every run shares, the presets — recorded as it ran in the results.
+//! - [`faults`]: the fault lab — restarts, crashes, stream recycling and reconnect
+//!   storms, one run each, and how long the clients take to recover.
 //! - [`run`]: one run ([`scenario::RunSpec`]: the knobs, a transport, a client count) on its
 //!   timeline: ramp, settle, window, drain.
 //! - [`clients`]: one module per transport — [`clients::poll`], [`clients::long_poll`],
@@ -25,6 +27,7 @@ pub mod calibrate;
 pub mod cli;
 pub mod clients;
 pub mod commands;
+pub mod faults;
 pub mod html;
 pub mod measure;
 pub mod net;

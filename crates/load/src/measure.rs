@@ -8,23 +8,32 @@
 //! one set of counters behind a std `Mutex` (nothing awaits while it is held): a
 //! 3-significant-digit histogram is ~190 kB, so one per connection would cost ~3.6 GB
 //! at 19,000 clients. Groups are merged once, after the run.
+//!
+//! Ticks are told apart within an epoch of the server's log ([`epochs`]): a probe keeps
+//! one log per epoch it was served and hands each in as it leaves it (a reset) or the
+//! run (dropped). A fault run's probes also time each client's recovery ([`recovery`]).
 
+pub mod epochs;
+mod probe;
+pub mod recovery;
 mod seq_set;
+pub use epochs::{Accounting, EpochLog, account};
+pub use probe::Probe;
+pub use recovery::{ConnectEvent, FaultClock, RecoveryMode, RecoveryState, Timeline};
 pub use seq_set::SeqSet;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
-use pushlab_contract::Tick;
 
 /// How many histogram/counter groups the clients are spread over. More groups mean
-/// less lock contention and more memory (two ~190 kB histograms each).
+/// less lock contention and more memory (three ~190 kB histograms each).
 pub const GROUPS: usize = 16;
-/// Largest latency or connect time a histogram holds, in µs (an hour: longer than any
-/// run may last); larger values are clamped, never dropped.
+/// Largest latency, connect or recovery time a histogram holds, in µs (an hour: longer
+/// than any run may last); larger values are clamped, never dropped.
 const HISTOGRAM_MAX_US: u64 = 3_600_000_000;
 /// hdrhistogram precision, as SPEC §4 asks.
 const SIGNIFICANT_DIGITS: u8 = 3;
@@ -58,23 +67,27 @@ fn histogram() -> Histogram<u64> {
         .expect("constant histogram bounds are valid")
 }
 
-/// Ticks a gap notice said were evicted before the client could read them: the seqs
-/// `after + 1 ..= after + count` (the server counts evicted ticks whatever the filter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gap {
-    pub after: u64,
-    pub count: u64,
-}
-
 /// What one group of clients measured. Merged over groups into [`Totals`].
 #[derive(Debug)]
 pub struct Totals {
     pub latency_us: Histogram<u64>,
     pub connect_us: Histogram<u64>,
+    /// Recovery times ([`recovery`]), one per recovery.
+    pub recovery_us: Histogram<u64>,
     pub delivered: u64,
+    /// Within an epoch: a tick of another run with the same seq is another tick.
     pub duplicates: u64,
     pub out_of_order: u64,
-    pub gaps: Vec<Gap>,
+    /// Every client's log of every epoch it was served, handed in as it leaves one.
+    pub logs: Vec<EpochLog>,
+    /// Reset notices: the server said a client's cursor was of another run.
+    pub resets: u64,
+    /// Clients still without their feed when the run ended (a fault run's).
+    pub not_recovered: u64,
+    /// Clients that gave up (`--reconnect none`).
+    pub ended: u64,
+    /// Clients whose probe has handed in its last log.
+    pub clients_reported: u64,
     pub errors: BTreeMap<&'static str, u64>,
 }
 
@@ -83,10 +96,15 @@ impl Default for Totals {
         Self {
             latency_us: histogram(),
             connect_us: histogram(),
+            recovery_us: histogram(),
             delivered: 0,
             duplicates: 0,
             out_of_order: 0,
-            gaps: Vec::new(),
+            logs: Vec::new(),
+            resets: 0,
+            not_recovered: 0,
+            ended: 0,
+            clients_reported: 0,
             errors: BTreeMap::new(),
         }
     }
@@ -94,13 +112,18 @@ impl Default for Totals {
 
 impl Totals {
     fn merge(&mut self, other: &Totals) {
-        // Same bounds on both sides, so adding cannot fail.
+        // Same bounds on every side, so adding cannot fail.
         let _ = self.latency_us.add(&other.latency_us);
         let _ = self.connect_us.add(&other.connect_us);
+        let _ = self.recovery_us.add(&other.recovery_us);
         self.delivered += other.delivered;
         self.duplicates += other.duplicates;
         self.out_of_order += other.out_of_order;
-        self.gaps.extend_from_slice(&other.gaps);
+        self.logs.extend_from_slice(&other.logs);
+        self.resets += other.resets;
+        self.not_recovered += other.not_recovered;
+        self.ended += other.ended;
+        self.clients_reported += other.clients_reported;
         for (kind, n) in &other.errors {
             *self.errors.entry(kind).or_default() += n;
         }
@@ -121,6 +144,10 @@ pub struct Traffic {
     /// Clients that have received a tick scheduled after the window: they have all
     /// of the window that they will get, so the run need not wait for them.
     pub caught_up: AtomicU64,
+    /// Connections opened after a client's first (whole run).
+    pub reconnects: AtomicU64,
+    /// Clients that gave up: nothing more will come to them either.
+    pub ended: AtomicU64,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +179,7 @@ pub struct Group {
 }
 
 impl Group {
-    fn totals(&self) -> std::sync::MutexGuard<'_, Totals> {
+    pub(crate) fn totals(&self) -> std::sync::MutexGuard<'_, Totals> {
         // A panic elsewhere must not take the figures with it.
         self.totals.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -163,23 +190,27 @@ impl Group {
 pub struct Measurement {
     pub window: Window,
     groups: Vec<Arc<Group>>,
+    clock: Arc<FaultClock>,
 }
 
 impl Measurement {
     pub fn new(window: Window) -> Arc<Self> {
+        Self::with_clock(window, FaultClock::off())
+    }
+
+    /// A fault run's measurement: recovery timed on `clock`.
+    pub fn with_clock(window: Window, clock: FaultClock) -> Arc<Self> {
         let groups = (0..GROUPS).map(|_| Arc::default()).collect();
-        Arc::new(Self { window, groups })
+        Arc::new(Self { window, groups, clock: Arc::new(clock) })
+    }
+
+    pub fn clock(&self) -> &FaultClock {
+        &self.clock
     }
 
     /// The probe for client number `client`.
     pub fn probe(self: &Arc<Self>, client: usize) -> Probe {
-        Probe {
-            group: self.groups[client % GROUPS].clone(),
-            window: self.window,
-            max_seq: 0,
-            seen: SeqSet::default(),
-            caught_up: false,
-        }
+        Probe::new(self.groups[client % GROUPS].clone(), self.window, self.clock.clone())
     }
 
     pub fn traffic(&self) -> TrafficSnapshot {
@@ -194,9 +225,23 @@ impl Measurement {
         sum
     }
 
+    fn sum(&self, counter: impl Fn(&Traffic) -> &AtomicU64) -> u64 {
+        self.groups.iter().map(|g| counter(&g.traffic).load(Relaxed)).sum()
+    }
+
     /// How many clients have received a tick scheduled after the window.
     pub fn caught_up(&self) -> u64 {
-        self.groups.iter().map(|g| g.traffic.caught_up.load(Relaxed)).sum()
+        self.sum(|t| &t.caught_up)
+    }
+
+    /// Clients that have all they will get: caught up, or given up.
+    pub fn settled(&self) -> u64 {
+        self.caught_up() + self.sum(|t| &t.ended)
+    }
+
+    /// Connections the clients opened after their first, so far.
+    pub fn reconnects(&self) -> u64 {
+        self.sum(|t| &t.reconnects)
     }
 
     pub fn totals(&self) -> Totals {
@@ -208,105 +253,10 @@ impl Measurement {
     }
 }
 
-/// One client's view of the measurement: its group, plus what it has seen of its own
-/// stream (to tell new, duplicate and out-of-order ticks apart, and to resume).
-#[derive(Debug)]
-pub struct Probe {
-    group: Arc<Group>,
-    window: Window,
-    max_seq: u64,
-    seen: SeqSet,
-    caught_up: bool,
-}
-
-impl Probe {
-    /// The traffic counters this client's counting sockets add to.
-    pub fn group(&self) -> &Arc<Group> {
-        &self.group
-    }
-
-    /// The highest seq received so far (0 before any): the cursor to resume from.
-    pub fn cursor(&self) -> Option<u64> {
-        (self.max_seq > 0).then_some(self.max_seq)
-    }
-
-    /// Ticks received together (one poll answer, one read), all at time `now_us`.
-    pub fn ticks<'a>(&mut self, ticks: impl IntoIterator<Item = &'a Tick>) {
-        self.record(ticks.into_iter().map(|t| (t.seq, t.ts_us)));
-    }
-
-    /// [`Probe::ticks`] for ticks given as their `(seq, ts_us)`, all a stream client
-    /// reads of a tick: one read's worth, in the order received.
-    pub fn tick_fields(&mut self, ticks: &[(u64, u64)]) {
-        if !ticks.is_empty() {
-            self.record(ticks.iter().copied());
-        }
-    }
-
-    fn record(&mut self, ticks: impl Iterator<Item = (u64, u64)>) {
-        let now = now_us();
-        let mut totals = self.group.totals();
-        for (seq, ts_us) in ticks {
-            let after_higher = seq < self.max_seq;
-            self.max_seq = self.max_seq.max(seq);
-            if !self.window.contains(ts_us) {
-                if ts_us >= self.window.end_us && !self.caught_up {
-                    self.caught_up = true;
-                    self.group.traffic.caught_up.fetch_add(1, Relaxed);
-                }
-                continue;
-            }
-            if !self.seen.insert(seq) {
-                totals.duplicates += 1;
-                continue;
-            }
-            if after_higher {
-                totals.out_of_order += 1;
-            }
-            totals.delivered += 1;
-            totals.latency_us.saturating_record(now.saturating_sub(ts_us));
-        }
-    }
-
-    pub fn tick(&mut self, tick: &Tick) {
-        self.ticks(std::iter::once(tick));
-    }
-
-    /// A gap notice: `count` ticks after `after` were evicted before this client read them.
-    pub fn gap(&mut self, after: u64, count: u64) {
-        self.group.totals().gaps.push(Gap { after, count });
-        // The server's cursor moved past the evicted ticks; so does ours.
-        self.max_seq = self.max_seq.max(after + count);
-    }
-
-    pub fn request(&self) {
-        self.group.traffic.requests.fetch_add(1, Relaxed);
-    }
-
-    /// Time from starting the TCP connect to the first response head / completed handshake.
-    pub fn connected(&self, took: Duration) {
-        self.group.totals().connect_us.saturating_record(took.as_micros() as u64);
-    }
-
-    /// A poll or long-poll answer with no ticks (and no gap).
-    pub fn empty(&self) {
-        self.group.traffic.empty.fetch_add(1, Relaxed);
-    }
-
-    /// A poll whose answer came after its slot had ended (counted, like requests,
-    /// between the window's edges).
-    pub fn late(&self) {
-        self.group.traffic.late.fetch_add(1, Relaxed);
-    }
-
-    pub fn error(&self, kind: &'static str) {
-        *self.group.totals().errors.entry(kind).or_default() += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pushlab_contract::Tick;
 
     fn tick(seq: u64, ts_us: u64) -> Tick {
         Tick { seq, symbol: "ACME".into(), price: 1.0, ts_us, pad: None }

@@ -17,6 +17,9 @@ use pushlab_contract::figures::{CATALOGUE, Catalogue};
 
 use crate::scenario::Scenario;
 
+mod faults;
+pub use faults::{FaultRecord, FaultTimeline, PeakFigures, RecoveryFigures};
+
 /// Version of the results layout.
 pub const SCHEMA: u32 = 1;
 
@@ -31,6 +34,10 @@ pub struct Results {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
     pub runs: Vec<RunRecord>,
+    /// The faults preset's records, one per fault and transport (absent otherwise:
+    /// a file without faults reads as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultRecord>,
     /// What each figure of `runs` is — key, label, unit, which way is better — so the
     /// report shows a file with the labels and units of the code that measured it. Only
     /// written: Rust code reading a results file uses the catalogue it was built with.
@@ -58,6 +65,7 @@ impl Results {
             scenario,
             calibration,
             runs,
+            faults: Vec::new(),
             catalogue: &CATALOGUE,
         }
     }
@@ -88,6 +96,9 @@ pub struct RunRecord {
     pub wire: Wire,
     pub server: ServerFigures,
     pub connect: Connect,
+    /// How the clients came back from broken connections (absent from older files).
+    #[serde(default)]
+    pub reconnect: ReconnectFigures,
     pub errors: BTreeMap<String, u64>,
     pub loadgen: Loadgen,
 }
@@ -124,11 +135,14 @@ impl From<&Histogram<u64>> for Latency {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ticks {
-    /// Unique ticks received with `ts_us` in the window, summed over clients.
+    /// Unique ticks received with `ts_us` in the window, summed over clients (a tick
+    /// is unique within its epoch: seq 5 of a restarted server is another tick).
     pub delivered: u64,
-    /// Ticks generated in the window matching the filter, × clients.
+    /// Ticks generated in the window matching the filter, summed over clients; an
+    /// epoch a client left (a restart) counts only up to its last tick of it.
     pub expected: u64,
-    /// expected − delivered.
+    /// Expected ticks a client did not receive, counted within an epoch: what was
+    /// missed across a restart is unknown and counted as `reconnect.resets` instead.
     pub lost: u64,
     pub duplicates: u64,
     pub out_of_order: u64,
@@ -147,6 +161,21 @@ pub struct Requests {
     pub empty: u64,
     /// Polls answered after their next slot had begun, whole run.
     pub late: u64,
+}
+
+/// Reconnects and what the clients met doing them, over the whole run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReconnectFigures {
+    /// Connections clients opened after their first.
+    pub attempts: u64,
+    /// Connects the kernel refused (ECONNREFUSED: nothing listening).
+    pub refused: u64,
+    /// Answers 503 (the server at its connection cap).
+    pub status_503: u64,
+    /// Reset notices: a client's cursor was of another run of the server (SPEC §7).
+    pub resets: u64,
+    /// Clients that gave up (`--reconnect none`).
+    pub ended: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -264,6 +293,7 @@ pub(crate) mod tests {
             wire: Default::default(),
             server: Default::default(),
             connect: Default::default(),
+            reconnect: Default::default(),
             errors: Default::default(),
             loadgen: Default::default(),
         }

@@ -26,11 +26,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clients::{Client, Settings};
-use crate::measure::{Measurement, TrafficSnapshot, Window, now_us};
+use crate::measure::{self, Measurement, Totals, TrafficSnapshot, Window, now_us};
 use crate::net::{Target, fetch_json};
 use crate::procfs;
 use crate::reference::{self, Expected};
-use crate::results::{Connect, Latency, Loadgen, Requests, RunRecord, ServerFigures, Ticks, Wire, per};
+use crate::results::{
+    Connect, Latency, Loadgen, ReconnectFigures, Requests, RunRecord, ServerFigures, Ticks, Wire, per,
+};
 use crate::scenario::RunSpec;
 use crate::sockdiag::{self, SocketMemory};
 use pushlab_contract::Transport;
@@ -152,14 +154,15 @@ pub async fn run(
     let stop = CancellationToken::new();
     let ticker = spawn_progress(progress, start, spec.total(), stop.clone());
     let expected = {
-        let (settings, head) = (settings.clone(), before.ticker.head);
+        let settings = settings.clone();
+        let head = (before.ticker.epoch.clone(), before.ticker.head);
         let read_every = reference::read_interval(k.history, rate);
         let stop = stop.clone();
         tokio::spawn(async move { reference::follow(&settings, window, head, read_every, stop).await })
     };
     let label = |phase: &str| format!("{} × {}: {phase}", spec.clients, spec.transport);
     progress.set_message(label("ramp"));
-    let clients = start_clients(spec, &measurement, &settings, start, &stop);
+    let clients = start_clients(spec.clients, spec.knobs.ramp, &measurement, &settings, start, &stop);
 
     // STATS_LEAD before the window, but never before the last client has started:
     // with a settle shorter than the lead, at the end of the ramp.
@@ -183,7 +186,7 @@ pub async fn run(
     let (self_rss, self_heap) = (procfs::rss_bytes(me).unwrap_or(0), pushlab_alloc::heap_bytes());
     let (traffic1, server_cpu1) = (measurement.traffic(), server.cpu().await?);
     progress.set_message(label("drain"));
-    let drain = drain(spec, &measurement).await;
+    let drain = drain(spec.clients, MAX_DRAIN, &measurement).await;
 
     stop.cancel();
     if tokio::time::timeout(STOP_GRACE, clients.wait()).await.is_err() {
@@ -208,23 +211,19 @@ pub async fn run(
     Ok(record(spec, server, &measurement, &expected, samples))
 }
 
-/// Spawn every client, its connect spread evenly over the ramp: no connect storm.
-fn start_clients(
-    spec: &RunSpec,
+/// Spawn `count` clients, their connects spread evenly over `ramp`: no connect storm.
+pub(crate) fn start_clients(
+    count: usize,
+    ramp: Duration,
     measurement: &Arc<Measurement>,
     settings: &Arc<Settings>,
     start: Instant,
     stop: &CancellationToken,
 ) -> TaskTracker {
     let clients = TaskTracker::new();
-    for index in 0..spec.clients {
-        let client = Client {
-            index,
-            settings: settings.clone(),
-            probe: measurement.probe(index),
-            cancel: stop.clone(),
-        };
-        let at = start + spec.knobs.ramp.mul_f64(index as f64 / spec.clients as f64);
+    for index in 0..count {
+        let client = Client::new(index, settings.clone(), measurement.probe(index), stop.clone());
+        let at = start + ramp.mul_f64(index as f64 / count as f64);
         let stop = stop.clone();
         clients.spawn(async move {
             tokio::select! {
@@ -238,13 +237,14 @@ fn start_clients(
 }
 
 /// Wait for the window's last ticks: until every client has received a tick scheduled
-/// after the window (streams arrive in order, so it has everything before it), at most
-/// [`MAX_DRAIN`]. A client lagging seconds behind thus shows up as latency, not loss;
-/// a tick still missing after the bound is lost. (A quiet feed with a narrow symbol
-/// filter, or a client that cannot reconnect, waits the whole bound.)
-async fn drain(spec: &RunSpec, measurement: &Measurement) -> Duration {
+/// after the window (streams arrive in order, so it has everything before it) or has
+/// given up, at most `longest` ([`MAX_DRAIN`]). A client lagging seconds behind thus
+/// shows up as latency, not loss; a tick still missing after the bound is lost. (A
+/// quiet feed with a narrow symbol filter, or a client that cannot reconnect, waits
+/// the whole bound.)
+pub(crate) async fn drain(clients: usize, longest: Duration, measurement: &Measurement) -> Duration {
     let began = Instant::now();
-    while measurement.caught_up() < spec.clients as u64 && began.elapsed() < MAX_DRAIN {
+    while measurement.settled() < clients as u64 && began.elapsed() < longest {
         tokio::time::sleep(DRAIN_CHECK).await;
     }
     began.elapsed()
@@ -259,17 +259,8 @@ fn record(
 ) -> RunRecord {
     let totals = measurement.totals();
     let n = spec.clients as u64;
-    let delivered = totals.delivered;
-    let expected_total = expected.per_client() * n;
-    let mut errors: BTreeMap<String, u64> = totals.errors.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    if expected.missed > 0 {
-        // The reference itself fell out of the history: `lost` would be a guess.
-        errors.insert("expected_incomplete".into(), expected.missed);
-    }
-    if delivered > expected_total {
-        // Impossible if both are right: say so rather than print a negative loss as 0.
-        errors.insert("delivered_exceeds_expected".into(), delivered - expected_total);
-    }
+    let Accounted { ticks, errors, reconnect } = account_ticks(&totals, measurement, expected, n);
+    let delivered = ticks.delivered;
     let cpu_s = s.server_cpu.as_secs_f64();
     let (b, w) = (&s.before.process, &s.with.process);
     let delta = |after: u64, before: u64| per(after as f64 - before as f64, n);
@@ -285,15 +276,8 @@ fn record(
         window_s,
         drain_s: s.drain.as_secs_f64(),
         latency_us: Latency::from(&totals.latency_us),
-        ticks: Ticks {
-            delivered,
-            expected: expected_total,
-            lost: expected_total.saturating_sub(delivered),
-            duplicates: totals.duplicates,
-            out_of_order: totals.out_of_order,
-            gap_missed: totals.gaps.iter().map(|&g| expected.in_gap(g)).sum(),
-            expected_per_client: expected.per_client(),
-        },
+        ticks,
+        reconnect,
         requests: Requests {
             total: traffic.requests,
             per_client_per_min: per(traffic.requests as f64 * 60.0 / window_s, n),
@@ -339,8 +323,57 @@ fn record(
     }
 }
 
+/// A run's tick accounting, its errors and how its clients reconnected.
+pub(crate) struct Accounted {
+    pub ticks: Ticks,
+    pub errors: BTreeMap<String, u64>,
+    pub reconnect: ReconnectFigures,
+}
+
+/// Hold what `n` clients received against the reference, within each epoch
+/// (`measure::epochs`), and gather the error and reconnect counts.
+pub(crate) fn account_ticks(
+    totals: &Totals,
+    measurement: &Measurement,
+    expected: &Expected,
+    n: u64,
+) -> Accounted {
+    let missing = n.saturating_sub(totals.clients_reported);
+    let a = measure::account(&totals.logs, expected, missing);
+    let mut errors: BTreeMap<String, u64> = totals.errors.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    if expected.missed > 0 {
+        // The reference itself fell out of the history: `lost` would be a guess.
+        errors.insert("expected_incomplete".into(), expected.missed);
+    }
+    if a.unexpected > 0 {
+        // Impossible if both are right: say so rather than hide it.
+        errors.insert("delivered_exceeds_expected".into(), a.unexpected);
+    }
+    if missing > 0 {
+        errors.insert("clients_not_stopped".into(), missing);
+    }
+    let ticks = Ticks {
+        delivered: totals.delivered,
+        expected: a.expected,
+        lost: a.lost,
+        duplicates: totals.duplicates,
+        out_of_order: totals.out_of_order,
+        gap_missed: a.gap_missed,
+        expected_per_client: expected.per_client(),
+    };
+    let count = |kind: &str| totals.errors.get(kind).copied().unwrap_or(0);
+    let reconnect = ReconnectFigures {
+        attempts: measurement.reconnects(),
+        refused: count("connect_refused"),
+        status_503: count("status_503"),
+        resets: totals.resets,
+        ended: totals.ended,
+    };
+    Accounted { ticks, errors, reconnect }
+}
+
 /// Move the bar with the clock until the run is cancelled.
-fn spawn_progress(
+pub(crate) fn spawn_progress(
     bar: &ProgressBar,
     start: Instant,
     total: Duration,

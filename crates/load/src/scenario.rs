@@ -11,6 +11,9 @@ use pushlab_contract::Transport;
 use pushlab_contract::limits::{HISTORY_DEFAULT, LONG_POLL_TIMEOUT_MS_DEFAULT};
 use serde::{Deserialize, Serialize};
 
+use crate::clients::Reconnect;
+use crate::faults::{self, FaultStep};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
@@ -24,6 +27,11 @@ pub enum Preset {
     /// push transport, 2,000 × 100 ticks/s with and without write coalescing, 1,000
     /// long-polls × 20 ticks/s, 2,000 polls every 250 ms, and the quick preset's four.
     Efficiency,
+    /// What each transport's clients go through when the server does not stay up, in
+    /// about 3 minutes: a graceful restart, a crash, stream recycling (SSE, WebSocket)
+    /// with 100 clients each, and a reconnect storm of 5,000 clients dropped at once,
+    /// with and without jitter.
+    Faults,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -50,6 +58,9 @@ pub struct Scenario {
     /// Runs listed one by one, replacing the sweep (the efficiency preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<Step>>,
+    /// Fault runs listed one by one, replacing the sweep (the faults preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Vec<FaultStep>>,
     /// Flattened: in the results its keys sit beside `rates`, as they always have.
     #[serde(flatten)]
     pub knobs: Knobs,
@@ -86,6 +97,11 @@ pub struct Knobs {
     /// The server's `--coalesce` for one run (a scenario records its sweep instead).
     #[serde(skip)]
     pub coalesce: Duration,
+    /// How clients come back after a broken connection (`--reconnect`). Written unless
+    /// it is `fixed`: files from before the flag have none, and their clients waited a
+    /// fixed delay, so they keep their layout and absent means fixed.
+    #[serde(default = "Reconnect::before_the_flag", skip_serializing_if = "Reconnect::is_before_the_flag")]
+    pub reconnect: Reconnect,
 }
 
 /// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
@@ -142,6 +158,7 @@ impl Default for Knobs {
             seed: 42,
             long_poll_timeout: Duration::from_millis(LONG_POLL_TIMEOUT_MS_DEFAULT),
             coalesce: Duration::ZERO,
+            reconnect: Reconnect::Jitter,
         }
     }
 }
@@ -159,6 +176,7 @@ impl Scenario {
     pub fn preset(preset: Preset) -> Self {
         let quick = Knobs::default();
         let mut steps = None;
+        let mut fault_steps = None;
         let (clients, rates, knobs) = match preset {
             Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
             Preset::Efficiency => {
@@ -170,6 +188,16 @@ impl Scenario {
                     ..quick
                 };
                 (vec![100, 1000, 2000, 5000], vec![1.0, 20.0, 100.0], knobs)
+            }
+            // Each fault run sets its own clients, rate, ramp and window.
+            Preset::Faults => {
+                fault_steps = Some(faults::preset_steps(&Transport::ALL, quick.reconnect));
+                let knobs = Knobs { settle: Duration::from_secs(1), ..quick };
+                (
+                    vec![faults::FAULT_CLIENTS, faults::STORM_CLIENTS],
+                    vec![faults::FAULT_RATE, faults::STORM_RATE],
+                    knobs,
+                )
             }
             // At 0.5 ticks/s a 15 s window holds ~7 ticks: too few to read percentiles.
             Preset::Workshop => {
@@ -184,7 +212,16 @@ impl Scenario {
             }
         };
         let transports = Transport::ALL.to_vec();
-        Self { preset, transports, clients, rates, coalesce: no_coalescing(), steps, knobs }
+        Self {
+            preset,
+            transports,
+            clients,
+            rates,
+            coalesce: no_coalescing(),
+            steps,
+            faults: fault_steps,
+            knobs,
+        }
     }
 
     /// The runs in the order they are made: the listed steps if any, else each transport
@@ -205,6 +242,10 @@ impl Scenario {
         };
         if let Some(steps) = &self.steps {
             return steps.iter().map(run).collect();
+        }
+        if self.faults.is_some() {
+            // Fault runs are planned by their own list (`faults`), not as runs.
+            return Vec::new();
         }
         let mut plan = Vec::new();
         for &t in &self.transports {
@@ -249,7 +290,7 @@ mod millis_list {
 }
 
 /// An optional `Duration` as JSON whole milliseconds.
-mod millis_opt {
+pub(crate) mod millis_opt {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
@@ -282,7 +323,7 @@ mod millis {
 }
 
 /// A `Duration` as a JSON number of seconds (`15.0`, `0.3`).
-mod seconds {
+pub(crate) mod seconds {
     use std::time::Duration;
 
     use serde::de::Error as _;
@@ -340,11 +381,18 @@ mod tests {
             concat!(
                 r#"{"preset":"run","transports":["poll","long-poll","sse","ws"],"clients":[100],"#,
                 r#""rates":[20.0],"poll_interval_ms":250,"duration_s":15.0,"ramp_s":0.3,"settle_s":2.0,"#,
-                r#""symbols":["ACME"],"payload_bytes":null,"history":4096,"seed":42,"long_poll_timeout_ms":25000}"#
+                r#""symbols":["ACME"],"payload_bytes":null,"history":4096,"seed":42,"long_poll_timeout_ms":25000,"#,
+                r#""reconnect":"jitter"}"#
             )
         );
         assert_eq!(serde_json::from_str::<Scenario>(&json).unwrap(), scenario);
         let negative = json.replace(r#""ramp_s":0.3"#, r#""ramp_s":-1.0"#);
         assert!(serde_json::from_str::<Scenario>(&negative).is_err());
+        // A file from before --reconnect: its clients waited a fixed delay, which is
+        // also how a fixed run is written now.
+        let older = json.replace(r#","reconnect":"jitter""#, "");
+        let fixed = serde_json::from_str::<Scenario>(&older).unwrap();
+        assert_eq!(fixed.knobs.reconnect, Reconnect::Fixed);
+        assert_eq!(serde_json::to_string(&fixed).unwrap(), older);
     }
 }

@@ -4,7 +4,12 @@
 //! The server prints `listening on http://127.0.0.1:PORT` on stdout once bound to
 //! `--addr 127.0.0.1:0`; that line is how we learn the port. Its pid is ours, so its CPU
 //! is read from `/proc/<pid>/stat`.
+//!
+//! A fault run restarts the server on the address its first process bound
+//! ([`ServerProcess::start_on`]): the server binds with `SO_REUSEADDR` (as tokio and
+//! std do), so the old run's sockets in `TIME_WAIT` do not hold the port.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -22,6 +27,10 @@ pub const SERVER_BIN: &str = "pushlab-server";
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long it gets to exit after SIGTERM (SPEC §3 promises 5 s) before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(6);
+/// Tries to bind a given address: a port the kernel still holds for a moment after a
+/// process died is tried again, this long apart.
+const BIND_TRIES: u32 = 20;
+const BIND_RETRY: Duration = Duration::from_millis(50);
 
 /// `pushlab-server` next to this executable (both are built into the same target dir).
 pub fn find_binary() -> anyhow::Result<PathBuf> {
@@ -47,9 +56,29 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Start `bin` with `args` (plus `--addr 127.0.0.1:0`) and wait for its address.
     pub async fn start(bin: &Path, args: &[String]) -> anyhow::Result<Self> {
+        Self::spawn(bin, "127.0.0.1:0", args).await
+    }
+
+    /// Start `bin` on `addr`, the address a server before it had: a restart.
+    pub async fn start_on(bin: &Path, addr: SocketAddr, args: &[String]) -> anyhow::Result<Self> {
+        let mut tries = 0;
+        loop {
+            match Self::spawn(bin, &addr.to_string(), args).await {
+                Ok(server) => return Ok(server),
+                Err(e) if tries + 1 < BIND_TRIES => {
+                    tracing::debug!("restarting on {addr}: {e:#}; trying again");
+                    tries += 1;
+                    tokio::time::sleep(BIND_RETRY).await;
+                }
+                Err(e) => return Err(e.context(format!("restarting the server on {addr}"))),
+            }
+        }
+    }
+
+    async fn spawn(bin: &Path, addr: &str, args: &[String]) -> anyhow::Result<Self> {
         let mut child = Command::new(bin)
             .arg("--addr")
-            .arg("127.0.0.1:0")
+            .arg(addr)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -78,6 +107,12 @@ impl ServerProcess {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let target = Target::resolve(&url, false).await?;
         Ok(Self { child, server: ServerUnderTest { target, pid: Some(pid) } })
+    }
+
+    /// SIGKILL, and wait for the process to be gone: a crash.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
     }
 
     /// SIGTERM, then SIGKILL if it has not exited in time.

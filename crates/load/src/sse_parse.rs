@@ -20,9 +20,16 @@ pub struct SseParser {
     after_cr: bool,
     event: Event,
     has_data: bool,
+    /// The last `retry:` (ms), which sets how long `EventSource` waits to reconnect.
+    retry_ms: Option<u64>,
 }
 
 impl SseParser {
+    /// The reconnect delay the stream asked for with `retry:`, in ms, if it did.
+    pub fn retry_ms(&self) -> Option<u64> {
+        self.retry_ms
+    }
+
     /// Feed the next bytes of the stream; `on_event` gets every event they complete.
     /// The event is lent, not given: its strings are reused for the next one, so a
     /// stream that keeps up allocates nothing per event.
@@ -89,7 +96,10 @@ impl SseParser {
                     id.clear();
                     id.push_str(&value);
                 }
-                // `retry:` included: our clients wait `RECONNECT_BACKOFF`, the server's retry.
+                // Only ASCII digits; anything else is ignored, per the standard.
+                b"retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                    self.retry_ms = value.parse().ok();
+                }
                 _ => {}
             }
         }
@@ -125,6 +135,9 @@ mod tests {
             for piece in 1..=text.len() {
                 let events = parse_in_pieces(&text, piece);
                 assert_eq!(events, expected, "{text:?} in pieces of {piece}");
+                let mut p = SseParser::default();
+                p.feed(text.as_bytes(), |_| {});
+                assert_eq!(p.retry_ms(), Some(1000));
             }
         }
     }
@@ -134,6 +147,13 @@ mod tests {
         let events = parse_in_pieces("id: 7\nevent: gap\n\ndata: x\n\n", 3);
         // The id is "last event id" state: it stays; the event type resets.
         assert_eq!(events, vec![ev(Some("7"), "", "x")]);
+    }
+
+    #[test]
+    fn a_retry_that_is_not_digits_is_ignored() {
+        let mut p = SseParser::default();
+        p.feed(b"retry: 250\n\nretry: 1e3\n\nretry:\n\n", |_| {});
+        assert_eq!(p.retry_ms(), Some(250));
     }
 
     #[test]

@@ -12,6 +12,9 @@ use serde_json::Value;
 use crate::calibrate::Calibration;
 use crate::results::RunRecord;
 
+mod faults;
+pub use faults::render_faults;
+
 /// The rows, by catalogue key: one figure, or two read together as "a / b".
 const ROWS: &[&[&str]] = &[
     &["latency_us.p50"],
@@ -155,8 +158,10 @@ fn render_one(runs: &[RunRecord]) -> String {
         format!("{}\n{clients} clients · {}", r.transport, format(Unit::PerSecond, r.rate))
     }));
     // The catalogue's keys are paths into a run's JSON, so the table reads runs as JSON too.
-    let runs: Vec<Value> =
-        runs.iter().map(|r| serde_json::to_value(r).expect("a run record is JSON")).collect();
+    let runs: Vec<Column> = runs
+        .iter()
+        .map(|r| Column::Figures(serde_json::to_value(r).expect("a run record is JSON")))
+        .collect();
     figure_table(header, &runs, ROWS)
 }
 
@@ -165,20 +170,29 @@ pub fn render_calibration(calibration: &Calibration) -> String {
     // Its keys are paths in a results document, where the calibration sits.
     let document = serde_json::json!({ "calibration": calibration });
     let header = vec!["calibration: loopback TCP, TCP_NODELAY".into(), "this machine".into()];
-    figure_table(header, &[document], CALIBRATION_ROWS)
+    figure_table(header, &[Column::Figures(document)], CALIBRATION_ROWS)
 }
 
-/// A table with a column per JSON document in `columns` and a row per entry of `rows`.
-fn figure_table(header: Vec<String>, columns: &[Value], rows: &[&[&str]]) -> String {
+/// One column of a figure table.
+enum Column {
+    /// The figures of this JSON document (a run, a fault record).
+    Figures(Value),
+    /// The same words in every row ("not applicable").
+    Words(&'static str),
+}
+
+/// A table with a column per entry of `columns` and a row per entry of `rows`.
+fn figure_table(header: Vec<String>, columns: &[Column], rows: &[&[&str]]) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
     table.set_header(header);
     for keys in rows {
         let figures = row_figures(keys);
         let mut row = vec![row_label(&figures)];
-        row.extend(
-            columns.iter().map(|doc| figures.iter().map(|f| cell(doc, f)).collect::<Vec<_>>().join(" / ")),
-        );
+        row.extend(columns.iter().map(|column| match column {
+            Column::Figures(doc) => figures.iter().map(|f| cell(doc, f)).collect::<Vec<_>>().join(" / "),
+            Column::Words(words) => words.to_string(),
+        }));
         table.add_row(row);
     }
     for column in table.column_iter_mut().skip(1) {

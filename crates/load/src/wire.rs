@@ -64,7 +64,11 @@ pub async fn capture(transport: Transport, addr: SocketAddr, head: u64) -> anyho
             let head_len = conn.read_head().await?;
             conn.print_head(&mut out, head_len)?;
             conn.buf.drain(..head_len);
-            writeln!(out, "\n# ← the first frame from the server (servers never mask):")?;
+            writeln!(out, "\n# ← the first frame from the server (servers never mask): the hello, naming")?;
+            writeln!(out, "#   the run of the log (its epoch) and its newest seq")?;
+            let frame = conn.frame().await?;
+            write_frame(&mut out, &frame)?;
+            writeln!(out, "\n# ← then the first tick after the cursor")?;
             let frame = conn.frame().await?;
             write_frame(&mut out, &frame)?;
             // The contract's own type, so the docs show the message the server is built for.

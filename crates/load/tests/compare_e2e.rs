@@ -2,23 +2,12 @@
 //! per run found by its `listening on …` line, CPU from `/proc/<pid>/stat`, and the
 //! three output files.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
+use common::server_binary;
 use pushlab_load::results::Results;
-
-/// `pushlab-server` beside the `pushlab-load` under test, built if it is not there yet.
-fn server_binary() -> PathBuf {
-    let load = PathBuf::from(env!("CARGO_BIN_EXE_pushlab-load"));
-    let server = load.with_file_name("pushlab-server");
-    if !server.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo).args(["build", "-p", "pushlab-server"]).status().unwrap();
-        assert!(status.success(), "building pushlab-server");
-    }
-    assert!(server.is_file(), "{} missing", server.display());
-    server
-}
 
 #[test]
 fn compare_starts_a_server_per_run_and_writes_json_and_report() {

@@ -83,11 +83,12 @@ async fn stats(State(log): State<Log>) -> Json<Stats> {
 
 #[derive(serde::Deserialize)]
 struct Since {
-    since: Option<u64>,
+    /// `<epoch>-<seq>` or a bare seq, as the load generator's reference sends it.
+    since: Option<String>,
 }
 
 async fn poll(State(log): State<Log>, Query(q): Query<Since>) -> Json<PollResponse> {
-    let since = q.since.unwrap_or(0);
+    let since = q.since.map_or(0, |s| pushlab_contract::Position::parse(&s).expect("a cursor").seq);
     let ticks: Vec<Tick> = log.0.lock().unwrap().iter().filter(|t| t.seq > since).cloned().collect();
     let next = ticks.last().map_or(since, |t| t.seq);
     Json(PollResponse { ticks, next, missed: 0, epoch: "test".into(), reset: false })

@@ -51,7 +51,12 @@ async fn each_capture_shows_the_bytes_the_docs_explain() {
     let sse = capture(Transport::Sse, addr, head).await.unwrap();
     assert!(sse.contains("transfer-encoding: chunked\\r\\n"), "{sse}");
     assert!(sse.contains("retry: 1000\\n"), "{sse}");
-    assert!(sse.contains(&format!("id: {}\\n", head - 1)), "replays after Last-Event-ID: {sse}");
+    // Ids are `<epoch>-<seq>` (SPEC §7).
+    let replayed = format!("-{}\\n", head - 1);
+    assert!(
+        sse.lines().any(|l| l.starts_with("id: ") && l.ends_with(&replayed)),
+        "replays after Last-Event-ID: {sse}"
+    );
     assert!(
         sse.contains("D\\r\\n                   # chunk size: 0xD = 13 bytes"),
         "retry: 1000\\n\\n: {sse}"
@@ -69,6 +74,7 @@ async fn each_capture_shows_the_bytes_the_docs_explain() {
     // FIN + text, then MASK + length 39 (0x27), then the key: the whole frame header.
     assert!(ws.contains(&format!("{:<24}# header, 6 bytes:", "81 a7 12 34 56 78")), "{ws}");
     assert!(ws.ends_with(&format!("unmasked it reads:\n{subscribe}\n")), "the client's frame, exactly: {ws}");
+    assert!(ws.contains(r#"{"type":"hello","epoch":""#), "the hello first: {ws}");
     assert!(ws.contains(&format!("{{\"seq\":{},", head - 1)), "{ws}");
     stop.cancel();
 }

@@ -43,8 +43,11 @@ pub const GROUPS: &[Group] = &[
     Group { key: "wire", label: "Wire bytes", about: "on the client sockets, headers and framing included" },
     Group { key: "server", label: "Server", about: "the server process, and the kernel's memory for its sockets" },
     Group { key: "connect", label: "Connect", about: "time to the first response or the completed handshake" },
+    Group { key: "reconnect", label: "Reconnects", about: "how clients came back from broken connections, whole run" },
     Group { key: "errors", label: "Errors by kind", about: "failed connects, requests, streams, handshakes" },
     Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
+    Group { key: "recovery", label: "Recovery", about: "from the fault's instant to each client's first tick over a new connection" },
+    Group { key: "peak", label: "Peak after the fault", about: "the busiest 100 ms after the fault (recycling: of the window)" },
 ];
 
 /// Latency percentiles mean nothing for a run that timed no tick.
@@ -89,7 +92,7 @@ pub const FIGURES: &[Figure] = &[
     fig("ticks.expected", "ticks expected", Count, Neither)
         .short("expected").about("ticks the server generated for the clients' filter × clients"),
     fig("ticks.lost", "ticks lost", Count, Lower)
-        .short("lost").about("expected − delivered").nonzero_is_a_problem(),
+        .short("lost").about("expected ticks not received, within an epoch of the server's log").nonzero_is_a_problem(),
     fig("ticks.gap_missed", "ticks announced as missed", Count, Lower)
         .short("announced as missed").about("the lost ticks the server announced as evicted")
         .nonzero_is_a_problem(),
@@ -163,6 +166,17 @@ pub const FIGURES: &[Figure] = &[
     fig("connect.max_us", "connect max", Microseconds, Lower)
         .short("max").about("the slowest connect").measured_if("connect.count"),
 
+    fig("reconnect.attempts", "reconnect attempts", Count, Lower)
+        .short("attempts").about("connections clients opened after their first"),
+    fig("reconnect.refused", "connects refused", Count, Lower)
+        .short("refused").about("connects the kernel refused (ECONNREFUSED): nothing was listening"),
+    fig("reconnect.status_503", "503 answers", Count, Lower)
+        .short("503s").about("answers 503: the server at its connection cap"),
+    fig("reconnect.resets", "resets", Count, Neither)
+        .short("resets").about("the server said a cursor was of another run: what was missed across it is unknown"),
+    fig("reconnect.ended", "clients that gave up", Count, Lower)
+        .short("ended").about("clients that did not reconnect (--reconnect none)"),
+
     fig("errors.*", "errors", Count, Lower).about("failures of this kind").nonzero_is_a_problem(),
 
     fig("loadgen.cpu_s", "load generator CPU in window", Seconds, Lower)
@@ -218,4 +232,39 @@ pub const CALIBRATION: &[Figure] = &[
     fig("calibration.host_load_1m", "machine load average (1 min) at calibration", Number, Lower)
         .short("load average (1 min)").about("above the core count the CPU was contended and the sends cost more")
         .measured_if("calibration.host_load_1m"),
+];
+
+/// What a fault did to one transport (a results file's `faults`, the faults preset's):
+/// keys are paths in a fault record. The ticks, reconnect and error figures it shares
+/// with a run record are the run's ([`FIGURES`]). Measured by `pushlab-load`'s
+/// `faults/`, defined in `docs/methodology.md` ("Recovery time").
+#[rustfmt::skip]
+pub const FAULTS: &[Figure] = &[
+    fig("fault", "fault", Text, Neither)
+        .about("restart: SIGTERM, new server; crash: SIGKILL, new server; recycle: --stream-max-age; storm: SIGKILL with thousands connected"),
+    fig("reconnect_policy", "reconnect policy", Text, Neither)
+        .about("jitter: SSE after retry:, others exponential back-off with full jitter; fixed: a constant delay; none: no reconnect"),
+    fig("stream_max_age_ms", "stream max age", Milliseconds, Neither)
+        .about("the server's --stream-max-age (±10 % per stream)").measured_if("stream_max_age_ms"),
+    fig("strike_at_s", "fault at", Seconds, Neither).about("when the fault struck, after the window began"),
+    fig("recovery.count", "recoveries timed", Count, Neither)
+        .short("recovered").about("clients that recovered (recycling: stream ends recovered from)"),
+    fig("recovery.p50_us", "recovery p50", Microseconds, Lower)
+        .short("p50").about("half the clients had a tick again sooner").measured_if("recovery.count"),
+    fig("recovery.p99_us", "recovery p99", Microseconds, Lower)
+        .short("p99").about("99 % of the clients had a tick again sooner").measured_if("recovery.count"),
+    fig("recovery.max_us", "recovery max", Microseconds, Lower)
+        .short("max").about("the last client to recover").measured_if("recovery.count"),
+    fig("recovery.not_recovered", "clients not recovered", Count, Lower)
+        .short("not recovered").about("clients still without a tick when the run ended").nonzero_is_a_problem(),
+    fig("peak.server_cpu_pct", "server CPU peak", PercentOfCore, Lower)
+        .short("server CPU").about("the serving process's CPU in its busiest 100 ms, % of one core"),
+    fig("peak.connects_per_s", "connection rate peak", PerSecond, Neither)
+        .short("connects").about("TCP connects the clients completed in the busiest 100 ms, per second"),
+    fig("peak.refused_per_s", "refused connects peak", PerSecond, Lower)
+        .short("refused").about("connects refused in the worst 100 ms, per second"),
+    fig("server_streams_recycled", "streams the server recycled", Count, Neither)
+        .about("SSE streams and WebSockets ended by --stream-max-age, as /api/stats counts them"),
+    fig("loadgen_cpu_pct", "load generator CPU", PercentOfCore, Lower)
+        .about("pushlab-load's CPU over the window: near 100 %, its own delays are in the recovery times"),
 ];

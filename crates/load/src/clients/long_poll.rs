@@ -10,13 +10,15 @@
 //! The first request has no cursor: the server waits for the next tick, so the
 //! connect time includes up to one tick interval.
 
+use pushlab_contract::Position;
+
 use super::Client;
 use crate::net::HttpSender;
 
 pub async fn run(mut c: Client) {
     let cancel = c.cancel.clone();
     let mut sender: Option<HttpSender> = None;
-    let mut cursor: Option<u64> = None;
+    let mut cursor: Option<Position> = None;
     loop {
         let timeout_ms = c.settings.spec.knobs.long_poll_timeout.as_millis();
         let timeout = [("timeout_ms", timeout_ms.to_string())];

@@ -1,34 +1,34 @@
 //! One client module per transport, and what they share.
 //!
 //! Each module is a loop that speaks its transport and reports to its [`Probe`]; none of
-//! them measures anything itself. On an error a client counts it by kind, waits
-//! [`RECONNECT_BACKOFF`] (the `retry:` the server asks `EventSource` for) and resumes
-//! from its cursor, so a broken connection costs ticks only if the server's history ran
-//! out.
+//! them measures anything itself. On an error a client counts it by kind, waits as its
+//! [`Reconnect`] policy says ([`reconnect`]: SSE its server's `retry:`, the others
+//! exponential back-off with full jitter) and resumes from its cursor — `<epoch>-<seq>`
+//! once it knows the server's epoch — so a broken connection costs ticks only if the
+//! server's history ran out, and a restarted server answers with a reset, not with the
+//! new run's ticks passed off as the old one's.
 
 pub mod long_poll;
 pub mod poll;
+pub mod reconnect;
 pub mod sse;
 pub mod stream;
 pub mod ws;
+
+pub use reconnect::Reconnect;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use pushlab_contract::PollResponse;
-use pushlab_contract::limits::SSE_RETRY_MS;
+use pushlab_contract::{PollResponse, Position};
 use tokio_util::sync::CancellationToken;
 
 use crate::measure::Probe;
 use crate::net::{self, HttpSender, Target};
 use crate::scenario::RunSpec;
 use pushlab_contract::Transport;
-
-/// Pause before reconnecting after an error: the `retry:` the server's SSE streams ask
-/// `EventSource` for, so every transport's clients come back as a browser's would.
-pub const RECONNECT_BACKOFF: Duration = Duration::from_millis(SSE_RETRY_MS);
 
 /// What every client of a run shares: the run, and where the server is.
 #[derive(Debug)]
@@ -65,6 +65,10 @@ pub struct Client {
     pub settings: Arc<Settings>,
     pub probe: Probe,
     pub cancel: CancellationToken,
+    /// Failed attempts since the last connection that worked.
+    failures: u32,
+    /// The SSE stream's `retry:`, as its server last sent it.
+    sse_retry: Duration,
 }
 
 /// Why one request or connection failed; [`ClientError::kind`] is the key it is
@@ -101,6 +105,8 @@ impl ClientError {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Connect(e) if e.kind() == std::io::ErrorKind::TimedOut => "connect_timeout",
+            // Nothing listening: the server is down (or not up yet).
+            Self::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => "connect_refused",
             Self::Connect(_) => "connect",
             Self::Http(_) => "http",
             Self::Status(503) => "status_503",
@@ -120,6 +126,11 @@ impl ClientError {
 }
 
 impl Client {
+    pub fn new(index: usize, settings: Arc<Settings>, probe: Probe, cancel: CancellationToken) -> Self {
+        let sse_retry = reconnect::SSE_RETRY_DEFAULT;
+        Self { index, settings, probe, cancel, failures: 0, sse_retry }
+    }
+
     pub async fn run(self) {
         match self.settings.spec.transport {
             Transport::Poll => poll::run(self).await,
@@ -134,24 +145,34 @@ impl Client {
     }
 
     /// A fresh counted HTTP/1.1 connection.
-    pub async fn connect_http(&self) -> Result<HttpSender, ClientError> {
+    pub async fn connect_http(&mut self) -> Result<HttpSender, ClientError> {
         let stream = self.connect_tcp().await?;
         Ok(net::http1(stream).await?)
     }
 
-    pub async fn connect_tcp(&self) -> Result<net::CountingStream, ClientError> {
+    /// A fresh counted TCP connection; every one after the client's first is a reconnect.
+    pub async fn connect_tcp(&mut self) -> Result<net::CountingStream, ClientError> {
+        self.probe.opening();
         let group = self.probe.group().clone();
-        self.target().connect(self.index, group).await.map_err(ClientError::Connect)
+        let stream = self.target().connect(self.index, group).await.map_err(ClientError::Connect)?;
+        self.probe.tcp_connected();
+        Ok(stream)
     }
 
     /// Run a streaming transport until the run is over: `stream` returns `Ok` when
-    /// cancelled; each failure is counted, then the stream reopens from the cursor.
+    /// cancelled; each failure is counted, then the stream reopens from the cursor
+    /// after the policy's wait (or the client ends).
     pub async fn reconnecting(mut self, mut stream: impl AsyncFnMut(&mut Client) -> Result<(), ClientError>) {
         while let Err(e) = stream(&mut self).await {
             if !self.failed(&e).await {
                 return;
             }
         }
+    }
+
+    /// A connection worked: the next failure's back-off starts from the base again.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
     }
 
     /// One request of the polling family at `path`, on the client's keep-alive
@@ -163,7 +184,7 @@ impl Client {
         sender: &mut Option<HttpSender>,
         path: &str,
         params: &[(&str, String)],
-        cursor: &mut Option<u64>,
+        cursor: &mut Option<Position>,
     ) -> Result<(), ClientError> {
         let started = sender.is_none().then(Instant::now);
         let conn = match sender {
@@ -171,11 +192,13 @@ impl Client {
             None => sender.insert(self.connect_http().await?),
         };
         let mut params = params.to_vec();
-        params.extend(cursor.iter().map(|n| ("since", n.to_string())));
+        params.extend(cursor.iter().map(|p| ("since", p.to_string())));
         let url = self.settings.url(path, &params);
-        match self.exchange(conn, &url, *cursor, started).await {
+        match self.exchange(conn, &url, cursor.as_ref().map(|p| p.seq), started).await {
             Ok(answer) => {
-                *cursor = Some(answer.next);
+                self.succeeded();
+                let epoch = Some(answer.epoch).filter(|e| !e.is_empty());
+                *cursor = Some(Position { epoch, seq: answer.next });
                 Ok(())
             }
             Err(e) => {
@@ -185,13 +208,22 @@ impl Client {
         }
     }
 
-    /// Count `error`, then wait before retrying. `false` once the run is over.
-    pub async fn failed(&self, error: &ClientError) -> bool {
+    /// Count `error`, then wait as the reconnect policy says. `false` once the run is
+    /// over, or if the policy is not to come back (the client is then counted as ended).
+    pub async fn failed(&mut self, error: &ClientError) -> bool {
         tracing::debug!(client = self.index, %error, "client error");
         self.probe.error(error.kind());
+        self.probe.connection_ended();
+        self.failures = self.failures.saturating_add(1);
+        let (policy, transport) = (self.settings.spec.knobs.reconnect, self.settings.spec.transport);
+        let Some(wait) = reconnect::delay(policy, transport, self.failures, self.sse_retry, rand::random())
+        else {
+            self.probe.ended();
+            return false;
+        };
         tokio::select! {
             _ = self.cancel.cancelled() => false,
-            _ = tokio::time::sleep(RECONNECT_BACKOFF) => true,
+            _ = tokio::time::sleep(wait) => true,
         }
     }
 
@@ -216,7 +248,13 @@ impl Client {
             return Err(ClientError::Status(status.as_u16()));
         }
         let answer: PollResponse = serde_json::from_slice(&body)?;
-        if answer.missed > 0 {
+        // Before its ticks: they are the new run's. A server without epochs names none.
+        if answer.reset {
+            self.probe.reset(&answer.epoch);
+        } else if !answer.epoch.is_empty() {
+            self.probe.learn_epoch(&answer.epoch);
+        }
+        if answer.missed > 0 && !answer.reset {
             self.probe.gap(since.unwrap_or(0), answer.missed);
         }
         if answer.ticks.is_empty() && answer.missed == 0 {

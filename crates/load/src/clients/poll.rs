@@ -6,6 +6,10 @@
 //! an interval for the next poll, so latency ≈ interval / 2; every poll costs a full
 //! request and response even when the answer is empty, so requests grow with clients
 //! ÷ interval while the useful data stays the same.
+//!
+//! A failed poll backs off as the reconnect policy says before the next slot (with
+//! `--reconnect fixed` the next slot is the retry): polls are spread over the interval
+//! by their random phases already, so a poller's crowd has no herd to spread.
 
 use std::time::Instant;
 
@@ -20,8 +24,10 @@ pub async fn run(mut c: Client) {
     let mut sender = None;
     let mut cursor = None;
     // The first poll is the client's connect: it gets the latest ticks and the head.
-    if let Err(e) = c.ask(&mut sender, "/api/poll", &[], &mut cursor).await {
-        c.probe.error(e.kind());
+    if let Err(e) = c.ask(&mut sender, "/api/poll", &[], &mut cursor).await
+        && !c.failed(&e).await
+    {
+        return;
     }
     let phase = interval.mul_f64(rand::random::<f64>());
     let mut slots = tokio::time::interval_at((Instant::now() + phase).into(), interval);
@@ -43,13 +49,13 @@ pub async fn run(mut c: Client) {
             _ = cancel.cancelled() => return,
             r = c.ask(&mut sender, "/api/poll", &[], &mut cursor) => r,
         };
-        if let Err(e) = result {
-            // No back-off: the schedule itself is the retry.
-            tracing::debug!(client = c.index, error = %e, "poll failed");
-            c.probe.error(e.kind());
-        }
         if tokio::time::Instant::now() > slot + interval {
             c.probe.late();
+        }
+        if let Err(e) = result
+            && !c.failed(&e).await
+        {
+            return;
         }
     }
 }

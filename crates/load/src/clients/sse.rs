@@ -1,8 +1,10 @@
 //! Server-Sent Events: one long HTTP response the server keeps writing to.
 //!
-//! Each client sends one `GET /api/sse` (with `Last-Event-ID` when it resumes) and then
-//! only reads: `id: <seq>\ndata: <tick>\n\n` per tick, `event: gap` when history ran out,
-//! `:` comments as keep-alives. Latency is one write after the tick; the cost per tick
+//! Each client sends one `GET /api/sse` (with `Last-Event-ID` when it resumes, as
+//! `EventSource` does) and then only reads: `id: <epoch>-<seq>\ndata: <tick>\n\n` per
+//! tick, `event: gap` when history ran out, `event: reset` when its cursor was of another
+//! run of the server, `retry:` for how long to wait before reconnecting, `:` comments as
+//! keep-alives. Latency is one write after the tick; the cost per tick
 //! is the tick plus ~20 bytes of framing, and per client one open connection (a socket
 //! and a task on the server) for as long as it listens. It is plain HTTP, so proxies and
 //! `EventSource` reconnection come for free; it is one-way.
@@ -25,6 +27,12 @@ use crate::sse_parse::{Event, SseParser};
 #[derive(Deserialize)]
 struct GapData {
     missed: u64,
+}
+
+/// The data of an `event: reset`.
+#[derive(Deserialize)]
+struct ResetData {
+    epoch: String,
 }
 
 pub async fn run(c: Client) {
@@ -123,8 +131,10 @@ impl Client {
             self.settings.url("/api/sse", &[]),
             self.target().authority
         );
-        if let Some(seq) = self.probe.cursor() {
-            request.push_str(&format!("last-event-id: {seq}\r\n"));
+        // The last id as the stream wrote it (`<epoch>-<seq>`): the probe's cursor, which
+        // is that id while ticks arrive in order, and past an announced gap after one.
+        if let Some(position) = self.probe.cursor() {
+            request.push_str(&format!("last-event-id: {position}\r\n"));
         }
         request.push_str("\r\n");
         self.probe.request();
@@ -139,6 +149,7 @@ impl Client {
             return Err(ClientError::Status(head.status));
         }
         self.probe.connected(started.elapsed());
+        self.succeeded();
         let mut chunked = head.chunked.then_some(Chunked::START);
         let mut parser = SseParser::default();
         // The ticks of one read, recorded together (one lock, one clock read).
@@ -159,6 +170,9 @@ impl Client {
             conn.consume(n);
             self.probe.tick_fields(&ticks);
             ticks.clear();
+            if let Some(ms) = parser.retry_ms() {
+                self.sse_retry = std::time::Duration::from_millis(ms);
+            }
             if let Some(e) = failure {
                 return Err(e);
             }
@@ -176,19 +190,39 @@ impl Client {
     }
 }
 
-/// One event: a tick is queued in `ticks`; a gap is recorded in order, after them.
+/// One event: a tick is queued in `ticks`; a gap or a reset is recorded in order, after
+/// the ticks before it.
 fn sse_event(
     probe: &mut crate::measure::Probe,
     ticks: &mut Vec<(u64, u64)>,
     event: &Event,
 ) -> Result<(), ClientError> {
+    let flush = |probe: &mut crate::measure::Probe, ticks: &mut Vec<(u64, u64)>| {
+        probe.tick_fields(ticks);
+        ticks.clear();
+    };
     match event.event.as_str() {
-        "" | "message" => ticks.push(tick_fields(event.data.as_bytes())?),
+        "" | "message" => {
+            // `<epoch>-<seq>`: a tick of an epoch other than the client's starts a new one
+            // (a server that sends bare seqs names none).
+            let epoch = event.id.as_deref().and_then(|id| id.rsplit_once('-')).map(|(e, _)| e);
+            if let Some(epoch) = epoch
+                && probe.epoch() != Some(epoch)
+            {
+                flush(probe, ticks);
+                probe.learn_epoch(epoch);
+            }
+            ticks.push(tick_fields(event.data.as_bytes())?);
+        }
         "gap" => {
             let gap: GapData = serde_json::from_str(&event.data)?;
-            probe.tick_fields(ticks);
-            ticks.clear();
-            probe.gap(probe.cursor().unwrap_or(0), gap.missed);
+            flush(probe, ticks);
+            probe.gap_after_cursor(gap.missed);
+        }
+        "reset" => {
+            let reset: ResetData = serde_json::from_str(&event.data)?;
+            flush(probe, ticks);
+            probe.reset(&reset.epoch);
         }
         other => tracing::debug!(event = other, "ignored SSE event type"),
     }

@@ -1,8 +1,9 @@
 //! WebSocket: one upgraded connection, messages both ways.
 //!
-//! Each client opens `GET /api/ws` (`?since=N` when it resumes), completes the upgrade
-//! handshake and then reads one text message per tick; control messages carry a
-//! `"type"` (`gap`, `error`, `subscribed`). Framing is 2–4 bytes per message from the
+//! Each client opens `GET /api/ws` (`?since=<epoch>-<seq>` when it resumes), completes
+//! the upgrade handshake and then reads one text message per tick; control messages
+//! carry a `"type"` (`hello` first, naming the server's epoch; `reset` when the cursor
+//! was of another run; `gap`, `error`, `subscribed`). Framing is 2–4 bytes per message from the
 //! server, so per tick it is the cheapest on the wire; per client it holds a connection
 //! and one read buffer.
 //!
@@ -88,7 +89,7 @@ impl Client {
             s = self.connect_tcp() => s?,
         };
         let mut conn = Conn::new(stream);
-        let params: Vec<_> = self.probe.cursor().iter().map(|n| ("since", n.to_string())).collect();
+        let params: Vec<_> = self.probe.cursor().iter().map(|p| ("since", p.to_string())).collect();
         let key = generate_key();
         // The request tungstenite wrote for us before, byte for byte.
         let request = format!(
@@ -112,6 +113,7 @@ impl Client {
             return Err(ClientError::WsProtocol("wrong Sec-WebSocket-Accept"));
         }
         self.probe.connected(started.elapsed());
+        self.succeeded();
         // The ticks of one read, recorded together (one lock, one clock read).
         let mut ticks: Vec<(u64, u64)> = Vec::with_capacity(64);
         // A text message split over frames (the server sends none today).
@@ -204,17 +206,24 @@ impl Client {
             ServerMessage::Control(ControlMessage::Gap { missed }) => {
                 self.probe.tick_fields(ticks);
                 ticks.clear();
-                self.probe.gap(self.probe.cursor().unwrap_or(0), missed);
+                self.probe.gap_after_cursor(missed);
+            }
+            // The first message: a hello of another epoch than the client's is a reset
+            // even if none follows (one that does then changes nothing).
+            ServerMessage::Control(ControlMessage::Hello { epoch, .. }) => {
+                self.probe.tick_fields(ticks);
+                ticks.clear();
+                self.probe.learn_epoch(&epoch);
+            }
+            ServerMessage::Control(ControlMessage::Reset { epoch }) => {
+                self.probe.tick_fields(ticks);
+                ticks.clear();
+                self.probe.reset(&epoch);
             }
             ServerMessage::Control(ControlMessage::Error { message }) => {
                 return Err(ClientError::ServerMessage(message));
             }
-            // Epochs (SPEC §7) are not yet read by this client: its cursor stays a bare seq.
-            ServerMessage::Control(
-                ControlMessage::Subscribed { .. }
-                | ControlMessage::Hello { .. }
-                | ControlMessage::Reset { .. },
-            ) => {}
+            ServerMessage::Control(ControlMessage::Subscribed { .. }) => {}
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 /// A set of seqs as a bitmap from the first seq seen: a client's ticks are nearly
 /// contiguous, so this is ~1 bit per tick of the window instead of a hash entry.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SeqSet {
     base: u64,
     words: Vec<u64>,
@@ -29,6 +29,19 @@ impl SeqSet {
         self.words[word] |= 1 << bit;
         !had
     }
+
+    pub fn contains(&self, seq: u64) -> bool {
+        let Some(offset) = seq.checked_sub(self.base) else { return false };
+        let (word, bit) = ((offset / 64) as usize, offset % 64);
+        self.words.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    /// The seqs in the set, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.words.iter().enumerate().flat_map(move |(i, &w)| {
+            (0..64).filter(move |bit| w & (1 << bit) != 0).map(move |bit| self.base + i as u64 * 64 + bit)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -45,5 +58,7 @@ mod tests {
         assert!(!s.insert(1000));
         assert!(!s.insert(70_000));
         assert!(s.insert(999));
+        assert!(s.contains(999) && s.contains(5) && !s.contains(6) && !s.contains(4) && !s.contains(80_000));
+        assert_eq!(s.iter().collect::<Vec<_>>(), [5, 999, 1000, 70_000]);
     }
 }
