@@ -40,8 +40,7 @@ pub struct EmulatorCounts {
     pub connections: u64,
     pub bytes_down: u64,
     pub bytes_up: u64,
-    /// Segments paced, lost at least once, and held back behind a late one, over the
-    /// directions that have ended.
+    /// Segments paced, lost at least once, and held back behind a late one.
     pub segments: u64,
     pub lost: u64,
     pub held_back: u64,

@@ -83,6 +83,7 @@ pub fn spawn(client: TcpStream, upstream: TcpStream, link: &LinkSpec, seed: u64,
     let handshake_done = accepted + link.rtt();
     let up = Pump {
         pacer: Pacer::new(link.up, rto, seed),
+        reported: PacerCounts::default(),
         not_before: handshake_done,
         limit: queue_limit(&link.up),
         counters: counters.clone(),
@@ -90,6 +91,7 @@ pub fn spawn(client: TcpStream, upstream: TcpStream, link: &LinkSpec, seed: u64,
     };
     let down = Pump {
         pacer: Pacer::new(link.down, rto, seed ^ DOWN_SEED),
+        reported: PacerCounts::default(),
         not_before: accepted,
         limit: queue_limit(&link.down),
         counters,
@@ -102,6 +104,8 @@ pub fn spawn(client: TcpStream, upstream: TcpStream, link: &LinkSpec, seed: u64,
 /// One direction.
 struct Pump {
     pacer: Pacer,
+    /// The pacer's counts already added to the emulator's.
+    reported: PacerCounts,
     /// No byte reaches the link before this (the handshake).
     not_before: Instant,
     limit: usize,
@@ -133,11 +137,11 @@ impl Pump {
                         let due = queue.pop_front().expect("checked");
                         let Some(end) = due.end else {
                             let _ = to.shutdown().await;
-                            return self.finish();
+                            return;
                         };
                         queued -= end - due.start;
                         if to.write_all(&due.chunk[due.start..end]).await.is_err() {
-                            return self.finish();
+                            return;
                         }
                     }
                 }
@@ -149,6 +153,7 @@ impl Pump {
                             queued += n;
                             self.count(n);
                             self.pacer.schedule(arrived, n, |at, offset, len| push(&mut queue, at, &chunk, offset, len));
+                            self.report();
                         }
                         // The sender closed (or reset): the FIN follows the last byte.
                         _ => {
@@ -167,8 +172,15 @@ impl Pump {
         bytes.fetch_add(n as u64, Relaxed);
     }
 
-    fn finish(&self) {
-        self.counters.add(self.pacer.counts);
+    /// Adds what the pacer counted since the last report to the emulator's counters.
+    fn report(&mut self) {
+        let (now, before) = (self.pacer.counts, self.reported);
+        self.counters.add(PacerCounts {
+            segments: now.segments - before.segments,
+            lost: now.lost - before.lost,
+            held_back: now.held_back - before.held_back,
+        });
+        self.reported = now;
     }
 }
 

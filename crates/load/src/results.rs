@@ -11,7 +11,9 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::Calibration;
+use crate::link::LinkRecord;
 use crate::procfs::Machine;
+use crate::radio::RadioFigures;
 use pushlab_contract::Transport;
 use pushlab_contract::figures::{CATALOGUE, Catalogue};
 
@@ -101,6 +103,13 @@ pub struct RunRecord {
     pub reconnect: ReconnectFigures,
     pub errors: BTreeMap<String, u64>,
     pub loadgen: Loadgen,
+    /// The emulated link the clients went over (`--link`); absent on plain loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkRecord>,
+    /// What the clients' socket timings would cost a phone's radio: a model applied to
+    /// measured timings (`radio.rs`); absent from files written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radio: Option<RadioFigures>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -296,6 +305,16 @@ pub(crate) mod tests {
             reconnect: Default::default(),
             errors: Default::default(),
             loadgen: Default::default(),
+            link: Some(LinkRecord {
+                figures: pushlab_link::LinkSpec::profile("3g").expect("a profile").figures(),
+                emulator: pushlab_link::EmulatorKind::Builtin,
+                netem: "unavailable".into(),
+                emulator_cpu_s: 0.0,
+                emulator_cpu_pct: 0.0,
+                segments: 0,
+                segments_lost: 0,
+            }),
+            radio: Some(RadioFigures::default()),
         }
     }
 

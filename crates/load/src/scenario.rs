@@ -32,6 +32,9 @@ pub enum Preset {
     /// with 100 clients each, and a reconnect storm of 5,000 clients dropped at once,
     /// with and without jitter.
     Faults,
+    /// The four transports over emulated links (`lan`, `4g`, `3g`, `satellite`,
+    /// `lossy`), 100 clients at 20 ticks/s, in about 4 minutes: where they really differ.
+    Conditions,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -58,6 +61,10 @@ pub struct Scenario {
     /// Runs listed one by one, replacing the sweep (the efficiency preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<Step>>,
+    /// Links each run of the sweep goes over, each a separate run (`--link` specs, e.g.
+    /// `3g`); empty: loopback, no link (files from before links have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
     /// Fault runs listed one by one, replacing the sweep (the faults preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<Vec<FaultStep>>,
@@ -102,6 +109,15 @@ pub struct Knobs {
     /// fixed delay, so they keep their layout and absent means fixed.
     #[serde(default = "Reconnect::before_the_flag", skip_serializing_if = "Reconnect::is_before_the_flag")]
     pub reconnect: Reconnect,
+    /// The emulated link between each client and the server (`--link`, a spec
+    /// `pushlab-link` reads) for one run; `None` is plain loopback. A scenario records
+    /// its sweep in `links`.
+    #[serde(skip)]
+    pub link: Option<String>,
+    /// The server's `--keepalive` (SSE comment, WebSocket ping), in whole ms; `None`
+    /// leaves the server's default (15 s).
+    #[serde(rename = "keepalive_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
+    pub keepalive: Option<Duration>,
 }
 
 /// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
@@ -159,6 +175,8 @@ impl Default for Knobs {
             long_poll_timeout: Duration::from_millis(LONG_POLL_TIMEOUT_MS_DEFAULT),
             coalesce: Duration::ZERO,
             reconnect: Reconnect::Jitter,
+            link: None,
+            keepalive: None,
         }
     }
 }
@@ -177,6 +195,7 @@ impl Scenario {
         let quick = Knobs::default();
         let mut steps = None;
         let mut fault_steps = None;
+        let mut links = Vec::new();
         let (clients, rates, knobs) = match preset {
             Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
             Preset::Efficiency => {
@@ -188,6 +207,17 @@ impl Scenario {
                     ..quick
                 };
                 (vec![100, 1000, 2000, 5000], vec![1.0, 20.0, 100.0], knobs)
+            }
+            // Satellite connects take two round trips (handshake, first answer): 1.2 s.
+            Preset::Conditions => {
+                links = CONDITIONS_LINKS.map(String::from).to_vec();
+                let knobs = Knobs {
+                    duration: Duration::from_secs(6),
+                    ramp: Duration::from_secs(1),
+                    settle: Duration::from_secs(2),
+                    ..quick
+                };
+                (vec![100], vec![20.0], knobs)
             }
             // Each fault run sets its own clients, rate, ramp and window.
             Preset::Faults => {
@@ -219,14 +249,15 @@ impl Scenario {
             rates,
             coalesce: no_coalescing(),
             steps,
+            links,
             faults: fault_steps,
             knobs,
         }
     }
 
     /// The runs in the order they are made: the listed steps if any, else each transport
-    /// through every rate, coalescing and client count, so one transport's sweep reads
-    /// as a line.
+    /// through every link, rate, coalescing and client count, so one transport's sweep
+    /// reads as a line.
     pub fn plan(&self) -> Vec<Planned> {
         let run = |step: &Step| Planned {
             spec: RunSpec {
@@ -247,12 +278,19 @@ impl Scenario {
             // Fault runs are planned by their own list (`faults`), not as runs.
             return Vec::new();
         }
+        // No link listed: one run per combination on plain loopback.
+        let links: Vec<Option<&String>> =
+            if self.links.is_empty() { vec![None] } else { self.links.iter().map(Some).collect() };
         let mut plan = Vec::new();
         for &t in &self.transports {
-            for &rate in &self.rates {
-                for &coalesce in &self.coalesce {
-                    for &clients in &self.clients {
-                        plan.push(run(&Step { coalesce, ..Step::new(t, clients, rate) }));
+            for link in &links {
+                for &rate in &self.rates {
+                    for &coalesce in &self.coalesce {
+                        for &clients in &self.clients {
+                            let mut planned = run(&Step { coalesce, ..Step::new(t, clients, rate) });
+                            planned.spec.knobs.link = link.cloned();
+                            plan.push(planned);
+                        }
                     }
                 }
             }
@@ -260,6 +298,10 @@ impl Scenario {
         plan
     }
 }
+
+/// The conditions preset's links, from the fastest to the slowest round trip, then the
+/// lossy one (`pushlab-link`'s profiles).
+pub const CONDITIONS_LINKS: [&str; 5] = ["lan", "4g", "3g", "satellite", "lossy"];
 
 /// The efficiency preset's runs: each figure of the efficiency issue's table.
 fn efficiency_steps() -> Vec<Step> {
@@ -274,70 +316,8 @@ fn efficiency_steps() -> Vec<Step> {
     steps
 }
 
-/// A list of `Duration`s as JSON whole milliseconds.
-mod millis_list {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(list: &[Duration], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(list.iter().map(|d| d.as_millis() as u64))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
-        Ok(Vec::<u64>::deserialize(d)?.into_iter().map(Duration::from_millis).collect())
-    }
-}
-
-/// An optional `Duration` as JSON whole milliseconds.
-pub(crate) mod millis_opt {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
-    }
-}
-
-/// A `Duration` as a JSON number of whole milliseconds.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
-}
-
-/// A `Duration` as a JSON number of seconds (`15.0`, `0.3`).
-pub(crate) mod seconds {
-    use std::time::Duration;
-
-    use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    /// A negative or unbounded number is an error, not a panic.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Duration::try_from_secs_f64(f64::deserialize(d)?).map_err(D::Error::custom)
-    }
-}
+mod units;
+pub(crate) use units::{millis, millis_list, millis_opt, seconds};
 
 #[cfg(test)]
 mod tests {

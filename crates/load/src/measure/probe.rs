@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use pushlab_contract::{Position, Tick};
 
+use crate::radio::Activity;
+
 use super::{ConnectEvent, EpochLog, FaultClock, Group, RecoveryState, Window, now_us};
 
 /// One client's view of the measurement: its group, plus what it has seen of its own
@@ -22,11 +24,18 @@ pub struct Probe {
     recovery: RecoveryState,
     /// Connections opened so far.
     opened: u64,
+    /// When bytes moved on this client's sockets (every connection of it: one phone).
+    activity: Arc<Activity>,
     ended: bool,
 }
 
 impl Probe {
-    pub(super) fn new(group: Arc<Group>, window: Window, clock: Arc<FaultClock>) -> Self {
+    pub(super) fn new(
+        group: Arc<Group>,
+        window: Window,
+        clock: Arc<FaultClock>,
+        activity: Arc<Activity>,
+    ) -> Self {
         Probe {
             group,
             window,
@@ -35,8 +44,14 @@ impl Probe {
             caught_up: false,
             recovery: RecoveryState::default(),
             opened: 0,
+            activity,
             ended: false,
         }
+    }
+
+    /// Where this client's sockets note when bytes moved (the radio model's input).
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.activity
     }
 
     /// The traffic counters this client's counting sockets add to.
