@@ -43,10 +43,10 @@ report RESULTS *ARGS:
     cargo build --release -q -p pushlab-load
     {{release}}/pushlab-load report {{RESULTS}} {{ARGS}}
 
-# Run the server on 127.0.0.1:3000 (pass flags after, e.g. `just serve --rate 100`).
+# Run the server on 127.0.0.1:3000 with the demo's links (pass flags after, e.g. `just serve --rate 100`).
 serve *ARGS:
     cargo build --release -q -p pushlab-server
-    {{release}}/pushlab-server {{ARGS}}
+    {{release}}/pushlab-server --demo-links 4g,3g,satellite,lossy {{ARGS}}
 
 # Every test: unit and integration (real sockets), the pages' formatter, the pages in Chromium, and the docs.
 test: test-rust test-unit test-browser test-docs
