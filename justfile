@@ -18,6 +18,16 @@ efficiency *ARGS:
     just compare --preset efficiency {{ARGS}}
     cp results/latest.json docs/results/efficiency.json
 
+# The four transports over emulated links: lan, 4g, 3g, satellite, lossy (~5 minutes), kept as docs/results/conditions.json.
+conditions *ARGS:
+    just compare --preset conditions {{ARGS}}
+    cp results/latest.json docs/results/conditions.json
+
+# What the transports would cost a phone's radio, quiet and busy feed, keepalives (~11 minutes), kept as docs/results/battery.json.
+battery *ARGS:
+    just compare --preset battery {{ARGS}}
+    cp results/latest.json docs/results/battery.json
+
 # Restarts, crashes, stream recycling and a 5,000-client reconnect storm (~3 minutes), kept as docs/results/faults.json.
 faults *ARGS:
     just compare --preset faults {{ARGS}}

@@ -92,11 +92,12 @@
     const groups = new Map();
     for (const run of runs) {
       const link = run.link?.name ?? '';
-      const key = [run.rate, run.poll_interval_ms, coalesce(run), link, sweep ? '' : run.clients].join('|');
+      const keepalive = run.keepalive_ms ?? null;
+      const key = [run.rate, run.poll_interval_ms, coalesce(run), link, keepalive, sweep ? '' : run.clients].join('|');
       if (!groups.has(key)) {
         groups.set(key, {
           key, rate: run.rate, pollIntervalMs: run.poll_interval_ms, coalesceMs: coalesce(run), clients: run.clients,
-          link, linkRttMs: run.link?.rtt_ms ?? null, runs: [],
+          link, linkRttMs: run.link?.rtt_ms ?? null, keepaliveMs: keepalive, runs: [],
         });
       }
       groups.get(key).runs.push(run);
@@ -124,6 +125,7 @@
     if (differ('pollIntervalMs') && polls) parts.push(`poll every ${formatValue('milliseconds', group.pollIntervalMs)}`);
     if (differ('coalesceMs') && group.coalesceMs) parts.push(`coalesce ${formatValue('milliseconds', group.coalesceMs)}`);
     if (group.link) parts.push(`link ${group.link} (RTT ${formatValue('milliseconds', group.linkRttMs)})`);
+    if (differ('keepaliveMs') && group.keepaliveMs) parts.push(`keepalive ${formatValue('milliseconds', group.keepaliveMs)}`);
     if (!shaped.sweep && withClients) parts.unshift(`${formatValue('count', group.clients)} clients`);
     return parts.join(', ');
   }

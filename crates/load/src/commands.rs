@@ -122,6 +122,7 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         match outcome {
             Ok(mut record) => {
                 record.coalesce_ms = Some(spec.knobs.coalesce.as_millis() as u64);
+                record.keepalive_ms = spec.knobs.keepalive.map(|k| k.as_millis() as u64);
                 let link = spec.knobs.link.as_deref().map_or(String::new(), |l| format!(" over {l}"));
                 eprintln!(
                     "{transport:>9} × {clients}{link}: done ({} errors)",

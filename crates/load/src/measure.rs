@@ -74,6 +74,8 @@ fn histogram() -> Histogram<u64> {
 pub struct Totals {
     pub latency_us: Histogram<u64>,
     pub connect_us: Histogram<u64>,
+    /// Per client, from starting its first connect to its first tick.
+    pub first_tick_us: Histogram<u64>,
     /// Recovery times ([`recovery`]), one per recovery.
     pub recovery_us: Histogram<u64>,
     pub delivered: u64,
@@ -98,6 +100,7 @@ impl Default for Totals {
         Self {
             latency_us: histogram(),
             connect_us: histogram(),
+            first_tick_us: histogram(),
             recovery_us: histogram(),
             delivered: 0,
             duplicates: 0,
@@ -117,6 +120,7 @@ impl Totals {
         // Same bounds on every side, so adding cannot fail.
         let _ = self.latency_us.add(&other.latency_us);
         let _ = self.connect_us.add(&other.connect_us);
+        let _ = self.first_tick_us.add(&other.first_tick_us);
         let _ = self.recovery_us.add(&other.recovery_us);
         self.delivered += other.delivered;
         self.duplicates += other.duplicates;

@@ -283,6 +283,7 @@ fn record(
         rate: s.before.ticker.rate,
         poll_interval_ms: spec.knobs.poll_interval.as_millis() as u64,
         coalesce_ms: None, // `compare` knows it: it started the server
+        keepalive_ms: None,
 
         window_s,
         drain_s: s.drain.as_secs_f64(),
@@ -321,7 +322,7 @@ fn record(
             cpu_per_tick_sends: None,
             cpu_source: if server.pid.is_some() { "proc" } else { "stats" }.into(),
         },
-        connect: Connect::from(&totals.connect_us),
+        connect: Connect::of(&totals.connect_us, &totals.first_tick_us),
         errors,
         loadgen: Loadgen {
             cpu_s: s.self_cpu.as_secs_f64(),

@@ -35,6 +35,11 @@ pub enum Preset {
     /// The four transports over emulated links (`lan`, `4g`, `3g`, `satellite`,
     /// `lossy`), 100 clients at 20 ticks/s, in about 4 minutes: where they really differ.
     Conditions,
+    /// What the transports would cost a phone (the radio model) on a 4g link, 50 clients
+    /// following one symbol, in about 11 minutes: a quiet feed (a tick a minute) with
+    /// polling every 15 s, long-polls, and SSE and WebSocket with a 15 s and a 60 s
+    /// keepalive; then a busy one (2.5 ticks/s).
+    Battery,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -136,11 +141,25 @@ pub struct Step {
     pub poll_interval: Option<Duration>,
     #[serde(rename = "coalesce_ms", default, with = "millis")]
     pub coalesce: Duration,
+    /// The server's `--keepalive`, if not the scenario's.
+    #[serde(rename = "keepalive_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
+    pub keepalive: Option<Duration>,
+    /// The link, if not the scenario's first (the battery preset's steps all go over one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl Step {
     fn new(transport: Transport, clients: usize, rate: f64) -> Self {
-        Step { transport, clients, rate, poll_interval: None, coalesce: Duration::ZERO }
+        Step {
+            transport,
+            clients,
+            rate,
+            poll_interval: None,
+            coalesce: Duration::ZERO,
+            keepalive: None,
+            link: None,
+        }
     }
 }
 
@@ -219,6 +238,19 @@ impl Scenario {
                 };
                 (vec![100], vec![20.0], knobs)
             }
+            // A minute's window: a quiet feed's tick, and a 60 s keepalive, come once in it.
+            Preset::Battery => {
+                steps = Some(battery_steps());
+                links = vec!["4g".into()];
+                let knobs = Knobs {
+                    duration: Duration::from_secs(60),
+                    ramp: Duration::from_secs(2),
+                    settle: Duration::from_secs(1),
+                    symbols: Some(vec![BATTERY_SYMBOL.into()]),
+                    ..quick
+                };
+                (vec![BATTERY_CLIENTS], vec![BATTERY_QUIET_RATE, BATTERY_BUSY_RATE], knobs)
+            }
             // Each fault run sets its own clients, rate, ramp and window.
             Preset::Faults => {
                 fault_steps = Some(faults::preset_steps(&Transport::ALL, quick.reconnect));
@@ -266,6 +298,8 @@ impl Scenario {
                 knobs: Knobs {
                     poll_interval: step.poll_interval.unwrap_or(self.knobs.poll_interval),
                     coalesce: step.coalesce,
+                    keepalive: step.keepalive.or(self.knobs.keepalive),
+                    link: step.link.clone().or_else(|| self.links.first().cloned()),
                     ..self.knobs.clone()
                 },
             },
@@ -302,6 +336,27 @@ impl Scenario {
 /// The conditions preset's links, from the fastest to the slowest round trip, then the
 /// lossy one (`pushlab-link`'s profiles).
 pub const CONDITIONS_LINKS: [&str; 5] = ["lan", "4g", "3g", "satellite", "lossy"];
+
+/// The battery preset's clients, and the one symbol (of the server's 8) they follow.
+pub const BATTERY_CLIENTS: usize = 50;
+pub const BATTERY_SYMBOL: &str = "ACME";
+/// Ticks/s over all 8 symbols: one symbol's share of 8/60 is a tick a minute per client
+/// (on average: the walk picks the symbol at random); of 20, 2.5 a second.
+pub const BATTERY_QUIET_RATE: f64 = 8.0 / 60.0;
+pub const BATTERY_BUSY_RATE: f64 = 20.0;
+
+/// The battery preset's runs: the quiet feed's, with the keepalive each stream would
+/// send, then the busy feed's four.
+fn battery_steps() -> Vec<Step> {
+    use Transport::*;
+    let quiet = |t| Step::new(t, BATTERY_CLIENTS, BATTERY_QUIET_RATE);
+    let keepalive = |t, s| Step { keepalive: Some(Duration::from_secs(s)), ..quiet(t) };
+    let mut steps =
+        vec![Step { poll_interval: Some(Duration::from_secs(15)), ..quiet(Poll) }, quiet(LongPoll)];
+    steps.extend([Sse, Ws].into_iter().flat_map(|t| [keepalive(t, 15), keepalive(t, 60)]));
+    steps.extend([Poll, LongPoll, Sse, Ws].map(|t| Step::new(t, BATTERY_CLIENTS, BATTERY_BUSY_RATE)));
+    steps
+}
 
 /// The efficiency preset's runs: each figure of the efficiency issue's table.
 fn efficiency_steps() -> Vec<Step> {
@@ -344,6 +399,30 @@ mod tests {
             (polls.spec.transport, polls.spec.knobs.poll_interval),
             (Transport::Poll, Duration::from_millis(250))
         );
+    }
+
+    #[test]
+    fn the_conditions_and_battery_presets_run_over_their_links() {
+        let c = Scenario::preset(Preset::Conditions).plan();
+        assert_eq!(c.len(), 20);
+        let sse: Vec<_> = c.iter().filter(|p| p.spec.transport == Transport::Sse).collect();
+        let links: Vec<_> = sse.iter().map(|p| p.spec.knobs.link.as_deref().unwrap()).collect();
+        assert_eq!(links, ["lan", "4g", "3g", "satellite", "lossy"]);
+        for link in CONDITIONS_LINKS {
+            assert!(link.parse::<pushlab_link::LinkSpec>().is_ok(), "{link}");
+        }
+        let b = Scenario::preset(Preset::Battery).plan();
+        assert_eq!(b.len(), 10);
+        assert!(b.iter().all(|p| p.spec.knobs.link.as_deref() == Some("4g") && p.spec.clients == 50));
+        let keepalives: Vec<_> = b
+            .iter()
+            .filter(|p| p.rate == BATTERY_QUIET_RATE && p.spec.transport == Transport::Sse)
+            .map(|p| p.spec.knobs.keepalive.unwrap().as_secs())
+            .collect();
+        assert_eq!(keepalives, [15, 60]);
+        // One symbol of eight at 8/60 ticks/s: a tick a minute per client.
+        assert!((BATTERY_QUIET_RATE / 8.0 * 60.0 - 1.0).abs() < 1e-12);
+        assert!(Scenario::preset(Preset::Quick).plan().iter().all(|p| p.spec.knobs.link.is_none()));
     }
 
     #[test]

@@ -41,6 +41,7 @@ const ROWS: &[&[&str]] = &[
     &["server.tcp_mem_per_conn_bytes"],
     &["server.tcp_sockets_with_clients", "server.tcp_socket_slab_bytes"],
     &["connect.p50_us", "connect.p99_us"],
+    &["connect.first_tick_p50_us", "connect.first_tick_p99_us"],
     &["errors.*"],
     &["loadgen.cpu_pct", "loadgen.rss_bytes"],
     &["loadgen.heap_per_client_bytes"],
@@ -177,7 +178,10 @@ fn render_one(runs: &[RunRecord]) -> String {
     let mut header = vec![String::new()];
     header.extend(runs.iter().map(|r| {
         let clients = format(Unit::Count, r.clients as f64);
-        let link = r.link.as_ref().map_or(String::new(), |l| format!("\nlink {}", l.figures.name));
+        let mut link = r.link.as_ref().map_or(String::new(), |l| format!("\nlink {}", l.figures.name));
+        if let Some(ms) = r.keepalive_ms {
+            link.push_str(&format!("\nkeepalive {}", format(Unit::Milliseconds, ms as f64)));
+        }
         format!("{}\n{clients} clients · {}{link}", r.transport, format(Unit::PerSecond, r.rate))
     }));
     let mut rows: Vec<&[&str]> = ROWS.to_vec();

@@ -76,6 +76,10 @@ async fn a_long_poll_pays_a_round_trip_per_answer_where_sse_pays_one_way() {
     let server = server(&["--rate", "20"]).await;
     let sse = over(&server, Transport::Sse, "rtt=200ms", Duration::from_secs(1)).await;
     let long_poll = over(&server, Transport::LongPoll, "rtt=200ms", Duration::from_secs(1)).await;
+    // The first tick: a round trip of handshake, the request's way up, the answer's way
+    // down (400 ms), and up to one tick interval (50 ms) for the next tick.
+    let first = ms(sse.connect.first_tick_p50_us);
+    assert!((390.0..=500.0).contains(&first), "SSE first tick p50 {first} ms, expected 400–450");
     let (sse, lp) = (ms(sse.latency_us.p50), ms(long_poll.latency_us.p50));
     assert!((95.0..=125.0).contains(&sse), "SSE p50 {sse} ms, expected about 100");
     assert!((170.0..=260.0).contains(&lp), "long-poll p50 {lp} ms, expected about 200");

@@ -68,6 +68,8 @@ pub const FIGURES: &[Figure] = &[
     fig("clients", "clients", Count, Neither).about("clients connected at once"),
     fig("rate", "tick rate", PerSecond, Neither).about("ticks the server published per second, all symbols"),
     fig("poll_interval_ms", "poll interval", Milliseconds, Neither).about("how often a polling client asks"),
+    fig("keepalive_ms", "server keepalive", Milliseconds, Neither)
+        .about("an SSE comment or WebSocket ping this often on an idle stream (--keepalive; 15 s by default)"),
     fig("window_s", "measurement window", Seconds, Neither).about("the time the figures cover"),
     fig("drain_s", "drain after the window", Seconds, Neither)
         .about("how long the window's ticks were still waited for"),
@@ -167,6 +169,13 @@ pub const FIGURES: &[Figure] = &[
         .short("p99").about("99 % of the connects were faster").measured_if("connect.count"),
     fig("connect.max_us", "connect max", Microseconds, Lower)
         .short("max").about("the slowest connect").measured_if("connect.count"),
+    fig("connect.first_tick_count", "clients timed to a first tick", Count, Neither)
+        .short("clients timed").about("clients that received a tick, each timed once"),
+    fig("connect.first_tick_p50_us", "time to first tick p50", Microseconds, Lower)
+        .short("first tick p50").about("from starting the first connect to the first tick in hand, per client")
+        .measured_if("connect.first_tick_count"),
+    fig("connect.first_tick_p99_us", "time to first tick p99", Microseconds, Lower)
+        .short("first tick p99").about("99 % of the clients had their first tick sooner").measured_if("connect.first_tick_count"),
 
     fig("reconnect.attempts", "reconnect attempts", Count, Lower)
         .short("attempts").about("connections clients opened after their first"),
