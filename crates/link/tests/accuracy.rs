@@ -57,7 +57,8 @@ async fn a_100ms_link_measures_100ms_on_a_ping_pong_and_connecting_costs_a_round
     let rtt = median(rtts.clone()).await;
     eprintln!("100 ms link: ping-pong median {rtt:?}, all {rtts:?}");
     assert!(rtt >= Duration::from_millis(98) && rtt <= Duration::from_millis(102), "{rtt:?}");
-    assert!(rtts.iter().all(|r| *r >= Duration::from_millis(100)), "never early: {rtts:?}");
+    // Each direction may deliver up to the timer's resolution (1 ms) early, never more.
+    assert!(rtts.iter().all(|r| *r >= Duration::from_millis(98)), "never 2 ms early: {rtts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
