@@ -18,6 +18,16 @@ efficiency *ARGS:
     just compare --preset efficiency {{ARGS}}
     cp results/latest.json docs/results/efficiency.json
 
+# The four transports over emulated links: lan, 4g, 3g, satellite, lossy (~5 minutes), kept as docs/results/conditions.json.
+conditions *ARGS:
+    just compare --preset conditions {{ARGS}}
+    cp results/latest.json docs/results/conditions.json
+
+# What the transports would cost a phone's radio, quiet and busy feed, keepalives (~11 minutes), kept as docs/results/battery.json.
+battery *ARGS:
+    just compare --preset battery {{ARGS}}
+    cp results/latest.json docs/results/battery.json
+
 # Restarts, crashes, stream recycling and a 5,000-client reconnect storm (~3 minutes), kept as docs/results/faults.json.
 faults *ARGS:
     just compare --preset faults {{ARGS}}
@@ -48,10 +58,10 @@ report RESULTS *ARGS:
     cargo build --release -q -p pushlab-load
     {{release}}/pushlab-load report {{RESULTS}} {{ARGS}}
 
-# Run the server on 127.0.0.1:3000 (pass flags after, e.g. `just serve --rate 100`).
+# Run the server on 127.0.0.1:3000 with the demo's links (pass flags after, e.g. `just serve --rate 100`).
 serve *ARGS:
     cargo build --release -q -p pushlab-server
-    {{release}}/pushlab-server {{ARGS}}
+    {{release}}/pushlab-server --demo-links 4g,3g,satellite,lossy {{ARGS}}
 
 # Every test: unit and integration (real sockets), the pages' formatter, the pages in Chromium, and the docs.
 test: test-rust test-unit test-browser test-docs

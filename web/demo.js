@@ -2,7 +2,7 @@
 // This file holds what differs per transport (the table below) and the controls; the
 // measuring is in demo/panel.js and the connecting in demo/transports.js.
 import { Panel, LATENCY_WINDOW } from './demo/panel.js';
-import { PollClient, LongPollClient, SseClient, WsClient } from './demo/transports.js';
+import { PollClient, LongPollClient, SseClient, WsClient, setApiBase } from './demo/transports.js';
 
 /** How often the panels redraw their numbers (the data itself arrives as fast as it comes). */
 const RENDER_MS = 100;
@@ -97,11 +97,47 @@ async function main() {
     renderCaptions();
   });
   $('#chart-symbol').addEventListener('change', () => panels.forEach((p) => p.setChartSymbol()));
+  await offerLinks(panels);
   $('#rate-form').addEventListener('submit', (event) => {
     event.preventDefault();
     setRate(Number($('#rate').value));
   });
   document.body.dataset.state = 'running';
+}
+
+/**
+ * The links the server offers (GET /api/links, its --demo-links): picking one moves all
+ * four panels there, each resuming from its cursor, so they degrade side by side.
+ */
+async function offerLinks(panels) {
+  const select = $('#link');
+  const status = $('#link-status');
+  let links = [];
+  try {
+    const response = await fetch('api/links', { cache: 'no-store' });
+    if (response.ok) links = await response.json();
+  } catch {
+    // An older server without links: the page still runs on loopback.
+  }
+  if (links.length === 0) {
+    select.disabled = true;
+    status.textContent = 'start the server with --demo-links 3g,satellite to offer links';
+    return;
+  }
+  for (const link of links) {
+    select.append(new Option(`${link.name} (RTT ${window.pushlab.formatValue('milliseconds', link.rtt_ms)})`, String(link.port)));
+  }
+  select.addEventListener('change', () => {
+    const link = links.find((l) => String(l.port) === select.value);
+    setApiBase(link ? `${location.protocol}//${location.hostname}:${link.port}/` : '');
+    status.textContent = link ? `${link.spec} (${link.emulator} emulator)` : '';
+    document.body.dataset.link = link ? link.name : '';
+    for (const panel of panels) {
+      if (!panel.connected) continue;
+      panel.client.disconnect();
+      panel.connect(); // from its cursor: nothing is lost by moving
+    }
+  });
 }
 
 /** POST /api/admin/rate: the server only takes it from this machine (loopback). */

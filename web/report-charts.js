@@ -130,6 +130,8 @@
       }
     }
     renderCoalescing(container, shaped);
+    // Runs over emulated links: report-conditions.js, loaded after this file.
+    pushlab.renderConditions?.(container, shaped);
   }
 
   /**

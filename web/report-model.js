@@ -79,18 +79,25 @@
     // Known transports in the catalogue's order, any other after them.
     const rank = (t) => (known.includes(t) ? known.indexOf(t) : known.length);
     const coalesce = (run) => run.coalesce_ms ?? 0;
+    // Runs over emulated links (--link) in order of their round trip, then loss.
+    const rtt = (run) => run.link?.rtt_ms ?? -1;
+    const loss = (run) => run.link?.loss_pct ?? 0;
     const runs = results.runs.slice().sort(
-      (a, b) => rank(a.transport) - rank(b.transport) || a.rate - b.rate || coalesce(a) - coalesce(b) || a.clients - b.clients,
+      (a, b) => rank(a.transport) - rank(b.transport) || a.rate - b.rate || coalesce(a) - coalesce(b) ||
+        rtt(a) - rtt(b) || loss(a) - loss(b) || a.clients - b.clients,
     );
     const clientCounts = [...new Set(runs.map((r) => r.clients))].sort((a, b) => a - b);
     const listed = Array.isArray(results.scenario?.steps);
     const sweep = !listed && clientCounts.length > 1;
     const groups = new Map();
     for (const run of runs) {
-      const key = [run.rate, run.poll_interval_ms, coalesce(run), sweep ? '' : run.clients].join('|');
+      const link = run.link?.name ?? '';
+      const keepalive = run.keepalive_ms ?? null;
+      const key = [run.rate, run.poll_interval_ms, coalesce(run), link, keepalive, sweep ? '' : run.clients].join('|');
       if (!groups.has(key)) {
         groups.set(key, {
-          key, rate: run.rate, pollIntervalMs: run.poll_interval_ms, coalesceMs: coalesce(run), clients: run.clients, runs: [],
+          key, rate: run.rate, pollIntervalMs: run.poll_interval_ms, coalesceMs: coalesce(run), clients: run.clients,
+          link, linkRttMs: run.link?.rtt_ms ?? null, keepaliveMs: keepalive, runs: [],
         });
       }
       groups.get(key).runs.push(run);
@@ -117,6 +124,8 @@
     const polls = group.runs.some((r) => r.transport === 'poll');
     if (differ('pollIntervalMs') && polls) parts.push(`poll every ${formatValue('milliseconds', group.pollIntervalMs)}`);
     if (differ('coalesceMs') && group.coalesceMs) parts.push(`coalesce ${formatValue('milliseconds', group.coalesceMs)}`);
+    if (group.link) parts.push(`link ${group.link} (RTT ${formatValue('milliseconds', group.linkRttMs)})`);
+    if (differ('keepaliveMs') && group.keepaliveMs) parts.push(`keepalive ${formatValue('milliseconds', group.keepaliveMs)}`);
     if (!shaped.sweep && withClients) parts.unshift(`${formatValue('count', group.clients)} clients`);
     return parts.join(', ');
   }

@@ -168,6 +168,49 @@ test('loads a results file dropped on the page: two tick rates get a latency cha
   await page.close();
 });
 
+test('runs over emulated links get latency against the link\'s round trip, and the radio model labelled as one', async () => {
+  const page = await openReport(`${server.url}/report`);
+  await page.setInputFiles('#file-input', path.join(FIXTURES, 'conditions.json'));
+  await page.waitForFunction(() => document.body.dataset.source === 'conditions.json');
+  const charts = await chartPixels(page);
+  assertAllDrawn(charts);
+  const titles = charts.map((c) => c.title);
+  // One facet per link, named with its round trip, in order of it.
+  const facets = titles.filter((t) => t.startsWith('Latency percentiles'));
+  assert.deepEqual(facets, [
+    'Latency percentiles — 20 ticks/s, link lan (RTT 1 ms)',
+    'Latency percentiles — 20 ticks/s, link 4g (RTT 60 ms)',
+    'Latency percentiles — 20 ticks/s, link lossy (RTT 100 ms)',
+    'Latency percentiles — 20 ticks/s, link 3g (RTT 400 ms)',
+    'Latency percentiles — 20 ticks/s, link satellite (RTT 600 ms)',
+  ]);
+  const byRtt = await page.$eval('figure[data-chart="latency-rtt"] canvas', (c) => {
+    const chart = Chart.getChart(c);
+    return {
+      type: chart.config.type,
+      lines: chart.data.datasets.map((d) => `${d.label}: ${d.data.map((p) => `${p.link}@${p.x}`).join(',')}`),
+    };
+  });
+  assert.equal(byRtt.type, 'scatter');
+  const points = 'lan@1,4g@60,lossy@100,3g@400,satellite@600';
+  assert.deepEqual(byRtt.lines, ['polling', 'long-polling', 'SSE', 'WebSocket'].flatMap((t) => [`${t} p99: ${points}`, `${t} p50: ${points}`]));
+  // The radio charts say what they are: a model applied to measured timings.
+  const radio = titles.filter((t) => t.startsWith('Radio energy'));
+  assert.deepEqual(radio, [
+    'Radio energy per client, LTE model — a model applied to measured timings',
+    'Radio energy per client, 3G model — a model applied to measured timings',
+  ]);
+  const caption = await page.textContent('figure[data-chart="radio-lte"] figcaption');
+  assert.match(caption, /not a battery measurement/);
+  const { head, rows } = await tableText(page);
+  assert.equal(head.length - 1, 20, 'one table column per run');
+  const row = (label) => rows.find((r) => r[0].startsWith(label));
+  assert.ok(row('RTT'), rows.map((r) => r[0]).join(' | '));
+  assert.ok(row('radio active per minute, LTE model'), rows.map((r) => r[0]).join(' | '));
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test('a file of listed runs gets a bar per run\'s settings, and a --coalesce sweep its trade chart', async () => {
   const page = await openReport(`${server.url}/report`);
   await page.setInputFiles('#file-input', path.join(FIXTURES, 'efficiency.json'));

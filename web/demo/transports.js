@@ -30,6 +30,23 @@ const POLL_DRAIN_MAX = 10;
 /** Pause before reopening a socket the server closed, or a stream it refused (EventSource retries dropped streams by itself). */
 const REOPEN_MS = 1000;
 
+/**
+ * Where the panels talk to the server: '' is this page's own origin; the demo's links
+ * (GET /api/links) are other ports of the same server, each relaying through an
+ * emulated link, e.g. `http://localhost:40123/` for 3G. The server answers those
+ * cross-origin requests for its own ports only (CORS, and its WebSocket origin check).
+ */
+let apiBase = '';
+
+/** Moves every client's next request (or stream, or socket) to `base` ('' for this origin). */
+export function setApiBase(base) {
+  apiBase = base;
+}
+
+function api(path) {
+  return `${apiBase}${path}`;
+}
+
 class HttpError extends Error {
   constructor(status, message) {
     super(`${status}: ${message}`);
@@ -40,7 +57,7 @@ class HttpError extends Error {
 /** Fetches `url` and reports the request and its body bytes; returns the parsed JSON body. */
 async function fetchJson(url, sink, signal) {
   sink.request();
-  const response = await fetch(url, { signal, cache: 'no-store' });
+  const response = await fetch(api(url), { signal, cache: 'no-store' });
   // arrayBuffer, not json(): its length is exactly the body bytes that arrived.
   const body = await response.arrayBuffer();
   sink.bytes(body.byteLength);
@@ -197,7 +214,7 @@ export class SseClient {
   }
 
   connect(cursor) {
-    const source = new EventSource(cursor === null ? 'api/sse' : `api/sse?last_event_id=${cursor}`);
+    const source = new EventSource(api(cursor === null ? 'api/sse' : `api/sse?last_event_id=${cursor}`));
     this.source = source;
     let lost = false;
     this.sink.state('opening the stream', 'waiting');
@@ -266,7 +283,8 @@ export class WsClient {
     if (cursor !== null) query.set('since', cursor);
     if (this.symbols) query.set('symbols', this.symbols.join(','));
     this.sink.opened(); // ticks made before this request are replays from the history
-    const socket = new WebSocket(`${scheme}://${location.host}/api/ws${query.size ? `?${query}` : ''}`);
+    const host = apiBase ? new URL(apiBase).host : location.host;
+    const socket = new WebSocket(`${scheme}://${host}/api/ws${query.size ? `?${query}` : ''}`);
     this.socket = socket;
     this.sink.state('handshake', 'waiting');
     let opened = false;

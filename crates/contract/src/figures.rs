@@ -274,7 +274,7 @@ mod tests {
             serde_json::json!({"name": "long-poll", "label": "long-polling", "streaming": false})
         );
         assert_eq!(json["limits"]["rate_per_s"], serde_json::json!([0.1, 100000.0]));
-        let p50 = &json["figures"][8];
+        let p50 = &json["figures"][9];
         assert_eq!(p50["key"], "latency_us.p50");
         assert_eq!(
             (&p50["label"], &p50["unit"], &p50["better"], &p50["measured_if"]),

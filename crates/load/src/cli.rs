@@ -134,6 +134,11 @@ pub struct RunArgs {
     /// Allow a target that is not a loopback address. Only load machines you own.
     #[arg(long, env = "PUSHLAB_LOAD_ALLOW_REMOTE")]
     pub allow_remote: bool,
+    /// An emulated link between each client and the server: a profile (lan, wifi, 4g,
+    /// 3g, satellite, lossy) or a spec such as rtt=100ms,jitter=10ms,bw=1mbit,loss=1%
+    /// (also down=, up=, delay= one way; a profile may take overrides: 3g,loss=1%).
+    #[arg(long, env = "PUSHLAB_LOAD_LINK", value_parser = link_spec)]
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +173,21 @@ pub struct CompareArgs {
     /// The pushlab-server binary (default: next to this executable).
     #[arg(long, env = "PUSHLAB_LOAD_SERVER_BIN")]
     pub server_bin: Option<PathBuf>,
+    /// Emulated links to run over, each a separate run; repeat the flag for several
+    /// (--link 3g --link satellite): a profile (lan, wifi, 4g, 3g, satellite, lossy)
+    /// or a spec such as rtt=100ms,jitter=10ms,bw=1mbit,loss=1% [default: the preset's;
+    /// conditions: lan, 4g, 3g, satellite, lossy; others: none, plain loopback].
+    #[arg(long, value_parser = link_spec)]
+    pub link: Option<Vec<String>>,
+    /// The server's --keepalive: an SSE comment or WebSocket ping this often on an idle
+    /// stream, to the millisecond (e.g. 15s, 60s) [default: the server's, 15s].
+    #[arg(long, env = "PUSHLAB_LOAD_KEEPALIVE", value_parser = whole_millis)]
+    pub keepalive: Option<Duration>,
+}
+
+/// A `--link` value, checked now (the run would refuse it later): kept as written.
+fn link_spec(text: &str) -> Result<String, String> {
+    text.parse::<pushlab_link::LinkSpec>().map(|_| text.to_string()).map_err(|e| e.to_string())
 }
 
 /// A duration cut to whole milliseconds: the results record these knobs in ms, so a
@@ -203,10 +223,13 @@ impl RunArgs {
     /// What `run` measures: the run preset with the flags over it.
     pub fn scenario(&self) -> anyhow::Result<Scenario> {
         let preset = Scenario::preset(Preset::Run);
+        let mut knobs = self.knobs.over(preset.knobs);
+        knobs.link = self.link.clone();
         let s = Scenario {
             transports: vec![self.transport],
             clients: vec![self.clients],
-            knobs: self.knobs.over(preset.knobs),
+            links: self.link.iter().cloned().collect(),
+            knobs,
             ..preset
         };
         validate(&s)?;
@@ -221,18 +244,21 @@ impl CompareArgs {
         let mut knobs = self.knobs.over(preset.knobs);
         knobs.payload_bytes = self.payload_bytes.or(knobs.payload_bytes);
         knobs.seed = self.seed.unwrap_or(knobs.seed);
+        knobs.keepalive = self.keepalive.or(knobs.keepalive);
         let s = Scenario {
             preset: self.preset,
             transports: self.transports.clone().unwrap_or(preset.transports),
             clients: self.clients.clone().unwrap_or(preset.clients),
             rates: self.rates.clone().unwrap_or(preset.rates),
             coalesce: self.coalesce.clone().unwrap_or(preset.coalesce),
+            links: self.link.clone().unwrap_or(preset.links),
             // Flags that change the sweep replace a preset's list of runs.
             steps: preset.steps.filter(|_| {
                 self.transports.is_none()
                     && self.clients.is_none()
                     && self.rates.is_none()
                     && self.coalesce.is_none()
+                    && self.link.is_none()
             }),
             // Fault runs set their own clients and rates; --transports picks among them,
             // --reconnect sets the policy of all but the storm (which runs both).

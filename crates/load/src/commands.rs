@@ -57,6 +57,9 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let calibration = calibration().await;
     let bar = progress_bar(format!("{} × {}", args.clients, args.transport));
     let spec = RunSpec { transport: args.transport, clients: args.clients, knobs: scenario.knobs.clone() };
+    if let Some(link) = &args.link {
+        eprintln!("link {link}: the built-in emulator (tc netem: {})", pushlab_link::netem_status());
+    }
     let record = run::run(&spec, &server, &bar).await?;
     bar.finish_and_clear();
     scenario.rates = vec![record.rate];
@@ -83,6 +86,9 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     };
     // Once, before any server runs: the machine is as quiet as it will be.
     let calibration = calibration().await;
+    if !scenario.links.is_empty() {
+        eprintln!("links: the built-in emulator (tc netem: {})", pushlab_link::netem_status());
+    }
     if let Some(steps) = scenario.faults.clone() {
         let faults = run_faults(&steps, &scenario.knobs, &bin).await?;
         let mut results = Results::new(scenario, Vec::new(), calibration);
@@ -118,8 +124,10 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         match outcome {
             Ok(mut record) => {
                 record.coalesce_ms = Some(spec.knobs.coalesce.as_millis() as u64);
+                record.keepalive_ms = spec.knobs.keepalive.map(|k| k.as_millis() as u64);
+                let link = spec.knobs.link.as_deref().map_or(String::new(), |l| format!(" over {l}"));
                 eprintln!(
-                    "{transport:>9} × {clients}: done ({} errors)",
+                    "{transport:>9} × {clients}{link}: done ({} errors)",
                     record.errors.values().sum::<u64>()
                 );
                 records.push(record);
@@ -230,6 +238,9 @@ pub(crate) fn server_args(k: &Knobs, rate: f64) -> Vec<String> {
     ];
     if let Some(n) = k.payload_bytes {
         args.extend(["--payload-bytes".into(), n.to_string()]);
+    }
+    if let Some(keepalive) = k.keepalive {
+        args.extend(["--keepalive".into(), format!("{}ms", keepalive.as_millis())]);
     }
     // Only when on: a server built before `--coalesce` can still be compared.
     if !k.coalesce.is_zero() {

@@ -14,8 +14,12 @@
 //!   [`clients::sse`] (with [`sse_parse`]), [`clients::ws`]. They speak; they don't measure.
 //! - [`measure`]: the measuring, once: latency histograms per group of clients, tick
 //!   accounting (delivered, duplicates, out of order, gaps), requests, errors by kind.
+//! - [`link`]: a run over an emulated link (`--link`, `pushlab-link`), recorded with
+//!   the emulator's own CPU.
 //! - [`net`]: connecting, and counting every byte on the client sockets.
 //! - [`reference`](mod@reference): which ticks were expected, read from the server's own log.
+//! - [`radio`]: what the clients' socket timings would cost a phone's battery under an
+//!   LTE and a 3G radio-state model: a model applied to measured timings.
 //! - [`procfs`]: CPU and memory of the server and of this process; the fd limit.
 //! - [`sockdiag`]: the kernel's memory for the server's sockets, socket by socket.
 //! - [`calibrate`]: `pushlab-load calibrate`, what a loopback `send()` costs here: the
@@ -32,9 +36,11 @@ pub mod commands;
 pub mod faults;
 pub mod hold;
 pub mod html;
+pub mod link;
 pub mod measure;
 pub mod net;
 pub mod procfs;
+pub mod radio;
 pub mod reference;
 pub mod results;
 pub mod run;

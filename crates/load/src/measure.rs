@@ -29,6 +29,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 
+use crate::radio::Activity;
+
 /// How many histogram/counter groups the clients are spread over. More groups mean
 /// less lock contention and more memory (three ~190 kB histograms each).
 pub const GROUPS: usize = 16;
@@ -72,6 +74,8 @@ fn histogram() -> Histogram<u64> {
 pub struct Totals {
     pub latency_us: Histogram<u64>,
     pub connect_us: Histogram<u64>,
+    /// Per client, from starting its first connect to its first tick.
+    pub first_tick_us: Histogram<u64>,
     /// Recovery times ([`recovery`]), one per recovery.
     pub recovery_us: Histogram<u64>,
     pub delivered: u64,
@@ -96,6 +100,7 @@ impl Default for Totals {
         Self {
             latency_us: histogram(),
             connect_us: histogram(),
+            first_tick_us: histogram(),
             recovery_us: histogram(),
             delivered: 0,
             duplicates: 0,
@@ -115,6 +120,7 @@ impl Totals {
         // Same bounds on every side, so adding cannot fail.
         let _ = self.latency_us.add(&other.latency_us);
         let _ = self.connect_us.add(&other.connect_us);
+        let _ = self.first_tick_us.add(&other.first_tick_us);
         let _ = self.recovery_us.add(&other.recovery_us);
         self.delivered += other.delivered;
         self.duplicates += other.duplicates;
@@ -191,6 +197,8 @@ pub struct Measurement {
     pub window: Window,
     groups: Vec<Arc<Group>>,
     clock: Arc<FaultClock>,
+    /// Every client's socket activity, for the radio model after the run.
+    activities: Mutex<Vec<Arc<Activity>>>,
 }
 
 impl Measurement {
@@ -201,7 +209,7 @@ impl Measurement {
     /// A fault run's measurement: recovery timed on `clock`.
     pub fn with_clock(window: Window, clock: FaultClock) -> Arc<Self> {
         let groups = (0..GROUPS).map(|_| Arc::default()).collect();
-        Arc::new(Self { window, groups, clock: Arc::new(clock) })
+        Arc::new(Self { window, groups, clock: Arc::new(clock), activities: Mutex::default() })
     }
 
     pub fn clock(&self) -> &FaultClock {
@@ -210,7 +218,15 @@ impl Measurement {
 
     /// The probe for client number `client`.
     pub fn probe(self: &Arc<Self>, client: usize) -> Probe {
-        Probe::new(self.groups[client % GROUPS].clone(), self.window, self.clock.clone())
+        let activity = Arc::new(Activity::default());
+        self.activities.lock().unwrap_or_else(PoisonError::into_inner).push(activity.clone());
+        Probe::new(self.groups[client % GROUPS].clone(), self.window, self.clock.clone(), activity)
+    }
+
+    /// Every client's bursts of socket activity, for the radio model.
+    pub fn activity_timelines(&self) -> Vec<Vec<(u64, u64)>> {
+        let activities = self.activities.lock().unwrap_or_else(PoisonError::into_inner);
+        activities.iter().map(|a| a.bursts()).collect()
     }
 
     pub fn traffic(&self) -> TrafficSnapshot {

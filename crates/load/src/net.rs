@@ -1,7 +1,7 @@
 //! Sockets: where the server is, how clients connect, and how their bytes are counted.
 //!
 //! Every client socket is a [`CountingStream`]: a `TcpStream` that adds each read and
-//! write to its group's counters. Counting at the socket, below hyper and tungstenite,
+//! write to its group's counters, and notes when bytes moved for the radio model. Counting at the socket, below hyper and tungstenite,
 //! is what makes "wire bytes" include headers, chunk framing and WebSocket frames: the
 //! bytes the kernel really moved, not what a library says it sent.
 
@@ -21,7 +21,8 @@ use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::measure::{Group, Traffic};
+use crate::measure::{Group, Traffic, now_us};
+use crate::radio::Activity;
 
 /// How long a TCP connect may take before it counts as a `connect_timeout` error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,8 +82,14 @@ impl Target {
         Self { addr, authority: addr.to_string() }
     }
 
-    /// Open a client socket for client number `client`, counted in `group`.
-    pub async fn connect(&self, client: usize, group: Arc<Group>) -> io::Result<CountingStream> {
+    /// Open a client socket for client number `client`, counted in `group`, its
+    /// activity (the times bytes moved) recorded in `activity` for the radio model.
+    pub async fn connect(
+        &self,
+        client: usize,
+        group: Arc<Group>,
+        activity: Arc<Activity>,
+    ) -> io::Result<CountingStream> {
         let socket = match self.addr.ip() {
             IpAddr::V4(ip) if ip.is_loopback() => {
                 let socket = TcpSocket::new_v4()?;
@@ -98,7 +105,7 @@ impl Target {
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
         // Ticks are small and latency is the figure: never let Nagle hold one back.
         stream.set_nodelay(true)?;
-        Ok(CountingStream { inner: stream, group })
+        Ok(CountingStream { inner: stream, group, activity })
     }
 }
 
@@ -107,11 +114,19 @@ impl Target {
 pub struct CountingStream {
     inner: TcpStream,
     group: Arc<Group>,
+    activity: Arc<Activity>,
 }
 
 impl CountingStream {
     fn traffic(&self) -> &Traffic {
         &self.group.traffic
+    }
+
+    fn wrote(&self, n: usize) {
+        self.traffic().bytes_written.fetch_add(n as u64, Relaxed);
+        if n > 0 {
+            self.activity.record(now_us());
+        }
     }
 }
 
@@ -125,6 +140,9 @@ impl AsyncRead for CountingStream {
         ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
         let n = (buf.filled().len() - before) as u64;
         self.traffic().bytes_read.fetch_add(n, Relaxed);
+        if n > 0 {
+            self.activity.record(now_us());
+        }
         Poll::Ready(Ok(()))
     }
 }
@@ -132,7 +150,7 @@ impl AsyncRead for CountingStream {
 impl AsyncWrite for CountingStream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let n = ready!(Pin::new(&mut self.inner).poll_write(cx, buf))?;
-        self.traffic().bytes_written.fetch_add(n as u64, Relaxed);
+        self.wrote(n);
         Poll::Ready(Ok(n))
     }
 
@@ -142,7 +160,7 @@ impl AsyncWrite for CountingStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let n = ready!(Pin::new(&mut self.inner).poll_write_vectored(cx, bufs))?;
-        self.traffic().bytes_written.fetch_add(n as u64, Relaxed);
+        self.wrote(n);
         Poll::Ready(Ok(n))
     }
 
@@ -254,7 +272,7 @@ mod tests {
         });
         let m = Measurement::new(Window { start_us: 0, end_us: 1 });
         let probe = m.probe(0);
-        let stream = target.connect(0, probe.group().clone()).await.unwrap();
+        let stream = target.connect(0, probe.group().clone(), probe.activity().clone()).await.unwrap();
         let mut sender = http1(stream).await.unwrap();
         let req = get(&target, "/api/stats").body(Empty::new()).unwrap();
         let resp = sender.send_request(req).await.unwrap();

@@ -11,7 +11,9 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::Calibration;
+use crate::link::LinkRecord;
 use crate::procfs::Machine;
+use crate::radio::RadioFigures;
 use pushlab_contract::Transport;
 use pushlab_contract::figures::{CATALOGUE, Catalogue};
 
@@ -87,6 +89,9 @@ pub struct RunRecord {
     /// server, absent for `run` against a server already running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coalesce_ms: Option<u64>,
+    /// The server's `--keepalive` in ms, when `compare` set it (absent: the default, 15 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_ms: Option<u64>,
     pub window_s: f64,
     /// How long after the window its ticks were still waited for.
     pub drain_s: f64,
@@ -101,6 +106,13 @@ pub struct RunRecord {
     pub reconnect: ReconnectFigures,
     pub errors: BTreeMap<String, u64>,
     pub loadgen: Loadgen,
+    /// The emulated link the clients went over (`--link`); absent on plain loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkRecord>,
+    /// What the clients' socket timings would cost a phone's radio: a model applied to
+    /// measured timings (`radio.rs`); absent from files written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radio: Option<RadioFigures>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -225,12 +237,29 @@ pub struct Connect {
     pub p50_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+    /// Per client, from starting its first connect to its first tick (whole run; files
+    /// written before it have none: not measured).
+    #[serde(default)]
+    pub first_tick_count: u64,
+    #[serde(default)]
+    pub first_tick_p50_us: u64,
+    #[serde(default)]
+    pub first_tick_p99_us: u64,
 }
 
-impl From<&Histogram<u64>> for Connect {
-    fn from(h: &Histogram<u64>) -> Self {
-        let l = Latency::from(h);
-        Self { count: l.count, p50_us: l.p50, p99_us: l.p99, max_us: l.max }
+impl Connect {
+    /// Connect times, and each client's time to its first tick.
+    pub fn of(connect: &Histogram<u64>, first_tick: &Histogram<u64>) -> Self {
+        let (c, f) = (Latency::from(connect), Latency::from(first_tick));
+        Self {
+            count: c.count,
+            p50_us: c.p50,
+            p99_us: c.p99,
+            max_us: c.max,
+            first_tick_count: f.count,
+            first_tick_p50_us: f.p50,
+            first_tick_p99_us: f.p99,
+        }
     }
 }
 
@@ -285,6 +314,7 @@ pub(crate) mod tests {
             rate: 20.0,
             poll_interval_ms: 1000,
             coalesce_ms: None,
+            keepalive_ms: Some(15_000),
             window_s: 15.0,
             drain_s: 0.1,
             latency_us: Default::default(),
@@ -296,6 +326,16 @@ pub(crate) mod tests {
             reconnect: Default::default(),
             errors: Default::default(),
             loadgen: Default::default(),
+            link: Some(LinkRecord {
+                figures: pushlab_link::LinkSpec::profile("3g").expect("a profile").figures(),
+                emulator: pushlab_link::EmulatorKind::Builtin,
+                netem: "unavailable".into(),
+                emulator_cpu_s: 0.0,
+                emulator_cpu_pct: 0.0,
+                segments: 0,
+                segments_lost: 0,
+            }),
+            radio: Some(RadioFigures::default()),
         }
     }
 

@@ -26,9 +26,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::clients::{Client, Settings};
+use crate::link::RunLink;
 use crate::measure::{self, Measurement, Totals, TrafficSnapshot, Window, now_us};
 use crate::net::{Target, fetch_json};
 use crate::procfs;
+use crate::radio;
 use crate::reference::{self, Expected};
 use crate::results::{
     Connect, Latency, Loadgen, ReconnectFigures, Requests, RunRecord, ServerFigures, Ticks, Wire, per,
@@ -150,7 +152,11 @@ pub async fn run(
     let measurement = Measurement::new(window);
     // After the histograms exist: their fixed ~6 MB is not a per-client cost.
     let self_heap_before = pushlab_alloc::heap_bytes();
-    let settings = Arc::new(Settings::new(spec.clone(), server.target.clone()));
+    // Over a link, the clients connect to its emulator; control traffic stays direct.
+    let mut link = k.link.as_deref().map(|l| RunLink::start(l, server.target.addr, k.seed)).transpose()?;
+    let client_target =
+        link.as_ref().map_or_else(|| server.target.clone(), |l| l.client_target(&server.target));
+    let settings = Arc::new(Settings::new(spec.clone(), client_target));
     let stop = CancellationToken::new();
     let ticker = spawn_progress(progress, start, spec.total(), stop.clone());
     let expected = {
@@ -179,10 +185,12 @@ pub async fn run(
     // may take a while, and must not shift our window.
     let me = std::process::id();
     let self_cpu0 = procfs::cpu_time(me).unwrap_or_default();
+    link.iter_mut().for_each(RunLink::window_starts);
     let (traffic0, server_cpu0) = (measurement.traffic(), server.cpu().await?);
 
     sleep_until(start + window_end).await;
     let self_cpu = procfs::cpu_time(me).unwrap_or_default().saturating_sub(self_cpu0);
+    link.iter_mut().for_each(RunLink::window_ends);
     let (self_rss, self_heap) = (procfs::rss_bytes(me).unwrap_or(0), pushlab_alloc::heap_bytes());
     let (traffic1, server_cpu1) = (measurement.traffic(), server.cpu().await?);
     progress.set_message(label("drain"));
@@ -208,7 +216,10 @@ pub async fn run(
         self_heap_before,
         drain,
     };
-    Ok(record(spec, server, &measurement, &expected, samples))
+    let mut record = record(spec, server, &measurement, &expected, samples);
+    record.link = link.map(|l| l.record(record.window_s));
+    record.radio = Some(radio::figures(&measurement.activity_timelines(), window.start_us, window.end_us));
+    Ok(record)
 }
 
 /// Spawn `count` clients, their connects spread evenly over `ramp`: no connect storm.
@@ -272,6 +283,7 @@ fn record(
         rate: s.before.ticker.rate,
         poll_interval_ms: spec.knobs.poll_interval.as_millis() as u64,
         coalesce_ms: None, // `compare` knows it: it started the server
+        keepalive_ms: None,
 
         window_s,
         drain_s: s.drain.as_secs_f64(),
@@ -310,7 +322,7 @@ fn record(
             cpu_per_tick_sends: None,
             cpu_source: if server.pid.is_some() { "proc" } else { "stats" }.into(),
         },
-        connect: Connect::from(&totals.connect_us),
+        connect: Connect::of(&totals.connect_us, &totals.first_tick_us),
         errors,
         loadgen: Loadgen {
             cpu_s: s.self_cpu.as_secs_f64(),
@@ -320,6 +332,9 @@ fn record(
             heap_per_client_bytes: delta(s.self_heap, s.self_heap_before),
             host_load_1m: procfs::load_average(),
         },
+        // Filled in by `run`, which holds the link and the timelines.
+        link: None,
+        radio: None,
     }
 }
 

@@ -32,6 +32,14 @@ pub enum Preset {
     /// with 100 clients each, and a reconnect storm of 5,000 clients dropped at once,
     /// with and without jitter.
     Faults,
+    /// The four transports over emulated links (`lan`, `4g`, `3g`, `satellite`,
+    /// `lossy`), 100 clients at 20 ticks/s, in about 4 minutes: where they really differ.
+    Conditions,
+    /// What the transports would cost a phone (the radio model) on a 4g link, 50 clients
+    /// following one symbol, in about 11 minutes: a quiet feed (a tick a minute) with
+    /// polling every 15 s, long-polls, and SSE and WebSocket with a 15 s and a 60 s
+    /// keepalive; then a busy one (2.5 ticks/s).
+    Battery,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -58,6 +66,10 @@ pub struct Scenario {
     /// Runs listed one by one, replacing the sweep (the efficiency preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<Step>>,
+    /// Links each run of the sweep goes over, each a separate run (`--link` specs, e.g.
+    /// `3g`); empty: loopback, no link (files from before links have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
     /// Fault runs listed one by one, replacing the sweep (the faults preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<Vec<FaultStep>>,
@@ -102,6 +114,15 @@ pub struct Knobs {
     /// fixed delay, so they keep their layout and absent means fixed.
     #[serde(default = "Reconnect::before_the_flag", skip_serializing_if = "Reconnect::is_before_the_flag")]
     pub reconnect: Reconnect,
+    /// The emulated link between each client and the server (`--link`, a spec
+    /// `pushlab-link` reads) for one run; `None` is plain loopback. A scenario records
+    /// its sweep in `links`.
+    #[serde(skip)]
+    pub link: Option<String>,
+    /// The server's `--keepalive` (SSE comment, WebSocket ping), in whole ms; `None`
+    /// leaves the server's default (15 s).
+    #[serde(rename = "keepalive_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
+    pub keepalive: Option<Duration>,
 }
 
 /// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
@@ -120,11 +141,25 @@ pub struct Step {
     pub poll_interval: Option<Duration>,
     #[serde(rename = "coalesce_ms", default, with = "millis")]
     pub coalesce: Duration,
+    /// The server's `--keepalive`, if not the scenario's.
+    #[serde(rename = "keepalive_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
+    pub keepalive: Option<Duration>,
+    /// The link, if not the scenario's first (the battery preset's steps all go over one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl Step {
     fn new(transport: Transport, clients: usize, rate: f64) -> Self {
-        Step { transport, clients, rate, poll_interval: None, coalesce: Duration::ZERO }
+        Step {
+            transport,
+            clients,
+            rate,
+            poll_interval: None,
+            coalesce: Duration::ZERO,
+            keepalive: None,
+            link: None,
+        }
     }
 }
 
@@ -159,6 +194,8 @@ impl Default for Knobs {
             long_poll_timeout: Duration::from_millis(LONG_POLL_TIMEOUT_MS_DEFAULT),
             coalesce: Duration::ZERO,
             reconnect: Reconnect::Jitter,
+            link: None,
+            keepalive: None,
         }
     }
 }
@@ -177,6 +214,7 @@ impl Scenario {
         let quick = Knobs::default();
         let mut steps = None;
         let mut fault_steps = None;
+        let mut links = Vec::new();
         let (clients, rates, knobs) = match preset {
             Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
             Preset::Efficiency => {
@@ -188,6 +226,30 @@ impl Scenario {
                     ..quick
                 };
                 (vec![100, 1000, 2000, 5000], vec![1.0, 20.0, 100.0], knobs)
+            }
+            // Satellite connects take two round trips (handshake, first answer): 1.2 s.
+            Preset::Conditions => {
+                links = CONDITIONS_LINKS.map(String::from).to_vec();
+                let knobs = Knobs {
+                    duration: Duration::from_secs(6),
+                    ramp: Duration::from_secs(1),
+                    settle: Duration::from_secs(2),
+                    ..quick
+                };
+                (vec![100], vec![20.0], knobs)
+            }
+            // A minute's window: a quiet feed's tick, and a 60 s keepalive, come once in it.
+            Preset::Battery => {
+                steps = Some(battery_steps());
+                links = vec!["4g".into()];
+                let knobs = Knobs {
+                    duration: Duration::from_secs(60),
+                    ramp: Duration::from_secs(2),
+                    settle: Duration::from_secs(1),
+                    symbols: Some(vec![BATTERY_SYMBOL.into()]),
+                    ..quick
+                };
+                (vec![BATTERY_CLIENTS], vec![BATTERY_QUIET_RATE, BATTERY_BUSY_RATE], knobs)
             }
             // Each fault run sets its own clients, rate, ramp and window.
             Preset::Faults => {
@@ -219,14 +281,15 @@ impl Scenario {
             rates,
             coalesce: no_coalescing(),
             steps,
+            links,
             faults: fault_steps,
             knobs,
         }
     }
 
     /// The runs in the order they are made: the listed steps if any, else each transport
-    /// through every rate, coalescing and client count, so one transport's sweep reads
-    /// as a line.
+    /// through every link, rate, coalescing and client count, so one transport's sweep
+    /// reads as a line.
     pub fn plan(&self) -> Vec<Planned> {
         let run = |step: &Step| Planned {
             spec: RunSpec {
@@ -235,6 +298,8 @@ impl Scenario {
                 knobs: Knobs {
                     poll_interval: step.poll_interval.unwrap_or(self.knobs.poll_interval),
                     coalesce: step.coalesce,
+                    keepalive: step.keepalive.or(self.knobs.keepalive),
+                    link: step.link.clone().or_else(|| self.links.first().cloned()),
                     ..self.knobs.clone()
                 },
             },
@@ -247,12 +312,19 @@ impl Scenario {
             // Fault runs are planned by their own list (`faults`), not as runs.
             return Vec::new();
         }
+        // No link listed: one run per combination on plain loopback.
+        let links: Vec<Option<&String>> =
+            if self.links.is_empty() { vec![None] } else { self.links.iter().map(Some).collect() };
         let mut plan = Vec::new();
         for &t in &self.transports {
-            for &rate in &self.rates {
-                for &coalesce in &self.coalesce {
-                    for &clients in &self.clients {
-                        plan.push(run(&Step { coalesce, ..Step::new(t, clients, rate) }));
+            for link in &links {
+                for &rate in &self.rates {
+                    for &coalesce in &self.coalesce {
+                        for &clients in &self.clients {
+                            let mut planned = run(&Step { coalesce, ..Step::new(t, clients, rate) });
+                            planned.spec.knobs.link = link.cloned();
+                            plan.push(planned);
+                        }
                     }
                 }
             }
@@ -261,83 +333,12 @@ impl Scenario {
     }
 }
 
-/// The efficiency preset's runs: each figure of the efficiency issue's table.
-fn efficiency_steps() -> Vec<Step> {
-    use Transport::*;
-    let coalesced = |t, ms| Step { coalesce: Duration::from_millis(ms), ..Step::new(t, 2000, 100.0) };
-    let mut steps: Vec<Step> = [Poll, LongPoll, Sse, Ws].map(|t| Step::new(t, 100, 20.0)).into();
-    steps.extend([Ws, Sse, LongPoll].map(|t| Step::new(t, 5000, 1.0)));
-    steps.extend([Ws, Sse].map(|t| Step::new(t, 2000, 100.0)));
-    steps.extend([10, 50].into_iter().flat_map(|ms| [coalesced(Ws, ms), coalesced(Sse, ms)]));
-    steps.push(Step::new(LongPoll, 1000, 20.0));
-    steps.push(Step { poll_interval: Some(Duration::from_millis(250)), ..Step::new(Poll, 2000, 20.0) });
-    steps
-}
+mod presets;
+pub use presets::{BATTERY_BUSY_RATE, BATTERY_CLIENTS, BATTERY_QUIET_RATE, BATTERY_SYMBOL, CONDITIONS_LINKS};
+use presets::{battery_steps, efficiency_steps};
 
-/// A list of `Duration`s as JSON whole milliseconds.
-mod millis_list {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(list: &[Duration], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(list.iter().map(|d| d.as_millis() as u64))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
-        Ok(Vec::<u64>::deserialize(d)?.into_iter().map(Duration::from_millis).collect())
-    }
-}
-
-/// An optional `Duration` as JSON whole milliseconds.
-pub(crate) mod millis_opt {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
-    }
-}
-
-/// A `Duration` as a JSON number of whole milliseconds.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
-}
-
-/// A `Duration` as a JSON number of seconds (`15.0`, `0.3`).
-pub(crate) mod seconds {
-    use std::time::Duration;
-
-    use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    /// A negative or unbounded number is an error, not a panic.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Duration::try_from_secs_f64(f64::deserialize(d)?).map_err(D::Error::custom)
-    }
-}
+mod units;
+pub(crate) use units::{millis, millis_list, millis_opt, seconds};
 
 #[cfg(test)]
 mod tests {
@@ -364,6 +365,30 @@ mod tests {
             (polls.spec.transport, polls.spec.knobs.poll_interval),
             (Transport::Poll, Duration::from_millis(250))
         );
+    }
+
+    #[test]
+    fn the_conditions_and_battery_presets_run_over_their_links() {
+        let c = Scenario::preset(Preset::Conditions).plan();
+        assert_eq!(c.len(), 20);
+        let sse: Vec<_> = c.iter().filter(|p| p.spec.transport == Transport::Sse).collect();
+        let links: Vec<_> = sse.iter().map(|p| p.spec.knobs.link.as_deref().unwrap()).collect();
+        assert_eq!(links, ["lan", "4g", "3g", "satellite", "lossy"]);
+        for link in CONDITIONS_LINKS {
+            assert!(link.parse::<pushlab_link::LinkSpec>().is_ok(), "{link}");
+        }
+        let b = Scenario::preset(Preset::Battery).plan();
+        assert_eq!(b.len(), 10);
+        assert!(b.iter().all(|p| p.spec.knobs.link.as_deref() == Some("4g") && p.spec.clients == 50));
+        let keepalives: Vec<_> = b
+            .iter()
+            .filter(|p| p.rate == BATTERY_QUIET_RATE && p.spec.transport == Transport::Sse)
+            .map(|p| p.spec.knobs.keepalive.unwrap().as_secs())
+            .collect();
+        assert_eq!(keepalives, [15, 60]);
+        // One symbol of eight at 8/60 ticks/s: a tick a minute per client.
+        assert!((BATTERY_QUIET_RATE / 8.0 * 60.0 - 1.0).abs() < 1e-12);
+        assert!(Scenario::preset(Preset::Quick).plan().iter().all(|p| p.spec.knobs.link.is_none()));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use pushlab_contract::format::{format, lookup, show};
 use serde_json::Value;
 
 use crate::calibrate::Calibration;
+use crate::link::EMULATOR_BUSY_CPU_PCT;
 use crate::results::RunRecord;
 
 mod faults;
@@ -40,12 +41,27 @@ const ROWS: &[&[&str]] = &[
     &["server.tcp_mem_per_conn_bytes"],
     &["server.tcp_sockets_with_clients", "server.tcp_socket_slab_bytes"],
     &["connect.p50_us", "connect.p99_us"],
+    &["connect.first_tick_p50_us", "connect.first_tick_p99_us"],
     &["errors.*"],
     &["loadgen.cpu_pct", "loadgen.rss_bytes"],
     &["loadgen.heap_per_client_bytes"],
     // Above the core count, more threads wanted the CPU than there were cores: whose,
     // the load average cannot say (this run's server and load generator count too).
     &["loadgen.host_load_1m"],
+];
+
+/// A run over an emulated link: which, and what the emulator cost.
+const LINK_ROWS: &[&[&str]] = &[
+    &["link.rtt_ms", "link.jitter_ms", "link.loss_pct"],
+    &["link.down_kbit_s", "link.up_kbit_s"],
+    &["link.segments_lost", "link.segments"],
+    &["link.emulator", "link.emulator_cpu_pct"],
+];
+
+/// What the clients' socket timings would cost a phone: a model, labelled as one.
+const RADIO_ROWS: &[&[&str]] = &[
+    &["radio.lte_active_s_per_min", "radio.lte_wakeups_per_min", "radio.lte_j_per_hour"],
+    &["radio.umts_active_s_per_min", "radio.umts_wakeups_per_min", "radio.umts_j_per_hour"],
 ];
 
 /// The calibration's rows (`pushlab-load calibrate`, and under every comparison's table).
@@ -134,6 +150,13 @@ pub fn warnings(runs: &[RunRecord], cores: usize) -> Vec<String> {
                 format(Unit::PercentOfCore, r.loadgen.cpu_pct)
             ));
         }
+        if let Some(link) = r.link.as_ref().filter(|l| l.emulator_cpu_pct >= EMULATOR_BUSY_CPU_PCT) {
+            out.push(format!(
+                "{}: the link emulator used {} of its core; its own delays are in the latency",
+                run_name(r),
+                format(Unit::PercentOfCore, link.emulator_cpu_pct)
+            ));
+        }
         if r.loadgen.host_load_1m > cores as f64 {
             // The load average counts every runnable thread, this run's own included, so
             // it tells that the CPU was contended, not by whom; the run's own share is
@@ -155,14 +178,23 @@ fn render_one(runs: &[RunRecord]) -> String {
     let mut header = vec![String::new()];
     header.extend(runs.iter().map(|r| {
         let clients = format(Unit::Count, r.clients as f64);
-        format!("{}\n{clients} clients · {}", r.transport, format(Unit::PerSecond, r.rate))
+        let mut link = r.link.as_ref().map_or(String::new(), |l| format!("\nlink {}", l.figures.name));
+        if let Some(ms) = r.keepalive_ms {
+            link.push_str(&format!("\nkeepalive {}", format(Unit::Milliseconds, ms as f64)));
+        }
+        format!("{}\n{clients} clients · {}{link}", r.transport, format(Unit::PerSecond, r.rate))
     }));
+    let mut rows: Vec<&[&str]> = ROWS.to_vec();
+    if runs.iter().any(|r| r.link.is_some()) {
+        rows.extend_from_slice(LINK_ROWS);
+    }
+    rows.extend_from_slice(RADIO_ROWS);
     // The catalogue's keys are paths into a run's JSON, so the table reads runs as JSON too.
     let runs: Vec<Column> = runs
         .iter()
         .map(|r| Column::Figures(serde_json::to_value(r).expect("a run record is JSON")))
         .collect();
-    figure_table(header, &runs, ROWS)
+    figure_table(header, &runs, &rows)
 }
 
 /// The machine's calibration, one row per figure (median / min / max over the rounds).
@@ -278,7 +310,7 @@ mod tests {
         for keys in CALIBRATION_ROWS {
             assert_eq!(row_figures(keys).len(), keys.len());
         }
-        for keys in ROWS {
+        for keys in ROWS.iter().chain(LINK_ROWS).chain(RADIO_ROWS) {
             assert_eq!(row_figures(keys).len(), keys.len());
         }
     }

@@ -94,6 +94,22 @@ fn the_validator_catches_a_missing_and_a_mistyped_field() {
     assert!(errors.iter().any(|e| e == "$.machine.cores: missing"), "{errors:?}");
 }
 
+/// The committed runs over links (their `link`, `radio`, `keepalive_ms` and first-tick
+/// figures, which a loopback run does not have) are documented field by field too.
+#[test]
+fn the_committed_conditions_and_battery_results_validate() {
+    let schema = schema();
+    for name in ["conditions.json", "battery.json"] {
+        let path = format!("{}/../../docs/results/{name}", env!("CARGO_MANIFEST_DIR"));
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut errors = Vec::new();
+        validate(&schema, &file, "$", &mut errors);
+        assert!(errors.is_empty(), "{name}: results.schema.json violations:\n{}", errors.join("\n"));
+        let runs = file["runs"].as_array().unwrap();
+        assert!(runs.iter().all(|r| r["link"]["emulator"] == "builtin" && r["radio"].is_object()), "{name}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_results_file_validates_and_the_report_embeds_it() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -33,7 +33,7 @@ pub async fn set_rate(
     if !is_loopback_host(host(&headers)) {
         return Err(ApiError::Forbidden("admin endpoints answer requests to localhost only".into()));
     }
-    check_origin(&headers, &state.config.allow_origin)?;
+    check_origin(&headers, &state.config.allow_origin, state.own_ports())?;
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if !json.is_some_and(|v| v.starts_with("application/json")) {
         return Err(ApiError::bad("rate: send the body as Content-Type: application/json"));

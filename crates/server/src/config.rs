@@ -98,6 +98,13 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_ALLOW_ORIGIN", value_delimiter = ',')]
     pub allow_origin: Vec<String>,
 
+    /// Links the live demo can put its panels on, comma-separated profiles (lan, wifi,
+    /// 4g, 3g, satellite, lossy): each gets a port of its own where an emulator relays
+    /// to this server through the link; the page lists them (GET /api/links). Off by
+    /// default; `just serve` turns on 4g,3g,satellite,lossy.
+    #[arg(long, env = "PUSHLAB_DEMO_LINKS", value_delimiter = ',', value_parser = parse_demo_link)]
+    pub demo_links: Vec<String>,
+
     /// Worker threads of the async runtime; 0 (the default) means one per core.
     #[arg(long, env = "PUSHLAB_THREADS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
     pub threads: u64,
@@ -124,6 +131,16 @@ impl Config {
     /// The defaults with the listed flags, e.g. `["--rate", "100"]`; panics on a bad flag.
     pub fn with_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Self {
         Config::parse_from(std::iter::once("pushlab-server").chain(args))
+    }
+}
+
+fn parse_demo_link(s: &str) -> Result<String, String> {
+    match pushlab_link::LinkSpec::profile(s) {
+        Some(link) => Ok(link.name),
+        None => {
+            let names: Vec<&str> = pushlab_link::spec::PROFILES.iter().map(|(name, _)| *name).collect();
+            Err(format!("{s:?} is not a link profile; one of {}", names.join(", ")))
+        }
     }
 }
 

@@ -16,6 +16,8 @@
 //!   them with the process's CPU and memory as `/api/stats` and `/metrics`.
 //! - [`assets`]: the pages (compiled into `pushlab-pages`); [`admin`]: changing the rate at run time;
 //!   [`origin`]: which browsers pages may use the WebSocket and admin endpoints.
+//! - [`demo_links`]: the live demo on an emulated link (`--demo-links`): a port per
+//!   link relaying to this server through `pushlab-link`, listed at `/api/links`.
 //! - `/api/figures`: the figure catalogue of `pushlab-contract`, for pages showing a
 //!   results file written before results carried it.
 //!
@@ -40,6 +42,7 @@ pub mod assets;
 pub mod config;
 pub mod counters;
 pub mod cursor;
+pub mod demo_links;
 pub mod error;
 pub mod feed;
 pub mod http1;
@@ -103,6 +106,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/ws", get(ws::ws))
         .route("/api/stats", get(stats::stats_json))
         .route("/api/figures", get(figures))
+        .route("/api/links", get(demo_links::links))
         .route("/metrics", get(stats::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/admin/rate", post(admin::set_rate))
@@ -111,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .route("/results/{*name}", get(assets::results))
         .fallback(assets::fallback)
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), demo_links::cors))
         .with_state(state)
 }
 
@@ -129,9 +134,14 @@ pub async fn run(
 ) -> std::io::Result<()> {
     config::validate(&config).map_err(std::io::Error::other)?;
     let state = AppState::new(config);
+    // Before serving: the page may ask for the links as soon as it loads.
+    let demo = demo_links::DemoLinks::start(&state.config.demo_links, listener.local_addr()?)?;
+    let ports = std::iter::once(listener.local_addr()?.port()).chain(demo.ports()).collect();
+    let _ = (state.ports.set(ports), state.demo_links.set(demo.list()));
     let ticker = start_ticker(&state);
     serve(listener, state, shutdown).await?;
     ticker.abort();
+    drop(demo); // the links close after the server has drained
     Ok(())
 }
 

@@ -8,20 +8,33 @@ use axum::http::{HeaderMap, header};
 
 use crate::error::ApiError;
 
-/// Accepts no `Origin` (not a browser), our own (`http(s)://<Host>`), or one the
+/// Accepts no `Origin` (not a browser), our own (`http(s)://<Host>`), a page of another
+/// of this server's `ports` on the same host name (the demo's links), or one the
 /// operator allowed with `--allow-origin` (`*` allows any).
-pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+pub fn check_origin(headers: &HeaderMap, allowed: &[String], ports: &[u16]) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
     let origin = origin.to_str().unwrap_or_default();
     let host = host(headers);
     let own = origin == format!("http://{host}") || origin == format!("https://{host}");
-    if own || allowed.iter().any(|a| a == "*" || a == origin) {
+    if own || is_own_port_origin(origin, host, ports) || allowed.iter().any(|a| a == "*" || a == origin) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(
             "Origin {origin:?} is not allowed; start the server with --allow-origin {origin} to accept it"
         )))
     }
+}
+
+/// Whether `origin` is `http://<name>:<port>` with `<name>` the host name of `host`
+/// (the `Host` header) and `<port>` one of this server's `ports`: the same server,
+/// reached through another of its doors.
+pub fn is_own_port_origin(origin: &str, host: &str, ports: &[u16]) -> bool {
+    let Some(rest) = origin.strip_prefix("http://") else { return false };
+    let Some((name, port)) = rest.rsplit_once(':') else { return false };
+    let host_name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    !name.is_empty()
+        && name.eq_ignore_ascii_case(host_name)
+        && port.parse().is_ok_and(|p: u16| ports.contains(&p))
 }
 
 /// The `Host` header, or "" without one.
@@ -57,12 +70,31 @@ mod tests {
     fn origins() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, "127.0.0.1:3000".parse().unwrap());
-        assert!(check_origin(&headers, &[]).is_ok(), "no Origin: not a browser");
+        assert!(check_origin(&headers, &[], &[]).is_ok(), "no Origin: not a browser");
         headers.insert(header::ORIGIN, "http://127.0.0.1:3000".parse().unwrap());
-        assert!(check_origin(&headers, &[]).is_ok(), "our own");
+        assert!(check_origin(&headers, &[], &[]).is_ok(), "our own");
         headers.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
-        assert!(check_origin(&headers, &[]).is_err());
-        assert!(check_origin(&headers, &["http://evil.example".into()]).is_ok());
-        assert!(check_origin(&headers, &["*".into()]).is_ok());
+        assert!(check_origin(&headers, &[], &[]).is_err());
+        assert!(check_origin(&headers, &["http://evil.example".into()], &[]).is_ok());
+        assert!(check_origin(&headers, &["*".into()], &[]).is_ok());
+    }
+
+    /// The demo's link ports: a page of the main port talking to a link's, and back.
+    #[test]
+    fn another_port_of_this_server_on_the_same_host_name() {
+        let ports = [3000, 41_001];
+        assert!(is_own_port_origin("http://127.0.0.1:3000", "127.0.0.1:41001", &ports));
+        assert!(is_own_port_origin("http://localhost:41001", "localhost:3000", &ports));
+        assert!(!is_own_port_origin("http://127.0.0.1:5000", "127.0.0.1:41001", &ports), "not ours");
+        assert!(!is_own_port_origin("http://evil.example:3000", "127.0.0.1:41001", &ports), "another name");
+        assert!(
+            !is_own_port_origin("https://127.0.0.1:3000", "127.0.0.1:41001", &ports),
+            "we serve http only"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:41001".parse().unwrap());
+        headers.insert(header::ORIGIN, "http://127.0.0.1:3000".parse().unwrap());
+        assert!(check_origin(&headers, &[], &ports).is_ok());
+        assert!(check_origin(&headers, &[], &[41_001]).is_err(), "3000 is not one of ours here");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use pushlab_contract::Transport;
 use rand::Rng;
@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::counters::{ConnectionCounters, Counters, TransportCounters};
+use crate::demo_links::DemoLink;
 use crate::error::ApiError;
 use crate::feed::Feed;
 
@@ -37,6 +38,11 @@ pub struct Shared {
     connections: Arc<Semaphore>,
     /// Cancelled when the server starts shutting down: streams end, long-polls answer.
     pub shutdown: CancellationToken,
+    /// This server's ports: its own, then each demo link's (`demo_links.rs`). A page of
+    /// any of them may use the others (CORS, the WebSocket origin check).
+    pub ports: OnceLock<Vec<u16>>,
+    /// The demo's links, as `GET /api/links` lists them.
+    pub demo_links: OnceLock<Vec<DemoLink>>,
 }
 
 impl Deref for AppState {
@@ -82,6 +88,8 @@ impl AppState {
             rate,
             connections,
             shutdown: CancellationToken::new(),
+            ports: OnceLock::new(),
+            demo_links: OnceLock::new(),
         }))
     }
 
@@ -91,6 +99,11 @@ impl AppState {
         let max_age = self.config.stream_max_age?;
         let jitter = rand::rng().random_range(1.0 - STREAM_MAX_AGE_JITTER..=1.0 + STREAM_MAX_AGE_JITTER);
         Some(Box::pin(tokio::time::sleep_until(Instant::now() + max_age.mul_f64(jitter))))
+    }
+
+    /// This server's ports (its own and its demo links'); empty before it serves.
+    pub fn own_ports(&self) -> &[u16] {
+        self.ports.get().map_or(&[], Vec::as_slice)
     }
 
     pub fn counters(&self, transport: Transport) -> &TransportCounters {

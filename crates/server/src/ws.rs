@@ -77,7 +77,7 @@ pub async fn ws(
 ) -> Result<Response, ApiError> {
     let mut active = state.active(Transport::Ws);
     active.counters().request();
-    check_origin(&headers, &state.config.allow_origin)?;
+    check_origin(&headers, &state.config.allow_origin, state.own_ports())?;
     let accept =
         handshake(&headers).map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
     let filter = params.symbols(&state.feed)?;

@@ -46,6 +46,8 @@ pub const GROUPS: &[Group] = &[
     Group { key: "reconnect", label: "Reconnects", about: "how clients came back from broken connections, whole run" },
     Group { key: "errors", label: "Errors by kind", about: "failed connects, requests, streams, handshakes" },
     Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
+    Group { key: "link", label: "Link", about: "the emulated network between each client and the server (--link)" },
+    Group { key: "radio", label: "Radio (model)", about: "a model applied to measured timings: what the clients' socket activity would cost a phone's radio" },
     Group { key: "recovery", label: "Recovery", about: "from the fault's instant to each client's first tick over a new connection" },
     Group { key: "peak", label: "Peak after the fault", about: "the busiest 100 ms after the fault (recycling: of the window)" },
 ];
@@ -66,6 +68,8 @@ pub const FIGURES: &[Figure] = &[
     fig("clients", "clients", Count, Neither).about("clients connected at once"),
     fig("rate", "tick rate", PerSecond, Neither).about("ticks the server published per second, all symbols"),
     fig("poll_interval_ms", "poll interval", Milliseconds, Neither).about("how often a polling client asks"),
+    fig("keepalive_ms", "server keepalive", Milliseconds, Neither)
+        .about("an SSE comment or WebSocket ping this often on an idle stream (--keepalive; 15 s by default)"),
     fig("window_s", "measurement window", Seconds, Neither).about("the time the figures cover"),
     fig("drain_s", "drain after the window", Seconds, Neither)
         .about("how long the window's ticks were still waited for"),
@@ -165,6 +169,13 @@ pub const FIGURES: &[Figure] = &[
         .short("p99").about("99 % of the connects were faster").measured_if("connect.count"),
     fig("connect.max_us", "connect max", Microseconds, Lower)
         .short("max").about("the slowest connect").measured_if("connect.count"),
+    fig("connect.first_tick_count", "clients timed to a first tick", Count, Neither)
+        .short("clients timed").about("clients that received a tick, each timed once"),
+    fig("connect.first_tick_p50_us", "time to first tick p50", Microseconds, Lower)
+        .short("first tick p50").about("from starting the first connect to the first tick in hand, per client")
+        .measured_if("connect.first_tick_count"),
+    fig("connect.first_tick_p99_us", "time to first tick p99", Microseconds, Lower)
+        .short("first tick p99").about("99 % of the clients had their first tick sooner").measured_if("connect.first_tick_count"),
 
     fig("reconnect.attempts", "reconnect attempts", Count, Lower)
         .short("attempts").about("connections clients opened after their first"),
@@ -193,6 +204,43 @@ pub const FIGURES: &[Figure] = &[
     fig("loadgen.host_load_1m", "machine load average (1 min)", Number, Lower)
         .about("runnable threads, this run's own included: above the core count the CPU was contended, by whom it can't say")
         .measured_if("loadgen.host_load_1m"),
+
+    fig("link.name", "link", Text, Neither).about("the profile (or custom) the clients' connections went over"),
+    fig("link.spec", "link spec", Text, Neither).short("spec").about("the link in full, as --link takes it"),
+    fig("link.rtt_ms", "link round trip", Milliseconds, Neither).short("RTT").about("one-way delay there and back"),
+    fig("link.jitter_ms", "link jitter", Milliseconds, Neither)
+        .short("jitter").about("each direction's delay varies by up to this either way, never reordering"),
+    fig("link.down_kbit_s", "link bandwidth down, kbit/s", Number, Neither)
+        .short("down kbit/s").about("server to client").measured_if("link.down_kbit_s"),
+    fig("link.up_kbit_s", "link bandwidth up, kbit/s", Number, Neither)
+        .short("up kbit/s").about("client to server").measured_if("link.up_kbit_s"),
+    fig("link.loss_pct", "link loss, % of segments", Number, Neither)
+        .short("loss %").about("the share of TCP segments lost in each direction"),
+    fig("link.rto_ms", "retransmission timeout", Milliseconds, Neither)
+        .short("RTO").about("a lost segment stalls its stream this long: max(200 ms, RTT + 4 × jitter)"),
+    fig("link.emulator", "link emulator", Text, Neither).short("emulator").about("what carried the connections"),
+    fig("link.netem", "tc netem on this kernel", Text, Neither).short("netem").about("probed in a throwaway namespace"),
+    fig("link.emulator_cpu_s", "emulator CPU in window", Seconds, Lower)
+        .short("emulator CPU").about("user + system CPU of the emulator's thread"),
+    fig("link.emulator_cpu_pct", "emulator CPU", PercentOfCore, Lower)
+        .short("emulator CPU (of its core)").about("near 100 % the emulator's delays are in the latency"),
+    fig("link.segments", "segments through the link", Count, Neither)
+        .short("segments").about("TCP segments the emulator paced, both directions, whole run"),
+    fig("link.segments_lost", "segments lost on the link", Count, Neither)
+        .short("lost").about("each stalled its stream for a retransmission timeout"),
+
+    fig("radio.lte_active_s_per_min", "radio active per minute, LTE model", Seconds, Lower)
+        .about("a model applied to measured timings: seconds a phone's LTE radio would be out of idle, per minute"),
+    fig("radio.lte_wakeups_per_min", "radio wake-ups, LTE model", PerClientPerMinute, Lower)
+        .short("wake-ups").about("promotions from idle per client per minute (model)"),
+    fig("radio.lte_j_per_hour", "radio energy, LTE model, J/h per client", Number, Lower)
+        .short("J/h").about("above idle, per client per hour (model)"),
+    fig("radio.umts_active_s_per_min", "radio active per minute, 3G model", Seconds, Lower)
+        .about("a model applied to measured timings: seconds a phone's 3G radio would be in DCH or FACH, per minute"),
+    fig("radio.umts_wakeups_per_min", "radio wake-ups, 3G model", PerClientPerMinute, Lower)
+        .short("wake-ups").about("promotions from idle per client per minute (model)"),
+    fig("radio.umts_j_per_hour", "radio energy, 3G model, J/h per client", Number, Lower)
+        .short("J/h").about("above idle, per client per hour (model)"),
 ];
 
 /// The calibration of the machine, once per results file: its keys are paths in the

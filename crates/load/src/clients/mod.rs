@@ -154,7 +154,9 @@ impl Client {
     pub async fn connect_tcp(&mut self) -> Result<net::CountingStream, ClientError> {
         self.probe.opening();
         let group = self.probe.group().clone();
-        let stream = self.target().connect(self.index, group).await.map_err(ClientError::Connect)?;
+        let activity = self.probe.activity().clone();
+        let stream =
+            self.target().connect(self.index, group, activity).await.map_err(ClientError::Connect)?;
         self.probe.tcp_connected();
         Ok(stream)
     }

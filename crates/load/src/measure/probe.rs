@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use pushlab_contract::{Position, Tick};
 
+use crate::radio::Activity;
+
 use super::{ConnectEvent, EpochLog, FaultClock, Group, RecoveryState, Window, now_us};
 
 /// One client's view of the measurement: its group, plus what it has seen of its own
@@ -22,11 +24,22 @@ pub struct Probe {
     recovery: RecoveryState,
     /// Connections opened so far.
     opened: u64,
+    /// When the client began its first connection, until its first tick arrived (then
+    /// `None`: time to first tick is recorded once per client).
+    first_open_us: Option<u64>,
+    got_first_tick: bool,
+    /// When bytes moved on this client's sockets (every connection of it: one phone).
+    activity: Arc<Activity>,
     ended: bool,
 }
 
 impl Probe {
-    pub(super) fn new(group: Arc<Group>, window: Window, clock: Arc<FaultClock>) -> Self {
+    pub(super) fn new(
+        group: Arc<Group>,
+        window: Window,
+        clock: Arc<FaultClock>,
+        activity: Arc<Activity>,
+    ) -> Self {
         Probe {
             group,
             window,
@@ -35,8 +48,16 @@ impl Probe {
             caught_up: false,
             recovery: RecoveryState::default(),
             opened: 0,
+            first_open_us: None,
+            got_first_tick: false,
+            activity,
             ended: false,
         }
+    }
+
+    /// Where this client's sockets note when bytes moved (the radio model's input).
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.activity
     }
 
     /// The traffic counters this client's counting sockets add to.
@@ -123,6 +144,13 @@ impl Probe {
             totals.delivered += 1;
             totals.latency_us.saturating_record(now.saturating_sub(ts_us));
         }
+        if any && !self.got_first_tick {
+            // From starting the first connect to the first tick in hand, any window.
+            self.got_first_tick = true;
+            if let Some(opened) = self.first_open_us {
+                totals.first_tick_us.saturating_record(now.saturating_sub(opened));
+            }
+        }
         if any && let Some(took) = self.recovery.ticks(self.clock.mode, self.clock.fault_us(), now) {
             totals.recovery_us.saturating_record(took);
         }
@@ -151,6 +179,7 @@ impl Probe {
             self.group.traffic.reconnects.fetch_add(1, Relaxed);
         }
         self.opened += 1;
+        self.first_open_us.get_or_insert(now);
         self.recovery.opening(now);
         self.clock.connect_event(ConnectEvent::Attempt, now);
     }

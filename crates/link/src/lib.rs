@@ -1,0 +1,31 @@
+//! pushlab-link: what a real network does to a TCP connection, on loopback.
+//!
+//! On loopback the four push transports are indistinguishable; their trade-offs (a
+//! round trip per long-poll answer, head-of-line blocking after a loss, polling's
+//! interval against the delay) only show on a link with delay, limited bandwidth and
+//! loss. This crate puts one between each client and the server:
+//!
+//! - [`spec`]: a link — one-way delay, jitter, bandwidth and loss per direction — and
+//!   the named profiles (`lan`, `wifi`, `4g`, `3g`, `satellite`, `lossy`), whose
+//!   figures and sources are in `docs/methodology.md`.
+//! - [`pacer`]: when each byte arrives at the other end: serialization at the link's
+//!   bandwidth, delay with jitter that never reorders a stream, a lost segment stalling
+//!   its stream for a retransmission timeout with everything behind it waiting.
+//! - [`relay`]: one connection, a task per direction, no per-byte work.
+//! - [`emulator`]: a loopback listener on its own thread relaying every connection to
+//!   the server, with its own CPU measured so a result can say when it got in the way.
+//! - [`netem`]: whether this kernel has `tc netem` (probed in a throwaway namespace);
+//!   this machine's has not, and every run records which emulator it used.
+//!
+//! Cost: each relayed byte is read and written once more (two syscalls per chunk, about
+//! 7–10 µs each on a small loopback send), one timer per delivery instant.
+
+pub mod emulator;
+pub mod netem;
+pub mod pacer;
+pub mod relay;
+pub mod spec;
+
+pub use emulator::{Emulator, EmulatorCounts};
+pub use netem::{EmulatorKind, netem_status};
+pub use spec::{LinkFigures, LinkSpec};

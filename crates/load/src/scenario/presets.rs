@@ -1,0 +1,46 @@
+//! The runs of the presets that list theirs (efficiency, battery), and the constants
+//! the conditions and battery presets are made of.
+
+use std::time::Duration;
+
+use pushlab_contract::Transport;
+
+use super::Step;
+
+/// The conditions preset's links, from the fastest to the slowest round trip, then the
+/// lossy one (`pushlab-link`'s profiles).
+pub const CONDITIONS_LINKS: [&str; 5] = ["lan", "4g", "3g", "satellite", "lossy"];
+
+/// The battery preset's clients, and the one symbol (of the server's 8) they follow.
+pub const BATTERY_CLIENTS: usize = 50;
+pub const BATTERY_SYMBOL: &str = "ACME";
+/// Ticks/s over all 8 symbols: one symbol's share of 8/60 is a tick a minute per client
+/// (on average: the walk picks the symbol at random); of 20, 2.5 a second.
+pub const BATTERY_QUIET_RATE: f64 = 8.0 / 60.0;
+pub const BATTERY_BUSY_RATE: f64 = 20.0;
+
+/// The battery preset's runs: the quiet feed's, with the keepalive each stream would
+/// send, then the busy feed's four.
+pub(super) fn battery_steps() -> Vec<Step> {
+    use Transport::*;
+    let quiet = |t| Step::new(t, BATTERY_CLIENTS, BATTERY_QUIET_RATE);
+    let keepalive = |t, s| Step { keepalive: Some(Duration::from_secs(s)), ..quiet(t) };
+    let mut steps =
+        vec![Step { poll_interval: Some(Duration::from_secs(15)), ..quiet(Poll) }, quiet(LongPoll)];
+    steps.extend([Sse, Ws].into_iter().flat_map(|t| [keepalive(t, 15), keepalive(t, 60)]));
+    steps.extend([Poll, LongPoll, Sse, Ws].map(|t| Step::new(t, BATTERY_CLIENTS, BATTERY_BUSY_RATE)));
+    steps
+}
+
+/// The efficiency preset's runs: each figure of the efficiency issue's table.
+pub(super) fn efficiency_steps() -> Vec<Step> {
+    use Transport::*;
+    let coalesced = |t, ms| Step { coalesce: Duration::from_millis(ms), ..Step::new(t, 2000, 100.0) };
+    let mut steps: Vec<Step> = [Poll, LongPoll, Sse, Ws].map(|t| Step::new(t, 100, 20.0)).into();
+    steps.extend([Ws, Sse, LongPoll].map(|t| Step::new(t, 5000, 1.0)));
+    steps.extend([Ws, Sse].map(|t| Step::new(t, 2000, 100.0)));
+    steps.extend([10, 50].into_iter().flat_map(|ms| [coalesced(Ws, ms), coalesced(Sse, ms)]));
+    steps.push(Step::new(LongPoll, 1000, 20.0));
+    steps.push(Step { poll_interval: Some(Duration::from_millis(250)), ..Step::new(Poll, 2000, 20.0) });
+    steps
+}
