@@ -83,7 +83,9 @@ export function expectedText(results, title, format) {
 /** A quantity with a unit a measurement would have: 12 ms, 3.5 kB, 83 %, 1.49×, 89 bytes. */
 const QUANTITY = /(?<![\w.,-])(\d[\d,]*(?:\.\d+)?)\s?(µs|ms|s|kB|MB|GB|B|bytes|%|×)(?![\w/])/g;
 /** Words before a quantity that make it a setting the reader chooses, not a result. */
-const SETTING_BEFORE = /\b(at|every|with|for|to|interval|window|past|after|wait|setting)\s*$/i;
+// "of" only after a setting's name ("a window of 6 s", "a round trip of 400 ms"): "a p50
+// of 501 ms" is a result.
+const SETTING_BEFORE = /\b(at|every|with|for|to|interval|window|past|after|wait|setting|(?:window|trip|timeout|keepalive|interval|half) of)\s*$/i;
 /**
  * A quantity the prose works out from linked ones ("about 30 bytes of framing", "~7 µs")
  * says so with `about`, `~` or `≈`; a result stated flatly must be a link.

@@ -40,7 +40,7 @@ const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
 const DOWN_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// Bytes a direction may hold: twice what is in flight on it (bandwidth × delay),
-/// at least [`MIN_QUEUE_BYTES`].
+/// at least `MIN_QUEUE_BYTES` (64 KiB).
 pub fn queue_limit(d: &Direction) -> usize {
     match d.bandwidth_bps {
         Some(bps) => {
