@@ -5,34 +5,13 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use pushlab_contract::Transport;
-use pushlab_load::net::Target;
 use pushlab_load::results::RunRecord;
 use pushlab_load::run::{ServerUnderTest, run};
 use pushlab_load::scenario::Knobs;
 use pushlab_load::scenario::RunSpec;
-use tokio_util::sync::CancellationToken;
 
-/// A pushlab-server on 127.0.0.1:0 with `args`, stopped when the guard drops.
-struct Server {
-    target: Target,
-    stop: CancellationToken,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-async fn server(args: &[&str]) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let target = Target::from_addr(listener.local_addr().unwrap());
-    let config = pushlab_server::Config::with_args(args.iter().copied());
-    let stop = CancellationToken::new();
-    let shutdown = stop.clone().cancelled_owned();
-    tokio::spawn(async move { pushlab_server::run(listener, config, shutdown).await.unwrap() });
-    Server { target, stop }
-}
+mod in_process;
+use in_process::{Server, server};
 
 fn spec(transport: Transport, clients: usize, window: Duration) -> RunSpec {
     let knobs = Knobs {
