@@ -28,14 +28,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .init();
     // Before anything opens a file: the connection cap is derived from this limit.
     pushlab_server::process::raise_fd_limit();
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("binding {}", config.addr))?;
+    let listener = bind(config.addr).with_context(|| format!("binding {}", config.addr))?;
     // The one line on stdout: scripts and the load generator read the port from it.
     println!("listening on http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
     run(listener, config, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Connections the kernel may hold completed but not yet accepted (capped by
+/// `net.core.somaxconn`, 4096 on current kernels). Tokio's `TcpListener::bind` asks
+/// for 128, as the standard library does: a reconnect storm of thousands of clients
+/// overflows that within a millisecond, and each overflowed SYN waits a 1 s
+/// retransmission before it tries again, which a result would show as the server's
+/// recovery time.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket =
+        if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As `TcpListener::bind` does: a restarted server rebinds its port at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM, whichever comes first.
