@@ -1,0 +1,151 @@
+//! The load generator on the netem path, for real: its clients' sockets made inside a
+//! namespace of our own, reaching an in-process server on the veth's root-side
+//! address. This kernel has no netem, so the shaping is proved with `tbf` on the same
+//! veth: a 1 Mbit/s tbf carries 1 Mbit/s ± 5 % as the load generator's own byte
+//! counters measure it. netem itself runs where the kernel has it, and says so where
+//! it does not.
+//!
+//! Namespaces need root (CI runs as root); without it each test says why it did not
+//! run and returns.
+
+use std::io::Write as _;
+use std::process::Command;
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use pushlab_contract::Transport;
+use pushlab_link::netem::AVAILABLE;
+use pushlab_link::netns::Side;
+use pushlab_link::{EmulatorChoice, EmulatorKind, netem_status};
+use pushlab_load::link::path::LinkPath;
+use pushlab_load::results::RunRecord;
+use pushlab_load::run::{ServerUnderTest, run};
+use pushlab_load::scenario::{Knobs, RunSpec};
+
+mod in_process;
+use in_process::{Server, server_on};
+
+/// TCP payload of a full segment on the veth (MTU 1,500, timestamps on) and the frame
+/// that carries it (plus 20 IPv4, 32 TCP and 14 Ethernet header bytes): tbf and netem
+/// count frames, the load generator counts payload.
+const MSS_BYTES: f64 = 1_448.0;
+const FRAME_BYTES: f64 = 1_514.0;
+
+/// Said even when the test passes (the harness captures `eprintln!`).
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+fn cannot_run() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().next());
+    if uid != Some("0") {
+        return Some(format!("not root (uid {})", uid.unwrap_or("unknown")));
+    }
+    Command::new("ip").arg("-V").output().err().map(|e| format!("no iproute2 `ip`: {e}"))
+}
+
+macro_rules! needs_root {
+    ($test:literal) => {
+        if let Some(why) = cannot_run() {
+            say(&format!("{}: NOT RUN, {why}: network namespaces need root and iproute2", $test));
+            return;
+        }
+    };
+}
+
+/// The server in-process on the path's veth, its clients sent through the namespace.
+async fn server_through(path: &LinkPath, args: &[&str]) -> (Server, ServerUnderTest) {
+    let listen: std::net::SocketAddr = path.server_listen().parse().unwrap();
+    let server = server_on(listen.ip(), args).await;
+    let mut target = server.target.clone();
+    path.attach(&mut target);
+    (server, ServerUnderTest { target, pid: None })
+}
+
+async fn measure(
+    under_test: &ServerUnderTest,
+    transport: Transport,
+    clients: usize,
+    link: Option<&str>,
+) -> RunRecord {
+    let knobs = Knobs {
+        ramp: Duration::from_millis(200),
+        settle: Duration::from_secs(1),
+        duration: Duration::from_secs(4),
+        link: link.map(String::from),
+        ..Knobs::default()
+    };
+    let spec = RunSpec { transport, clients, knobs };
+    run(&spec, under_test, &ProgressBar::hidden()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1mbit_tbf_on_the_veth_carries_1mbit_by_the_load_generators_counters() {
+    needs_root!("tbf through the load generator");
+    let path = LinkPath::wiring_only().unwrap();
+    let veth = path.veth().unwrap();
+    let tbf = ["tbf", "rate", "1mbit", "burst", "3028", "limit", "100000"].map(String::from);
+    veth.set_qdisc(Side::Root, &tbf).unwrap();
+    // Two SSE streams of 50 ticks/s of ~1.5 kB: about 1.3 Mbit/s offered, so the link is full.
+    let (_server, under_test) = server_through(&path, &["--rate", "50", "--payload-bytes", "1500"]).await;
+    let r = measure(&under_test, Transport::Sse, 2, None).await;
+
+    let payload_bit_s = r.wire.bytes_read as f64 * 8.0 / r.window_s;
+    let frames_bit_s = payload_bit_s * FRAME_BYTES / MSS_BYTES;
+    say(&format!(
+        "1 Mbit/s tbf on {}: the clients read {:.1} kbit/s of TCP payload, {:.1} kbit/s in frames",
+        veth.device(Side::Root),
+        payload_bit_s / 1e3,
+        frames_bit_s / 1e3
+    ));
+    assert!((0.95e6..=1.05e6).contains(&frames_bit_s), "{frames_bit_s} bit/s, expected 1 Mbit/s ± 5 %");
+    assert_eq!(r.errors.values().sum::<u64>(), 0, "{:?}", r.errors);
+    assert_eq!(r.connect.count, 2, "one connection per client, never broken");
+    // The server is this machine's, on the veth: its kernel socket memory is measured.
+    assert!(
+        r.server.tcp_sockets_with_clients.is_some_and(|n| n >= 2),
+        "{:?}",
+        r.server.tcp_sockets_with_clients
+    );
+}
+
+#[tokio::test]
+async fn without_netem_auto_is_builtin_and_netem_is_refused_quoting_the_probe() {
+    let status = netem_status();
+    if status == AVAILABLE {
+        say("netem available on this kernel: its refusal is not tested here");
+        return;
+    }
+    let auto = LinkPath::choose(EmulatorChoice::Auto, true).unwrap();
+    assert_eq!(auto.kind(), EmulatorKind::Builtin);
+    assert_eq!(auto.server_listen(), "127.0.0.1:0");
+    let error = LinkPath::choose(EmulatorChoice::Netem, true).unwrap_err().to_string();
+    assert!(error.contains(status), "{error}");
+    assert_eq!(
+        LinkPath::choose(EmulatorChoice::Netem, false).unwrap().kind(),
+        EmulatorKind::Builtin,
+        "no link, no emulator"
+    );
+}
+
+/// The whole netem path: SSE over a 200 ms netem link pays one way (100 ms), polling
+/// every second half the interval plus one way, and the record says netem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_netem_sse_pays_one_way_and_the_record_says_netem() {
+    needs_root!("netem path");
+    let status = netem_status();
+    if status != AVAILABLE {
+        say(&format!("netem unavailable on this kernel: {status}; netem path not exercised"));
+        return;
+    }
+    let path = LinkPath::choose(EmulatorChoice::Netem, true).unwrap();
+    let (_server, under_test) = server_through(&path, &["--rate", "20"]).await;
+    let sse = measure(&under_test, Transport::Sse, 10, Some("rtt=200ms")).await;
+    let p50_ms = sse.latency_us.p50 as f64 / 1e3;
+    say(&format!("netem rtt=200ms: SSE p50 {p50_ms} ms"));
+    assert!((95.0..=125.0).contains(&p50_ms), "SSE p50 {p50_ms} ms, expected about 100");
+    let link = sse.link.expect("a link record");
+    assert_eq!((link.emulator, link.emulator_cpu_pct), (EmulatorKind::Netem, None));
+    assert!(link.segments > 0 && link.segments_lost == 0, "{link:?}");
+}
