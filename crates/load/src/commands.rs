@@ -88,13 +88,13 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         Some(bin) => bin.clone(),
         None => server::find_binary()?,
     };
-    // Once, before any server runs: the machine is as quiet as it will be.
-    let calibration = calibration().await;
     // Dropped at the end (or on Ctrl-C, with the work): the netem path's namespace goes.
     let path = LinkPath::choose(args.emulator.choice, !scenario.links.is_empty())?;
     if !scenario.links.is_empty() {
         eprintln!("links: {}", path.describe());
     }
+    // Once, before any server runs: the machine is as quiet as it will be.
+    let calibration = calibration().await;
     if let Some(steps) = scenario.faults.clone() {
         let faults = run_faults(&steps, &scenario.knobs, &bin).await?;
         let mut results = Results::new(scenario, Vec::new(), calibration);

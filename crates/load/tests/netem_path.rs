@@ -23,7 +23,7 @@ use pushlab_load::run::{ServerUnderTest, run};
 use pushlab_load::scenario::{Knobs, RunSpec};
 
 mod in_process;
-use in_process::{Server, server_on};
+use in_process::{Server, server, server_on};
 
 /// TCP payload of a full segment on the veth (MTU 1,500, timestamps on) and the frame
 /// that carries it (plus 20 IPv4, 32 TCP and 14 Ethernet header bytes): tbf and netem
@@ -54,6 +54,12 @@ macro_rules! needs_root {
     };
 }
 
+/// Bytes the root namespace's interface `device` has sent.
+fn tx_bytes(device: &str) -> u64 {
+    let path = format!("/sys/class/net/{device}/statistics/tx_bytes");
+    std::fs::read_to_string(&path).unwrap().trim().parse().unwrap()
+}
+
 /// The server in-process on the path's veth, its clients sent through the namespace.
 async fn server_through(path: &LinkPath, args: &[&str]) -> (Server, ServerUnderTest) {
     let listen: std::net::SocketAddr = path.server_listen().parse().unwrap();
@@ -63,7 +69,9 @@ async fn server_through(path: &LinkPath, args: &[&str]) -> (Server, ServerUnderT
     (server, ServerUnderTest { target, pid: None })
 }
 
+/// A run of `clients` over `link` (none: whatever the veth carries), `window` long.
 async fn measure(
+    window: Duration,
     under_test: &ServerUnderTest,
     transport: Transport,
     clients: usize,
@@ -72,7 +80,7 @@ async fn measure(
     let knobs = Knobs {
         ramp: Duration::from_millis(200),
         settle: Duration::from_secs(1),
-        duration: Duration::from_secs(4),
+        duration: window,
         link: link.map(String::from),
         ..Knobs::default()
     };
@@ -89,7 +97,7 @@ async fn a_1mbit_tbf_on_the_veth_carries_1mbit_by_the_load_generators_counters()
     veth.set_qdisc(Side::Root, &tbf).unwrap();
     // Two SSE streams of 50 ticks/s of ~1.5 kB: about 1.3 Mbit/s offered, so the link is full.
     let (_server, under_test) = server_through(&path, &["--rate", "50", "--payload-bytes", "1500"]).await;
-    let r = measure(&under_test, Transport::Sse, 2, None).await;
+    let r = measure(Duration::from_secs(4), &under_test, Transport::Sse, 2, None).await;
 
     let payload_bit_s = r.wire.bytes_read as f64 * 8.0 / r.window_s;
     let frames_bit_s = payload_bit_s * FRAME_BYTES / MSS_BYTES;
@@ -108,6 +116,28 @@ async fn a_1mbit_tbf_on_the_veth_carries_1mbit_by_the_load_generators_counters()
         "{:?}",
         r.server.tcp_sockets_with_clients
     );
+}
+
+/// `run` loads a server it did not start, on loopback, which the namespace cannot
+/// reach: its clients go through a forwarder on the veth's root side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_on_loopback_is_reached_from_the_namespace_through_the_forwarder() {
+    needs_root!("forwarder");
+    let path = LinkPath::wiring_only().unwrap();
+    let veth = path.veth().unwrap();
+    let server = server(&["--rate", "20"]).await;
+    let mut target = server.target.clone();
+    let _forwarder = path.forward(&mut target).unwrap().expect("a forwarder on the netem path");
+    let via = target.via.clone().expect("clients sent through the namespace");
+    assert_eq!((via.addr.ip(), target.addr), (veth.root_addr().into(), server.target.addr));
+    let under_test = ServerUnderTest { target, pid: None };
+    let sent_before = tx_bytes(veth.device(Side::Root));
+    let r = measure(Duration::from_secs(1), &under_test, Transport::Ws, 3, None).await;
+    assert_eq!((r.connect.count, r.ticks.lost), (3, 0));
+    assert_eq!(r.ticks.delivered, r.ticks.expected, "{:?}", r.ticks);
+    // The ticks crossed the veth (a client that dialled loopback directly would not).
+    let sent = tx_bytes(veth.device(Side::Root)) - sent_before;
+    assert!(sent >= r.wire.bytes_read, "{sent} bytes left by the veth, {} read", r.wire.bytes_read);
 }
 
 #[tokio::test]
@@ -141,7 +171,7 @@ async fn over_netem_sse_pays_one_way_and_the_record_says_netem() {
     }
     let path = LinkPath::choose(EmulatorChoice::Netem, true).unwrap();
     let (_server, under_test) = server_through(&path, &["--rate", "20"]).await;
-    let sse = measure(&under_test, Transport::Sse, 10, Some("rtt=200ms")).await;
+    let sse = measure(Duration::from_secs(4), &under_test, Transport::Sse, 10, Some("rtt=200ms")).await;
     let p50_ms = sse.latency_us.p50 as f64 / 1e3;
     say(&format!("netem rtt=200ms: SSE p50 {p50_ms} ms"));
     assert!((95.0..=125.0).contains(&p50_ms), "SSE p50 {p50_ms} ms, expected about 100");
