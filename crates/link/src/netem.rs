@@ -1,6 +1,6 @@
 //! The kernel's emulator, `tc netem`: whether this kernel has it, which emulator a run
 //! uses (`--emulator auto|builtin|netem`), and the qdiscs that put a [`LinkSpec`] on a
-//! [`Namespace`](crate::netns::Namespace)'s veth ([`args`]).
+//! [`Namespace`](crate::netns::Namespace)'s veth ([`netem_args`], [`shape`]).
 //!
 //! Whether the kernel has netem is asked the only reliable way: by adding a netem qdisc
 //! to the loopback device of a network namespace made for the question (and removed

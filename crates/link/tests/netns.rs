@@ -10,38 +10,15 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use pushlab_link::netem::{self, AVAILABLE};
+use pushlab_link::netem;
 use pushlab_link::netns::{self, Side};
-use pushlab_link::{LinkSpec, Namespace, netem_status};
+use pushlab_link::{LinkSpec, Namespace};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
-/// Why namespaces cannot be made here, if they cannot.
-fn cannot_run() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().next());
-    if uid != Some("0") {
-        return Some(format!("not root (uid {})", uid.unwrap_or("unknown")));
-    }
-    Command::new("ip").arg("-V").output().err().map(|e| format!("no iproute2 `ip`: {e}"))
-}
-
-/// Said on the terminal even when the test passes: `eprintln!` is captured by the test
-/// harness and shown only on failure, a direct write to stderr is not.
-fn say(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-macro_rules! needs_root {
-    ($test:literal) => {
-        if let Some(why) = cannot_run() {
-            say(&format!("{}: NOT RUN, {why}: network namespaces need root and iproute2", $test));
-            return;
-        }
-    };
-}
+mod support;
+use support::say;
 
 fn ip(args: &[&str]) -> (bool, String) {
     let out = Command::new("ip").args(args).output().unwrap();
@@ -171,12 +148,7 @@ async fn a_qdisc_on_the_root_end_shapes_what_the_server_sends() {
 /// the kernel has netem, and says so loudly where it does not.
 #[tokio::test]
 async fn netem_on_the_veth_gives_a_100ms_link_a_100ms_ping_pong() {
-    needs_root!("netem path");
-    let status = netem_status();
-    if status != AVAILABLE {
-        say(&format!("netem unavailable on this kernel: {status}; netem path not exercised"));
-        return;
-    }
+    needs_netem!("netem path");
     let ns = Namespace::create().unwrap();
     netem::shape(&ns.veth(), &"rtt=100ms".parse::<LinkSpec>().unwrap()).unwrap();
     let (addr, _served) = echo_server(&ns).await;

@@ -8,8 +8,6 @@
 //! Namespaces need root (CI runs as root); without it each test says why it did not
 //! run and returns.
 
-use std::io::Write as _;
-use std::process::Command;
 use std::time::Duration;
 
 use indicatif::ProgressBar;
@@ -24,35 +22,15 @@ use pushlab_load::scenario::{Knobs, RunSpec};
 
 mod in_process;
 use in_process::{Server, server, server_on};
+#[path = "../../link/tests/support/mod.rs"]
+mod support;
+use support::say;
 
 /// TCP payload of a full segment on the veth (MTU 1,500, timestamps on) and the frame
 /// that carries it (plus 20 IPv4, 32 TCP and 14 Ethernet header bytes): tbf and netem
 /// count frames, the load generator counts payload.
 const MSS_BYTES: f64 = 1_448.0;
 const FRAME_BYTES: f64 = 1_514.0;
-
-/// Said even when the test passes (the harness captures `eprintln!`).
-fn say(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-fn cannot_run() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().next());
-    if uid != Some("0") {
-        return Some(format!("not root (uid {})", uid.unwrap_or("unknown")));
-    }
-    Command::new("ip").arg("-V").output().err().map(|e| format!("no iproute2 `ip`: {e}"))
-}
-
-macro_rules! needs_root {
-    ($test:literal) => {
-        if let Some(why) = cannot_run() {
-            say(&format!("{}: NOT RUN, {why}: network namespaces need root and iproute2", $test));
-            return;
-        }
-    };
-}
 
 /// Bytes the root namespace's interface `device` has sent.
 fn tx_bytes(device: &str) -> u64 {
@@ -159,16 +137,11 @@ async fn without_netem_auto_is_builtin_and_netem_is_refused_quoting_the_probe() 
     );
 }
 
-/// The whole netem path: SSE over a 200 ms netem link pays one way (100 ms), polling
-/// every second half the interval plus one way, and the record says netem.
+/// The whole netem path: SSE over a 200 ms netem link pays one way (100 ms), and the
+/// record says netem, with no emulator CPU.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_netem_sse_pays_one_way_and_the_record_says_netem() {
-    needs_root!("netem path");
-    let status = netem_status();
-    if status != AVAILABLE {
-        say(&format!("netem unavailable on this kernel: {status}; netem path not exercised"));
-        return;
-    }
+    needs_netem!("netem path");
     let path = LinkPath::choose(EmulatorChoice::Netem, true).unwrap();
     let (_server, under_test) = server_through(&path, &["--rate", "20"]).await;
     let sse = measure(Duration::from_secs(4), &under_test, Transport::Sse, 10, Some("rtt=200ms")).await;
