@@ -14,18 +14,24 @@
 //! - [`relay`]: one connection, a task per direction, no per-byte work.
 //! - [`emulator`]: a loopback listener on its own thread relaying every connection to
 //!   the server, with its own CPU measured so a result can say when it got in the way.
-//! - [`netem`]: whether this kernel has `tc netem` (probed in a throwaway namespace);
-//!   this machine's has not, and every run records which emulator it used.
+//! - [`netem`]: the kernel's emulator: whether this kernel has `tc netem` (probed in a
+//!   throwaway namespace; this machine's has not), which emulator a run uses
+//!   (`--emulator auto|builtin|netem`, recorded with every run), and a spec as the
+//!   netem qdiscs of the veth below.
+//! - [`netns`]: the netem path's wiring: a network namespace of the run's own, a veth
+//!   pair into it, a thread inside that creates the clients' sockets there.
 //!
-//! Cost: each relayed byte is read and written once more (two syscalls per chunk, about
+//! Cost of the built-in emulator: each relayed byte is read and written once more (two syscalls per chunk, about
 //! 7–10 µs each on a small loopback send), one timer per delivery instant.
 
 pub mod emulator;
 pub mod netem;
+pub mod netns;
 pub mod pacer;
 pub mod relay;
 pub mod spec;
 
 pub use emulator::{Emulator, EmulatorCounts};
-pub use netem::{EmulatorKind, netem_status};
+pub use netem::{EmulatorChoice, EmulatorKind, netem_status};
+pub use netns::{Namespace, Veth};
 pub use spec::{LinkFigures, LinkSpec};

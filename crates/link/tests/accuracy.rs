@@ -50,9 +50,11 @@ async fn a_100ms_link_measures_100ms_on_a_ping_pong_and_connecting_costs_a_round
         client.read_exact(&mut buf[..4]).await.unwrap();
         rtts.push(sent.elapsed());
     }
-    // The first request waits a round trip for the (emulated) SYN-ACK first.
+    // The first request waits a round trip for the (emulated) SYN-ACK first. Each of
+    // its two deliveries may come up to the timer's resolution (1 ms) early, as below:
+    // 199.93 ms was measured once, so the floor is 198 ms, not 200.
     let first = rtts.remove(0);
-    assert!(first >= Duration::from_millis(200) && first < Duration::from_millis(210), "{first:?}");
+    assert!(first >= Duration::from_millis(198) && first < Duration::from_millis(210), "{first:?}");
     assert!(started.elapsed() >= Duration::from_millis(200));
     let rtt = median(rtts.clone()).await;
     eprintln!("100 ms link: ping-pong median {rtt:?}, all {rtts:?}");

@@ -12,6 +12,7 @@ use crate::run::MAX_PHASE;
 use pushlab_contract::Transport;
 use pushlab_contract::limits::{COALESCE_MAX_MS, LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
 
+use crate::link::path::EmulatorFlag;
 use crate::scenario::{Knobs, Preset, Scenario};
 
 #[derive(Debug, Parser)]
@@ -139,6 +140,8 @@ pub struct RunArgs {
     /// (also down=, up=, delay= one way; a profile may take overrides: 3g,loss=1%).
     #[arg(long, env = "PUSHLAB_LOAD_LINK", value_parser = link_spec)]
     pub link: Option<String>,
+    #[command(flatten)]
+    pub emulator: EmulatorFlag,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +182,8 @@ pub struct CompareArgs {
     /// conditions: lan, 4g, 3g, satellite, lossy; others: none, plain loopback].
     #[arg(long, value_parser = link_spec)]
     pub link: Option<Vec<String>>,
+    #[command(flatten)]
+    pub emulator: EmulatorFlag,
     /// The server's --keepalive: an SSE comment or WebSocket ping this often on an idle
     /// stream, to the millisecond (e.g. 15s, 60s) [default: the server's, 15s].
     #[arg(long, env = "PUSHLAB_LOAD_KEEPALIVE", value_parser = whole_millis)]
@@ -380,6 +385,17 @@ mod tests {
             panic!("compare")
         };
         assert!(args.scenario().unwrap_err().to_string().contains("--poll-interval must be ≥ 1ms"));
+    }
+
+    #[test]
+    fn the_emulator_is_auto_unless_named() {
+        use pushlab_link::EmulatorChoice;
+        let Command::Run(args) = parse(&["run", "--transport", "sse", "--link", "3g"]) else { panic!("run") };
+        assert_eq!(args.emulator.choice, EmulatorChoice::Auto);
+        let Command::Compare(args) = parse(&["compare", "--emulator", "builtin"]) else { panic!("compare") };
+        assert_eq!(args.emulator.choice, EmulatorChoice::Builtin);
+        let refused = Cli::try_parse_from(["pushlab-load", "compare", "--emulator", "tc"]).unwrap_err();
+        assert!(refused.to_string().contains("one of auto, builtin, netem"), "{refused}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::calibrate::{self, Calibration};
 use crate::cli::{CalibrateArgs, Cli, Command, CompareArgs, ReportArgs, RunArgs, WireArgs};
 use crate::faults::{self, FaultStep};
+use crate::link::path::LinkPath;
 use crate::net::Target;
 use crate::procfs;
 use crate::results::{self, FaultRecord, Results};
@@ -53,12 +54,15 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     let target = Target::resolve(&args.url, args.allow_remote).await?;
     let mut scenario = args.scenario()?;
     procfs::ensure_fd_limit(args.clients)?;
-    let server = ServerUnderTest { target, pid: args.server_pid };
+    let mut server = ServerUnderTest { target, pid: args.server_pid };
+    let path = LinkPath::choose(args.emulator.choice, args.link.is_some())?;
+    // Kept to the end of the run: on netem, the clients' way to a server it did not start.
+    let _forwarder = path.forward(&mut server.target)?;
     let calibration = calibration().await;
     let bar = progress_bar(format!("{} × {}", args.clients, args.transport));
     let spec = RunSpec { transport: args.transport, clients: args.clients, knobs: scenario.knobs.clone() };
     if let Some(link) = &args.link {
-        eprintln!("link {link}: the built-in emulator (tc netem: {})", pushlab_link::netem_status());
+        eprintln!("link {link}: {}", path.describe());
     }
     let record = run::run(&spec, &server, &bar).await?;
     bar.finish_and_clear();
@@ -84,11 +88,13 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         Some(bin) => bin.clone(),
         None => server::find_binary()?,
     };
+    // Dropped at the end (or on Ctrl-C, with the work): the netem path's namespace goes.
+    let path = LinkPath::choose(args.emulator.choice, !scenario.links.is_empty())?;
+    if !scenario.links.is_empty() {
+        eprintln!("links: {}", path.describe());
+    }
     // Once, before any server runs: the machine is as quiet as it will be.
     let calibration = calibration().await;
-    if !scenario.links.is_empty() {
-        eprintln!("links: the built-in emulator (tc netem: {})", pushlab_link::netem_status());
-    }
     if let Some(steps) = scenario.faults.clone() {
         let faults = run_faults(&steps, &scenario.knobs, &bin).await?;
         let mut results = Results::new(scenario, Vec::new(), calibration);
@@ -108,8 +114,17 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         let bar = progress_bar(format!("run {}/{} {transport}", i + 1, plan.len()));
         // A server that will not start for one run (a flag an older build lacks) fails
         // that run, not the comparison.
-        let server = match ServerProcess::start(&bin, &server_args(&spec.knobs, rate)).await {
-            Ok(server) => server,
+        let server = match ServerProcess::start_listening(
+            &bin,
+            &path.server_listen(),
+            &server_args(&spec.knobs, rate),
+        )
+        .await
+        {
+            Ok(mut server) => {
+                path.attach(&mut server.server.target);
+                server
+            }
             Err(e) if plan.len() > 1 => {
                 bar.finish_and_clear();
                 eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}");

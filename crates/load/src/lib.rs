@@ -14,8 +14,9 @@
 //!   [`clients::sse`] (with [`sse_parse`]), [`clients::ws`]. They speak; they don't measure.
 //! - [`measure`]: the measuring, once: latency histograms per group of clients, tick
 //!   accounting (delivered, duplicates, out of order, gaps), requests, errors by kind.
-//! - [`link`]: a run over an emulated link (`--link`, `pushlab-link`), recorded with
-//!   the emulator's own CPU.
+//! - [`link`]: a run over an emulated link (`--link`, `pushlab-link`): through the
+//!   built-in emulator, recorded with its own CPU, or `tc netem` on a veth into a
+//!   network namespace holding the clients' sockets (`--emulator`, [`link::path`]).
 //! - [`net`]: connecting, and counting every byte on the client sockets.
 //! - [`reference`](mod@reference): which ticks were expected, read from the server's own log.
 //! - [`radio`]: what the clients' socket timings would cost a phone's battery under an

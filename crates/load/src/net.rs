@@ -54,6 +54,17 @@ pub struct Target {
     pub addr: SocketAddr,
     /// The `Host` header value, `host:port`.
     pub authority: String,
+    /// On the netem path, where the clients' sockets come from; `None`: from here.
+    pub via: Option<Via>,
+}
+
+/// How clients reach the server on the netem path (`crate::link`): sockets made inside
+/// the namespace behind `veth`, connecting to `addr` on its root side (the server
+/// itself, or a forwarder to it). Control traffic still goes to [`Target::addr`].
+#[derive(Debug, Clone)]
+pub struct Via {
+    pub veth: pushlab_link::Veth,
+    pub addr: SocketAddr,
 }
 
 impl Target {
@@ -75,11 +86,11 @@ impl Target {
         if !allow_remote && !addr.ip().is_loopback() {
             return Err(TargetError::NotLoopback(addr));
         }
-        Ok(Self { addr, authority: authority.to_string() })
+        Ok(Self { addr, authority: authority.to_string(), via: None })
     }
 
     pub fn from_addr(addr: SocketAddr) -> Self {
-        Self { addr, authority: addr.to_string() }
+        Self { addr, authority: addr.to_string(), via: None }
     }
 
     /// Open a client socket for client number `client`, counted in `group`, its
@@ -90,7 +101,22 @@ impl Target {
         group: Arc<Group>,
         activity: Arc<Activity>,
     ) -> io::Result<CountingStream> {
-        let socket = match self.addr.ip() {
+        let (socket, addr) = match &self.via {
+            Some(via) => (via.veth.socket_v4().await?, via.addr),
+            None => (self.local_socket(client)?, self.addr),
+        };
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(addr))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+        // Ticks are small and latency is the figure: never let Nagle hold one back.
+        stream.set_nodelay(true)?;
+        Ok(CountingStream { inner: stream, group, activity })
+    }
+
+    /// A socket in this namespace for client number `client`: on loopback, from one of
+    /// [`SOURCE_ADDRS`] addresses.
+    fn local_socket(&self, client: usize) -> io::Result<TcpSocket> {
+        Ok(match self.addr.ip() {
             IpAddr::V4(ip) if ip.is_loopback() => {
                 let socket = TcpSocket::new_v4()?;
                 let last = 1 + (client % usize::from(SOURCE_ADDRS)) as u8;
@@ -99,13 +125,7 @@ impl Target {
             }
             IpAddr::V4(_) => TcpSocket::new_v4()?,
             IpAddr::V6(_) => TcpSocket::new_v6()?,
-        };
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(self.addr))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
-        // Ticks are small and latency is the figure: never let Nagle hold one back.
-        stream.set_nodelay(true)?;
-        Ok(CountingStream { inner: stream, group, activity })
+        })
     }
 }
 

@@ -83,10 +83,11 @@ impl ServerUnderTest {
 
     /// The kernel's memory for the server's sockets now, asked on a blocking thread;
     /// `None` for a server on another machine (its sockets are not this kernel's) or
-    /// when the kernel would not say (logged).
+    /// when the kernel would not say (logged). A server on the netem path's veth is
+    /// this machine's.
     async fn socket_memory(&self) -> Option<SocketMemory> {
         let addr = self.target.addr;
-        if !addr.ip().is_loopback() {
+        if !addr.ip().is_loopback() && self.target.via.is_none() {
             return None;
         }
         match tokio::task::spawn_blocking(move || sockdiag::server_sockets(addr)).await {
@@ -153,8 +154,8 @@ pub async fn run(
     let measurement = Measurement::new(window);
     // After the histograms exist: their fixed ~6 MB is not a per-client cost.
     let self_heap_before = pushlab_alloc::heap_bytes();
-    // Over a link, the clients connect to its emulator; control traffic stays direct.
-    let mut link = k.link.as_deref().map(|l| RunLink::start(l, server.target.addr, k.seed)).transpose()?;
+    // Over a link, the clients connect through its emulator; control traffic stays direct.
+    let mut link = k.link.as_deref().map(|l| RunLink::start(l, &server.target, k.seed)).transpose()?;
     let client_target =
         link.as_ref().map_or_else(|| server.target.clone(), |l| l.client_target(&server.target));
     let settings = Arc::new(Settings::new(spec.clone(), client_target));
@@ -218,7 +219,7 @@ pub async fn run(
         drain,
     };
     let mut record = record(spec, server, &measurement, &expected, samples);
-    record.link = link.map(|l| l.record(record.window_s));
+    record.link = link.map(|l| l.record(record.window_s)).transpose()?;
     record.radio = Some(radio::figures(&measurement.activity_timelines(), window.start_us, window.end_us));
     Ok(record)
 }

@@ -59,6 +59,11 @@ impl ServerProcess {
         Self::spawn(bin, "127.0.0.1:0", args).await
     }
 
+    /// [`Self::start`] on `listen` (`ip:0`), e.g. the netem path's veth address.
+    pub async fn start_listening(bin: &Path, listen: &str, args: &[String]) -> anyhow::Result<Self> {
+        Self::spawn(bin, listen, args).await
+    }
+
     /// Start `bin` on `addr`, the address a server before it had: a restart.
     pub async fn start_on(bin: &Path, addr: SocketAddr, args: &[String]) -> anyhow::Result<Self> {
         let mut tries = 0;
@@ -105,7 +110,9 @@ impl ServerProcess {
         };
         // Keep draining stdout so a chatty server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let target = Target::resolve(&url, false).await?;
+        // Loopback, or an address this suite chose for it (the netem path's veth).
+        let chosen_elsewhere = addr.parse::<SocketAddr>().is_ok_and(|a| !a.ip().is_loopback());
+        let target = Target::resolve(&url, chosen_elsewhere).await?;
         Ok(Self { child, server: ServerUnderTest { target, pid: Some(pid) } })
     }
 

@@ -150,11 +150,13 @@ pub fn warnings(runs: &[RunRecord], cores: usize) -> Vec<String> {
                 format(Unit::PercentOfCore, r.loadgen.cpu_pct)
             ));
         }
-        if let Some(link) = r.link.as_ref().filter(|l| l.emulator_cpu_pct >= EMULATOR_BUSY_CPU_PCT) {
+        if let Some(pct) =
+            r.link.as_ref().and_then(|l| l.emulator_cpu_pct).filter(|p| *p >= EMULATOR_BUSY_CPU_PCT)
+        {
             out.push(format!(
                 "{}: the link emulator used {} of its core; its own delays are in the latency",
                 run_name(r),
-                format(Unit::PercentOfCore, link.emulator_cpu_pct)
+                format(Unit::PercentOfCore, pct)
             ));
         }
         if r.loadgen.host_load_1m > cores as f64 {

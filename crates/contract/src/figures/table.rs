@@ -218,16 +218,17 @@ pub const FIGURES: &[Figure] = &[
         .short("loss %").about("the share of TCP segments lost in each direction"),
     fig("link.rto_ms", "retransmission timeout", Milliseconds, Neither)
         .short("RTO").about("a lost segment stalls its stream this long: max(200 ms, RTT + 4 × jitter)"),
-    fig("link.emulator", "link emulator", Text, Neither).short("emulator").about("what carried the connections"),
+    fig("link.emulator", "link emulator", Text, Neither).short("emulator")
+        .about("what carried the connections: builtin (a relay per connection) or netem (the kernel, on a veth shared by the run's clients)"),
     fig("link.netem", "tc netem on this kernel", Text, Neither).short("netem").about("probed in a throwaway namespace"),
     fig("link.emulator_cpu_s", "emulator CPU in window", Seconds, Lower)
-        .short("emulator CPU").about("user + system CPU of the emulator's thread"),
+        .short("emulator CPU").about("user + system CPU of the built-in emulator's thread; not measured for netem (the kernel's softirq work)"),
     fig("link.emulator_cpu_pct", "emulator CPU", PercentOfCore, Lower)
         .short("emulator CPU (of its core)").about("near 100 % the emulator's delays are in the latency"),
     fig("link.segments", "segments through the link", Count, Neither)
-        .short("segments").about("TCP segments the emulator paced, both directions, whole run"),
+        .short("segments").about("whole run, both directions: TCP segments the built-in emulator paced, or packets netem's qdiscs were given (ACKs included)"),
     fig("link.segments_lost", "segments lost on the link", Count, Neither)
-        .short("lost").about("each stalled its stream for a retransmission timeout"),
+        .short("lost").about("built-in: each stalled its stream for a retransmission timeout; netem: packets its qdiscs dropped, which TCP retransmits as it would"),
 
     fig("radio.lte_active_s_per_min", "radio active per minute, LTE model", Seconds, Lower)
         .about("a model applied to measured timings: seconds a phone's LTE radio would be out of idle, per minute"),

@@ -4,7 +4,7 @@
 use pushlab_load::net::Target;
 use tokio_util::sync::CancellationToken;
 
-/// A pushlab-server on 127.0.0.1:0 with `args`, stopped when the guard drops.
+/// A pushlab-server in this process, stopped when the guard drops.
 pub struct Server {
     pub target: Target,
     stop: CancellationToken,
@@ -16,8 +16,15 @@ impl Drop for Server {
     }
 }
 
+/// A pushlab-server on 127.0.0.1 (any port) with `args`.
+#[allow(dead_code)] // a test binary that only starts servers elsewhere has no use for it
 pub async fn server(args: &[&str]) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    server_on(std::net::Ipv4Addr::LOCALHOST.into(), args).await
+}
+
+/// [`server`] on `ip` (any port), e.g. the netem path's veth address.
+pub async fn server_on(ip: std::net::IpAddr, args: &[&str]) -> Server {
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
     let target = Target::from_addr(listener.local_addr().unwrap());
     let config = pushlab_server::Config::with_args(args.iter().copied());
     let stop = CancellationToken::new();
