@@ -8,6 +8,7 @@ use anyhow::ensure;
 use clap::{Args, Parser, Subcommand};
 
 use crate::clients::Reconnect;
+use crate::proxy::{ProxyFlags, Via};
 use crate::run::MAX_PHASE;
 use pushlab_contract::Transport;
 use pushlab_contract::limits::{COALESCE_MAX_MS, LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
@@ -139,6 +140,12 @@ pub struct RunArgs {
     /// (also down=, up=, delay= one way; a profile may take overrides: 3g,loss=1%).
     #[arg(long, env = "PUSHLAB_LOAD_LINK", value_parser = link_spec)]
     pub link: Option<String>,
+    /// Put Debian's nginx between the clients and the server, started for the run:
+    /// nginx-default, nginx-tuned or buffering-proxy (docs/proxies.md).
+    #[arg(long, value_enum, env = "PUSHLAB_LOAD_VIA")]
+    pub via: Option<Via>,
+    #[command(flatten)]
+    pub proxy: ProxyFlags,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +190,16 @@ pub struct CompareArgs {
     /// stream, to the millisecond (e.g. 15s, 60s) [default: the server's, 15s].
     #[arg(long, env = "PUSHLAB_LOAD_KEEPALIVE", value_parser = whole_millis)]
     pub keepalive: Option<Duration>,
+    /// What the clients go through, each a separate run (comma-separated): direct,
+    /// nginx-default, nginx-tuned, buffering-proxy [default: the preset's; proxies: all four].
+    #[arg(long, value_enum, env = "PUSHLAB_LOAD_VIA", value_delimiter = ',')]
+    pub via: Option<Vec<Via>>,
+    /// The server's --sse-keepalive-off: idle SSE streams get no comment, so a proxy's
+    /// read timeout cuts them.
+    #[arg(long, env = "PUSHLAB_LOAD_SSE_KEEPALIVE_OFF")]
+    pub sse_keepalive_off: bool,
+    #[command(flatten)]
+    pub proxy: ProxyFlags,
 }
 
 /// A `--link` value, checked now (the run would refuse it later): kept as written.
@@ -225,10 +242,14 @@ impl RunArgs {
         let preset = Scenario::preset(Preset::Run);
         let mut knobs = self.knobs.over(preset.knobs);
         knobs.link = self.link.clone();
+        knobs.proxy.via = self.via;
+        knobs.proxy.read_timeout = self.proxy.proxy_read_timeout;
+        knobs.proxy.nginx_bin = self.proxy.nginx_bin.clone();
         let s = Scenario {
             transports: vec![self.transport],
             clients: vec![self.clients],
             links: self.link.iter().cloned().collect(),
+            vias: self.via.into_iter().collect(),
             knobs,
             ..preset
         };
@@ -245,6 +266,9 @@ impl CompareArgs {
         knobs.payload_bytes = self.payload_bytes.or(knobs.payload_bytes);
         knobs.seed = self.seed.unwrap_or(knobs.seed);
         knobs.keepalive = self.keepalive.or(knobs.keepalive);
+        knobs.proxy.sse_keepalive_off |= self.sse_keepalive_off;
+        knobs.proxy.read_timeout = self.proxy.proxy_read_timeout.or(knobs.proxy.read_timeout);
+        knobs.proxy.nginx_bin = self.proxy.nginx_bin.clone();
         let s = Scenario {
             preset: self.preset,
             transports: self.transports.clone().unwrap_or(preset.transports),
@@ -252,6 +276,7 @@ impl CompareArgs {
             rates: self.rates.clone().unwrap_or(preset.rates),
             coalesce: self.coalesce.clone().unwrap_or(preset.coalesce),
             links: self.link.clone().unwrap_or(preset.links),
+            vias: self.via.clone().unwrap_or(preset.vias),
             // Flags that change the sweep replace a preset's list of runs.
             steps: preset.steps.filter(|_| {
                 self.transports.is_none()
@@ -259,6 +284,7 @@ impl CompareArgs {
                     && self.rates.is_none()
                     && self.coalesce.is_none()
                     && self.link.is_none()
+                    && self.via.is_none()
             }),
             // Fault runs set their own clients and rates; --transports picks among them,
             // --reconnect sets the policy of all but the storm (which runs both).

@@ -16,6 +16,8 @@
 //!   accounting (delivered, duplicates, out of order, gaps), requests, errors by kind.
 //! - [`link`]: a run over an emulated link (`--link`, `pushlab-link`), recorded with
 //!   the emulator's own CPU.
+//! - [`proxy`]: the proxy lab (`--via`): Debian's nginx in front of the server, in
+//!   three configurations, and what it did to each transport (works, broken, slowed, cut).
 //! - [`net`]: connecting, and counting every byte on the client sockets.
 //! - [`reference`](mod@reference): which ticks were expected, read from the server's own log.
 //! - [`radio`]: what the clients' socket timings would cost a phone's battery under an
@@ -40,6 +42,7 @@ pub mod link;
 pub mod measure;
 pub mod net;
 pub mod procfs;
+pub mod proxy;
 pub mod radio;
 pub mod reference;
 pub mod results;
