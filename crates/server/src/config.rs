@@ -122,6 +122,10 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// HTTPS and HTTP/2 (`--tls`, `--tls-cert`, `--tls-key`).
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
+
     /// Where `GET /results/<name>.json` reads the load generator's results from.
     #[arg(long, env = "PUSHLAB_RESULTS_DIR", default_value = "results")]
     pub results_dir: PathBuf,
