@@ -95,6 +95,7 @@ test-docs:
 screenshots:
     cargo build --release -q -p pushlab-server
     node tests/e2e/screenshots.mjs
+    PUSHLAB_SCREENSHOTS_DIR=docs/img node --test tests/e2e/wall.test.mjs
 
 # Formatting, clippy and the API docs' links, as CI wants them.
 lint:

@@ -52,3 +52,26 @@ test('over HTTP/1.1 the 7th and 8th stream wait for a connection that never free
     await server.stop();
   }
 });
+
+test('over HTTPS with HTTP/2 all 8 streams flow over one connection', async () => {
+  const server = await startServer({ args: ['--rate', '20', '--tls'] });
+  assert.match(server.url, /^https:/);
+  // The certificate is the one --tls made at start, signed by no one the browser knows.
+  const browser = await launchBrowser(['--ignore-certificate-errors']);
+  try {
+    const page = await newPage(browser, { width: 1280, height: 640 });
+    await page.goto(`${server.url}/wall.html`);
+    await eventually(async () => (await readStreams(page)).streams.every((x) => x.state === 'connected'), 'all 8 connected', 10_000);
+    await page.waitForTimeout(HOLD_MS);
+    const flowing = await readStreams(page);
+    assert.equal(flowing.protocol, 'h2');
+    assert.equal(flowing.streams.length, 8);
+    for (const s of flowing.streams) assert.ok(s.ticks > 20, JSON.stringify(flowing));
+    assert.equal(flowing.verdict, 'All 8 streams flowing over one host.');
+    await screenshot(page, 'wall-http2.png');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
