@@ -113,6 +113,37 @@ pub struct ProxyRecord {
     pub outcome_detail: String,
 }
 
+/// The proxy lab's knobs: what stands between the clients and the server for one run
+/// (a scenario records its sweep in `vias`), and what makes a read timeout bite.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProxyKnobs {
+    /// `None` outside the proxy lab; `Some(Direct)` for its direct runs (recorded too).
+    #[serde(skip)]
+    pub via: Option<Via>,
+    /// The server's `--sse-keepalive-off`: idle SSE streams get no comment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sse_keepalive_off: bool,
+    /// nginx-default's and buffering-proxy's `proxy_read_timeout` (whole seconds, written
+    /// in ms like every knob; `None`: nginx's 60 s).
+    #[serde(
+        rename = "proxy_read_timeout_ms",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::scenario::millis_opt"
+    )]
+    pub read_timeout: Option<Duration>,
+    /// The nginx binary (`--nginx-bin`), not recorded: the record says its version.
+    #[serde(skip)]
+    pub nginx_bin: Option<std::path::PathBuf>,
+}
+
+impl ProxyKnobs {
+    /// The flags the proxy itself is started with.
+    pub fn flags(&self) -> ProxyFlags {
+        ProxyFlags { proxy_read_timeout: self.read_timeout, nginx_bin: self.nginx_bin.clone() }
+    }
+}
+
 /// The proxy of a running run (none for `direct`).
 #[derive(Debug)]
 pub struct RunProxy {
@@ -181,7 +212,7 @@ pub fn keepalive_label(transport: Transport, keepalive: Option<Duration>, sse_of
         Transport::Sse | Transport::Ws => {}
     }
     let ms = keepalive.map_or(15_000, |k| k.as_millis());
-    if ms % 1000 == 0 { format!("{} s", ms / 1000) } else { format!("{ms} ms") }
+    if ms.is_multiple_of(1000) { format!("{} s", ms / 1000) } else { format!("{ms} ms") }
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clients::Reconnect;
 use crate::faults::{self, FaultStep};
-use crate::proxy::{ProxyFlags, Via};
+pub use crate::proxy::ProxyKnobs;
+use crate::proxy::Via;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -136,32 +137,6 @@ pub struct Knobs {
     /// The proxy lab's settings (`--via`, `--sse-keepalive-off`, `--proxy-read-timeout`).
     #[serde(flatten)]
     pub proxy: ProxyKnobs,
-}
-
-/// The proxy lab's knobs: what stands between the clients and the server for one run
-/// (a scenario records its sweep in `vias`), and what makes a read timeout bite.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProxyKnobs {
-    /// `None` outside the proxy lab; `Some(Direct)` for its direct runs (recorded too).
-    #[serde(skip)]
-    pub via: Option<Via>,
-    /// The server's `--sse-keepalive-off`: idle SSE streams get no comment.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sse_keepalive_off: bool,
-    /// nginx-default's and buffering-proxy's `proxy_read_timeout` (whole seconds, written
-    /// in ms like every knob; `None`: nginx's 60 s).
-    #[serde(rename = "proxy_read_timeout_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
-    pub read_timeout: Option<Duration>,
-    /// The nginx binary (`--nginx-bin`), not recorded: the record says its version.
-    #[serde(skip)]
-    pub nginx_bin: Option<std::path::PathBuf>,
-}
-
-impl ProxyKnobs {
-    /// The flags the proxy itself is started with.
-    pub fn flags(&self) -> ProxyFlags {
-        ProxyFlags { proxy_read_timeout: self.read_timeout, nginx_bin: self.nginx_bin.clone() }
-    }
 }
 
 /// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
@@ -399,8 +374,8 @@ impl Scenario {
 
 mod presets;
 pub use presets::{
-    BATTERY_BUSY_RATE, BATTERY_CLIENTS, BATTERY_QUIET_RATE, BATTERY_SYMBOL, CONDITIONS_LINKS, PROXIES_BUSY_RATE,
-    PROXIES_CLIENTS, PROXIES_QUIET_RATE, PROXIES_READ_TIMEOUT, PROXIES_VIAS,
+    BATTERY_BUSY_RATE, BATTERY_CLIENTS, BATTERY_QUIET_RATE, BATTERY_SYMBOL, CONDITIONS_LINKS,
+    PROXIES_BUSY_RATE, PROXIES_CLIENTS, PROXIES_QUIET_RATE, PROXIES_READ_TIMEOUT, PROXIES_VIAS,
 };
 use presets::{battery_steps, efficiency_steps, proxies_knobs, proxies_steps};
 

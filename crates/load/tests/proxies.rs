@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use pushlab_contract::Transport;
-use pushlab_load::proxy::outcome::classify;
 use pushlab_load::proxy::Via;
+use pushlab_load::proxy::outcome::classify;
 use pushlab_load::results::RunRecord;
 use pushlab_load::run::{ServerUnderTest, run};
 use pushlab_load::scenario::{Knobs, ProxyKnobs, RunSpec};
@@ -18,7 +18,12 @@ use in_process::{Server, server};
 
 /// 5 clients of `transport` for 3 s through `via` (`proxy_read_timeout` `read_timeout`).
 async fn through(server: &Server, transport: Transport, via: Via, read_timeout: Duration) -> RunRecord {
-    through_with(server, transport, ProxyKnobs { via: Some(via), read_timeout: Some(read_timeout), ..ProxyKnobs::default() }).await
+    through_with(
+        server,
+        transport,
+        ProxyKnobs { via: Some(via), read_timeout: Some(read_timeout), ..ProxyKnobs::default() },
+    )
+    .await
 }
 
 async fn through_with(server: &Server, transport: Transport, proxy: ProxyKnobs) -> RunRecord {
@@ -36,7 +41,12 @@ async fn through_with(server: &Server, transport: Transport, proxy: ProxyKnobs) 
     let p = record.proxy.as_ref().expect("a proxy record");
     eprintln!(
         "{transport} via {via}: p50 {} µs, p99 {} µs, {} of {} ticks, proxy answered {:?}, errors {:?}",
-        record.latency_us.p50, record.latency_us.p99, record.ticks.delivered, record.ticks.expected, p.status, record.errors
+        record.latency_us.p50,
+        record.latency_us.p99,
+        record.ticks.delivered,
+        record.ticks.expected,
+        p.status,
+        record.errors
     );
     record
 }

@@ -33,7 +33,9 @@ pub fn server_block(via: Via, upstream: SocketAddr, read_timeout: Duration) -> V
         Via::Direct => Vec::new(),
         // Nothing but the pass: HTTP/1.0 to the upstream, no Upgrade headers passed on,
         // buffering on (X-Accel-Buffering: no still honoured), nginx's read timeout.
-        Via::NginxDefault => vec!["location / {".into(), format!("    {pass}"), format!("    {timeout}"), "}".into()],
+        Via::NginxDefault => {
+            vec!["location / {".into(), format!("    {pass}"), format!("    {timeout}"), "}".into()]
+        }
         Via::NginxTuned => {
             let read = format!("proxy_read_timeout {}s;", TUNED_READ_TIMEOUT.as_secs());
             let send = format!("proxy_send_timeout {}s;", TUNED_READ_TIMEOUT.as_secs());
@@ -97,9 +99,16 @@ pub fn recorded(via: Via, upstream: SocketAddr, read_timeout: Duration) -> Vec<S
 }
 
 /// The whole `nginx.conf` for `via` listening on `listen`, everything written under `dir`.
-pub fn nginx_conf(via: Via, listen: SocketAddr, upstream: SocketAddr, read_timeout: Duration, dir: &Path) -> String {
+pub fn nginx_conf(
+    via: Via,
+    listen: SocketAddr,
+    upstream: SocketAddr,
+    read_timeout: Duration,
+    dir: &Path,
+) -> String {
     let d = dir.display();
-    let indent = |lines: Vec<String>, by: &str| -> String { lines.iter().map(|l| format!("{by}{l}\n")).collect() };
+    let indent =
+        |lines: Vec<String>, by: &str| -> String { lines.iter().map(|l| format!("{by}{l}\n")).collect() };
     let http = indent(http_lines(via, upstream), "    ");
     let block = indent(server_block(via, upstream, read_timeout), "        ");
     format!(
@@ -138,7 +147,10 @@ mod tests {
     #[test]
     fn the_default_proxy_is_a_bare_pass_with_the_labs_read_timeout() {
         let block = server_block(Via::NginxDefault, addr(3000), Duration::from_secs(10));
-        assert_eq!(block, ["location / {", "    proxy_pass http://127.0.0.1:3000;", "    proxy_read_timeout 10s;", "}"]);
+        assert_eq!(
+            block,
+            ["location / {", "    proxy_pass http://127.0.0.1:3000;", "    proxy_read_timeout 10s;", "}"]
+        );
     }
 
     #[test]
@@ -166,9 +178,11 @@ mod tests {
     fn everything_nginx_writes_is_under_its_folder() {
         let dir = Path::new("/tmp/pushlab-nginx-test");
         let conf = nginx_conf(Via::NginxTuned, addr(8080), addr(3000), Duration::from_secs(60), dir);
-        for key in ["pid", "error_log", "access_log", "client_body_temp_path", "proxy_temp_path", "scgi_temp_path"]
+        for key in
+            ["pid", "error_log", "access_log", "client_body_temp_path", "proxy_temp_path", "scgi_temp_path"]
         {
-            let line = conf.lines().find(|l| l.trim_start().starts_with(key)).unwrap_or_else(|| panic!("{key}"));
+            let line =
+                conf.lines().find(|l| l.trim_start().starts_with(key)).unwrap_or_else(|| panic!("{key}"));
             assert!(line.contains("/tmp/pushlab-nginx-test/"), "{line}");
         }
         assert!(conf.contains("listen 127.0.0.1:8080;") && conf.contains("server 127.0.0.1:3000;"));

@@ -46,7 +46,11 @@ pub fn find_binary() -> anyhow::Result<PathBuf> {
 
 /// `nginx -v`'s answer, e.g. `nginx/1.22.1`.
 pub async fn version(bin: &Path) -> anyhow::Result<String> {
-    let out = Command::new(bin).arg("-v").output().await.with_context(|| format!("running {} -v", bin.display()))?;
+    let out = Command::new(bin)
+        .arg("-v")
+        .output()
+        .await
+        .with_context(|| format!("running {} -v", bin.display()))?;
     // nginx prints its version on stderr: "nginx version: nginx/1.22.1".
     let text = String::from_utf8_lossy(&out.stderr);
     let version = text.trim().rsplit(' ').next().unwrap_or_default();
@@ -64,7 +68,12 @@ pub struct Nginx {
 
 impl Nginx {
     /// nginx as `via` in front of `upstream`, on a free loopback port.
-    pub async fn start(bin: &Path, via: Via, upstream: SocketAddr, read_timeout: Duration) -> anyhow::Result<Self> {
+    pub async fn start(
+        bin: &Path,
+        via: Via,
+        upstream: SocketAddr,
+        read_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let mut last = None;
         for _ in 0..START_TRIES {
             let dir = make_dir()?;
@@ -110,7 +119,7 @@ impl Nginx {
         }
     }
 
-    /// Stops nginx (SIGTERM, then SIGKILL after [`STOP_TIMEOUT`]) and returns its access
+    /// Stops nginx (SIGTERM, then SIGKILL after 3 s) and returns its access
     /// and error logs.
     pub async fn stop(mut self) -> anyhow::Result<(String, String)> {
         if let Some(pid) = self.child.id() {
@@ -156,9 +165,12 @@ fn unprivileged() -> anyhow::Result<Option<(u32, u32)>> {
     let passwd = std::fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
     let ids = passwd.lines().find_map(|line| {
         let fields: Vec<&str> = line.split(':').collect();
-        (fields.first() == Some(&UNPRIVILEGED)).then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))
+        (fields.first() == Some(&UNPRIVILEGED))
+            .then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))
     });
-    ids.flatten().map(Some).with_context(|| format!("no user {UNPRIVILEGED:?} in /etc/passwd to run nginx as"))
+    ids.flatten()
+        .map(Some)
+        .with_context(|| format!("no user {UNPRIVILEGED:?} in /etc/passwd to run nginx as"))
 }
 
 /// This process's effective uid, from `/proc/self/status` (`Uid: real effective …`).

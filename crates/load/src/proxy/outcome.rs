@@ -39,7 +39,8 @@ pub fn classify_all(records: &mut [RunRecord]) {
 /// Runs of the same transport, clients and feed: the direct one's latency is what the
 /// proxied one's would be without the proxy (a keepalive comment carries no tick).
 fn same_settings(a: &RunRecord, b: &RunRecord) -> bool {
-    (a.transport, a.clients, a.poll_interval_ms) == (b.transport, b.clients, b.poll_interval_ms) && a.rate == b.rate
+    (a.transport, a.clients, a.poll_interval_ms) == (b.transport, b.clients, b.poll_interval_ms)
+        && a.rate == b.rate
 }
 
 /// The outcome of `run` (`works`, `broken`, `cut`, `slowed`, `not-compared`) and its
@@ -121,7 +122,10 @@ mod tests {
         let proxy = sse.proxy.as_mut().unwrap();
         (proxy.upstream_timeouts, proxy.cut_after_s) = (Some(20), Some(10.01));
         let (outcome, detail) = classify(&sse, Some(&run(Via::Direct, 100, 1)));
-        assert_eq!((outcome, detail.as_str()), ("cut", "cut at 10.0 s (20 requests cut by proxy_read_timeout)"));
+        assert_eq!(
+            (outcome, detail.as_str()),
+            ("cut", "cut at 10.0 s (20 requests cut by proxy_read_timeout)")
+        );
     }
 
     #[test]
@@ -139,7 +143,8 @@ mod tests {
         ws_direct.transport = Transport::Ws;
         let mut records = vec![run(Via::Direct, 100, 900), ws_direct, run(Via::BufferingProxy, 100, 1000)];
         classify_all(&mut records);
-        let outcomes: Vec<&str> = records.iter().map(|r| r.proxy.as_ref().unwrap().outcome.as_str()).collect();
+        let outcomes: Vec<&str> =
+            records.iter().map(|r| r.proxy.as_ref().unwrap().outcome.as_str()).collect();
         // The SSE run through the buffer is held against SSE direct (900 ms), not WebSocket's 1 ms.
         assert_eq!(outcomes, ["works", "works", "works"]);
     }

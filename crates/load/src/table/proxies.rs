@@ -108,9 +108,12 @@ mod tests {
         let sse = table.lines().find(|l| l.contains("sse · 20/s")).unwrap();
         assert!(sse.contains("not run"), "SSE was not run direct: {table}");
         assert!(table.ends_with("proxy_read_timeout: nginx-default 3 s"), "{table}");
-        assert_eq!(render_proxies(&[zero_record(Transport::Ws, 1)].map(|mut r| {
-            r.proxy = None;
-            r
-        })), None);
+        assert_eq!(
+            render_proxies(&[zero_record(Transport::Ws, 1)].map(|mut r| {
+                r.proxy = None;
+                r
+            })),
+            None
+        );
     }
 }

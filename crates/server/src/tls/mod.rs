@@ -13,7 +13,7 @@
 //!   under `--max-connections`, so the cap still holds); keepalive PINGs every
 //!   `--keepalive` close a connection whose peer stopped answering.
 //! - `http/1.1` (or no ALPN): hyper's HTTP/1.1, with upgrades, so wss:// works: the
-//!   WebSocket session runs on hyper's upgraded connection ([`service`]).
+//!   WebSocket session runs on hyper's upgraded connection (`service`).
 //!
 //! WebSocket is not offered over HTTP/2 (RFC 8441's extended CONNECT, which hyper
 //! could enable but tungstenite and axum's extractor do not speak; browsers then open an
