@@ -28,6 +28,11 @@ battery *ARGS:
     just compare --preset battery {{ARGS}}
     cp results/latest.json docs/results/battery.json
 
+# What a proxy does to each transport: direct and through nginx-default, nginx-tuned, buffering-proxy (~4 minutes), kept as docs/results/proxies.json.
+proxies *ARGS:
+    just compare --preset proxies {{ARGS}}
+    cp results/latest.json docs/results/proxies.json
+
 # Restarts, crashes, stream recycling and a 5,000-client reconnect storm (~3 minutes), kept as docs/results/faults.json.
 faults *ARGS:
     just compare --preset faults {{ARGS}}
@@ -90,6 +95,7 @@ test-docs:
 screenshots:
     cargo build --release -q -p pushlab-server
     node tests/e2e/screenshots.mjs
+    PUSHLAB_SCREENSHOTS_DIR=docs/img node --test tests/e2e/wall.test.mjs
 
 # Formatting, clippy and the API docs' links, as CI wants them.
 lint:

@@ -25,7 +25,7 @@ const SERVER_START_TIMEOUT_MS = 15_000;
 
 /**
  * Starts pushlab-server on 127.0.0.1:0 (or `options.addr`) and resolves once it prints
- * `listening on http://…`. `options.args` are extra flags; `options.webDir: false`
+ * `listening on http://…` (`https://…` with `--tls`). `options.args` are extra flags; `options.webDir: false`
  * serves the files compiled into the binary instead of web/.
  */
 export async function startServer(options = {}) {
@@ -39,7 +39,7 @@ export async function startServer(options = {}) {
     const timer = setTimeout(() => reject(new Error(`server printed no address in ${SERVER_START_TIMEOUT_MS} ms:\n${output}`)), SERVER_START_TIMEOUT_MS);
     const onData = (chunk) => {
       output += chunk;
-      const match = output.match(/listening on (http:\/\/[\d.]+:\d+)/);
+      const match = output.match(/listening on (https?:\/\/[\d.]+:\d+)/);
       if (match) { clearTimeout(timer); resolve(match[1]); }
     };
     child.stdout.on('data', onData);
@@ -69,11 +69,12 @@ export function resultsDirWith(fixture) {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function launchBrowser() {
+/** Chromium; `extraArgs` are more switches, e.g. `--ignore-certificate-errors` for `--tls`'s self-signed certificate. */
+export async function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
 

@@ -153,6 +153,28 @@ pub struct ConnectionStats {
     pub idle_timeouts: u64,
     /// SSE streams and WebSockets ended by `--stream-max-age`.
     pub streams_recycled: u64,
+    /// TLS and HTTP/2 (`--tls`); all zero on a plain server.
+    #[serde(default)]
+    pub tls: TlsStats,
+}
+
+/// What TLS connections did (`--tls`), and how many HTTP/2 streams they carry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TlsStats {
+    /// TLS handshakes completed.
+    pub handshakes: u64,
+    /// Handshakes that failed: garbage bytes, no shared protocol or cipher, a reset.
+    pub handshake_failures: u64,
+    /// Handshakes not finished within `--header-timeout`: closed.
+    pub handshake_timeouts: u64,
+    /// TLS connections open now that negotiated HTTP/2 (ALPN `h2`).
+    pub h2_connections_open: u64,
+    /// TLS connections open now on HTTP/1.1 (ALPN `http/1.1`, or none).
+    pub h1_connections_open: u64,
+    /// HTTP/2 streams (requests) open now: an SSE stream is one until it ends.
+    pub h2_streams_open: u64,
+    /// HTTP/2 streams since start.
+    pub h2_streams: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

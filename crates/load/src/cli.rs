@@ -8,6 +8,7 @@ use anyhow::ensure;
 use clap::{Args, Parser, Subcommand};
 
 use crate::clients::Reconnect;
+use crate::proxy::{ProxyFlags, Via};
 use crate::run::MAX_PHASE;
 use pushlab_contract::Transport;
 use pushlab_contract::limits::{COALESCE_MAX_MS, LONG_POLL_TIMEOUT_MS_RANGE, RATE_RANGE};
@@ -142,6 +143,12 @@ pub struct RunArgs {
     pub link: Option<String>,
     #[command(flatten)]
     pub emulator: EmulatorFlag,
+    /// Put Debian's nginx between the clients and the server, started for the run:
+    /// nginx-default, nginx-tuned or buffering-proxy (docs/proxies.md).
+    #[arg(long, value_enum, env = "PUSHLAB_LOAD_VIA")]
+    pub via: Option<Via>,
+    #[command(flatten)]
+    pub proxy: ProxyFlags,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +195,16 @@ pub struct CompareArgs {
     /// stream, to the millisecond (e.g. 15s, 60s) [default: the server's, 15s].
     #[arg(long, env = "PUSHLAB_LOAD_KEEPALIVE", value_parser = whole_millis)]
     pub keepalive: Option<Duration>,
+    /// What the clients go through, each a separate run (comma-separated): direct,
+    /// nginx-default, nginx-tuned, buffering-proxy [default: the preset's; proxies: all four].
+    #[arg(long, value_enum, env = "PUSHLAB_LOAD_VIA", value_delimiter = ',')]
+    pub via: Option<Vec<Via>>,
+    /// The server's --sse-keepalive-off: idle SSE streams get no comment, so a proxy's
+    /// read timeout cuts them.
+    #[arg(long, env = "PUSHLAB_LOAD_SSE_KEEPALIVE_OFF")]
+    pub sse_keepalive_off: bool,
+    #[command(flatten)]
+    pub proxy: ProxyFlags,
 }
 
 /// A `--link` value, checked now (the run would refuse it later): kept as written.
@@ -230,10 +247,14 @@ impl RunArgs {
         let preset = Scenario::preset(Preset::Run);
         let mut knobs = self.knobs.over(preset.knobs);
         knobs.link = self.link.clone();
+        knobs.proxy.via = self.via;
+        knobs.proxy.read_timeout = self.proxy.proxy_read_timeout;
+        knobs.proxy.nginx_bin = self.proxy.nginx_bin.clone();
         let s = Scenario {
             transports: vec![self.transport],
             clients: vec![self.clients],
             links: self.link.iter().cloned().collect(),
+            vias: self.via.into_iter().collect(),
             knobs,
             ..preset
         };
@@ -250,6 +271,9 @@ impl CompareArgs {
         knobs.payload_bytes = self.payload_bytes.or(knobs.payload_bytes);
         knobs.seed = self.seed.unwrap_or(knobs.seed);
         knobs.keepalive = self.keepalive.or(knobs.keepalive);
+        knobs.proxy.sse_keepalive_off |= self.sse_keepalive_off;
+        knobs.proxy.read_timeout = self.proxy.proxy_read_timeout.or(knobs.proxy.read_timeout);
+        knobs.proxy.nginx_bin = self.proxy.nginx_bin.clone();
         let s = Scenario {
             preset: self.preset,
             transports: self.transports.clone().unwrap_or(preset.transports),
@@ -257,6 +281,7 @@ impl CompareArgs {
             rates: self.rates.clone().unwrap_or(preset.rates),
             coalesce: self.coalesce.clone().unwrap_or(preset.coalesce),
             links: self.link.clone().unwrap_or(preset.links),
+            vias: self.via.clone().unwrap_or(preset.vias),
             // Flags that change the sweep replace a preset's list of runs.
             steps: preset.steps.filter(|_| {
                 self.transports.is_none()
@@ -264,6 +289,7 @@ impl CompareArgs {
                     && self.rates.is_none()
                     && self.coalesce.is_none()
                     && self.link.is_none()
+                    && self.via.is_none()
             }),
             // Fault runs set their own clients and rates; --transports picks among them,
             // --reconnect sets the policy of all but the storm (which runs both).
@@ -319,98 +345,4 @@ fn validate(s: &Scenario) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Command {
-        Cli::try_parse_from(["pushlab-load"].iter().chain(args)).unwrap().command
-    }
-
-    #[test]
-    fn flags_override_the_preset() {
-        let Command::Compare(args) = parse(&[
-            "compare",
-            "--preset",
-            "scale",
-            "--transports",
-            "sse,ws",
-            "--clients",
-            "19000",
-            "--duration",
-            "5s",
-            "--poll-interval",
-            "250ms",
-            "--seed",
-            "7",
-        ]) else {
-            panic!("compare")
-        };
-        let s = args.scenario().unwrap();
-        assert_eq!(s.transports, vec![Transport::Sse, Transport::Ws]);
-        assert_eq!(s.clients, vec![19000]);
-        let k = &s.knobs;
-        assert_eq!(
-            (k.duration, k.poll_interval, k.seed),
-            (Duration::from_secs(5), Duration::from_millis(250), 7)
-        );
-        assert_eq!(k.ramp, Duration::from_secs(10), "the preset's ramp stays");
-        assert_eq!(s.rates, vec![20.0], "the preset's rate stays");
-    }
-
-    #[test]
-    fn run_records_its_one_transport_and_the_flags() {
-        let Command::Run(args) =
-            parse(&["run", "--transport", "sse", "--clients", "7", "--symbols", "ACME,BOLT", "--ramp", "0s"])
-        else {
-            panic!("run")
-        };
-        let s = args.scenario().unwrap();
-        assert_eq!((s.preset, s.transports, s.clients), (Preset::Run, vec![Transport::Sse], vec![7]));
-        let expected = Knobs {
-            symbols: Some(vec!["ACME".into(), "BOLT".into()]),
-            ramp: Duration::ZERO,
-            ..Knobs::default()
-        };
-        assert_eq!(s.knobs, expected);
-    }
-
-    /// The results record these in ms, so the run must use exactly what is recorded.
-    #[test]
-    fn millisecond_knobs_are_taken_to_the_millisecond() {
-        let Command::Compare(args) = parse(&["compare", "--long-poll-timeout", "2ms 900us"]) else {
-            panic!("compare")
-        };
-        assert_eq!(args.scenario().unwrap().knobs.long_poll_timeout, Duration::from_millis(2));
-        let Command::Compare(args) = parse(&["compare", "--poll-interval", "250us"]) else {
-            panic!("compare")
-        };
-        assert!(args.scenario().unwrap_err().to_string().contains("--poll-interval must be ≥ 1ms"));
-    }
-
-    #[test]
-    fn the_emulator_is_auto_unless_named() {
-        use pushlab_link::EmulatorChoice;
-        let Command::Run(args) = parse(&["run", "--transport", "sse", "--link", "3g"]) else { panic!("run") };
-        assert_eq!(args.emulator.choice, EmulatorChoice::Auto);
-        let Command::Compare(args) = parse(&["compare", "--emulator", "builtin"]) else { panic!("compare") };
-        assert_eq!(args.emulator.choice, EmulatorChoice::Builtin);
-        let refused = Cli::try_parse_from(["pushlab-load", "compare", "--emulator", "tc"]).unwrap_err();
-        assert!(refused.to_string().contains("one of auto, builtin, netem"), "{refused}");
-    }
-
-    #[test]
-    fn unbounded_or_empty_runs_are_refused() {
-        let mut s = Scenario::preset(Preset::Quick);
-        s.knobs.duration = Duration::from_secs(1_000_000_000);
-        assert!(validate(&s).unwrap_err().to_string().contains("--duration"));
-        let mut s = Scenario::preset(Preset::Quick);
-        s.knobs.duration = Duration::ZERO;
-        assert!(validate(&s).unwrap_err().to_string().contains("--duration"));
-        let mut s = Scenario::preset(Preset::Quick);
-        s.knobs.long_poll_timeout = Duration::from_millis(60_001);
-        assert!(validate(&s).unwrap_err().to_string().contains("--long-poll-timeout"));
-        let mut s = Scenario::preset(Preset::Quick);
-        s.rates = vec![0.0];
-        assert!(validate(&s).unwrap_err().to_string().contains("--rates"));
-    }
-}
+mod tests;

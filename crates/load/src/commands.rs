@@ -64,8 +64,10 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     if let Some(link) = &args.link {
         eprintln!("link {link}: {}", path.describe());
     }
-    let record = run::run(&spec, &server, &bar).await?;
+    let mut record = run::run(&spec, &server, &bar).await?;
     bar.finish_and_clear();
+    // A single run has no direct run beside it: broken or cut, or not compared.
+    crate::proxy::outcome::classify_all(std::slice::from_mut(&mut record));
     scenario.rates = vec![record.rate];
     let results = Results::new(scenario, vec![record], calibration);
     print_table(&results);
@@ -140,7 +142,10 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
             Ok(mut record) => {
                 record.coalesce_ms = Some(spec.knobs.coalesce.as_millis() as u64);
                 record.keepalive_ms = spec.knobs.keepalive.map(|k| k.as_millis() as u64);
-                let link = spec.knobs.link.as_deref().map_or(String::new(), |l| format!(" over {l}"));
+                let mut link = spec.knobs.link.as_deref().map_or(String::new(), |l| format!(" over {l}"));
+                if let Some(via) = spec.knobs.proxy.via {
+                    link.push_str(&format!(" via {via}"));
+                }
                 eprintln!(
                     "{transport:>9} × {clients}{link}: done ({} errors)",
                     record.errors.values().sum::<u64>()
@@ -153,6 +158,7 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     }
     // Not one server started: the binary is wrong, not one run's flags.
     anyhow::ensure!(failed_starts < plan.len(), "no run's server started ({})", bin.display());
+    crate::proxy::outcome::classify_all(&mut records);
     let results = Results::new(scenario, records, calibration);
     print_table(&results);
     write_outputs(&results, &args.out)?;
@@ -195,6 +201,9 @@ fn print_table(results: &Results) {
     }
     if !results.runs.is_empty() {
         println!("{}", table::render(&results.runs));
+    }
+    if let Some(proxies) = table::render_proxies(&results.runs) {
+        println!("{proxies}");
     }
     match &results.calibration {
         Some(c) => println!("{}", table::render_calibration(c)),
@@ -256,6 +265,9 @@ pub(crate) fn server_args(k: &Knobs, rate: f64) -> Vec<String> {
     }
     if let Some(keepalive) = k.keepalive {
         args.extend(["--keepalive".into(), format!("{}ms", keepalive.as_millis())]);
+    }
+    if k.proxy.sse_keepalive_off {
+        args.push("--sse-keepalive-off".into());
     }
     // Only when on: a server built before `--coalesce` can still be compared.
     if !k.coalesce.is_zero() {

@@ -17,6 +17,8 @@
 //! - [`link`]: a run over an emulated link (`--link`, `pushlab-link`): through the
 //!   built-in emulator, recorded with its own CPU, or `tc netem` on a veth into a
 //!   network namespace holding the clients' sockets (`--emulator`, [`link::path`]).
+//! - [`proxy`]: the proxy lab (`--via`): Debian's nginx in front of the server, in
+//!   three configurations, and what it did to each transport (works, broken, slowed, cut).
 //! - [`net`]: connecting, and counting every byte on the client sockets.
 //! - [`reference`](mod@reference): which ticks were expected, read from the server's own log.
 //! - [`radio`]: what the clients' socket timings would cost a phone's battery under an
@@ -41,6 +43,7 @@ pub mod link;
 pub mod measure;
 pub mod net;
 pub mod procfs;
+pub mod proxy;
 pub mod radio;
 pub mod reference;
 pub mod results;

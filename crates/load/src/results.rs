@@ -113,6 +113,10 @@ pub struct RunRecord {
     /// measured timings (`radio.rs`); absent from files written before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radio: Option<RadioFigures>,
+    /// What stood between the clients and the server (`--via`) and what it did to the
+    /// transport; absent outside the proxy lab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<crate::proxy::ProxyRecord>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -336,6 +340,19 @@ pub(crate) mod tests {
                 segments_lost: 0,
             }),
             radio: Some(RadioFigures::default()),
+            proxy: Some(crate::proxy::ProxyRecord {
+                via: crate::proxy::Via::NginxDefault,
+                server: Some("nginx/1.22.1".into()),
+                read_timeout_s: Some(10.0),
+                config: Some("location / {}".into()),
+                stream_keepalive: "15 s".into(),
+                requests: Some(0),
+                status: Some(String::new()),
+                upstream_timeouts: Some(0),
+                cut_after_s: Some(0.0),
+                outcome: "works".into(),
+                outcome_detail: String::new(),
+            }),
         }
     }
 

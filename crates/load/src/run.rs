@@ -29,6 +29,7 @@ use crate::link::RunLink;
 use crate::measure::{Measurement, TrafficSnapshot, Window, now_us};
 use crate::net::{Target, fetch_json};
 use crate::procfs;
+use crate::proxy::{self, RunProxy};
 use crate::radio;
 use crate::reference::{self};
 use crate::results::RunRecord;
@@ -154,15 +155,25 @@ pub async fn run(
     let measurement = Measurement::new(window);
     // After the histograms exist: their fixed ~6 MB is not a per-client cost.
     let self_heap_before = pushlab_alloc::heap_bytes();
-    // Over a link, the clients connect through its emulator; control traffic stays direct.
-    let mut link = k.link.as_deref().map(|l| RunLink::start(l, &server.target, k.seed)).transpose()?;
-    let client_target =
-        link.as_ref().map_or_else(|| server.target.clone(), |l| l.client_target(&server.target));
+    // Through a proxy (`--via`), the clients connect to it; over a link, to its emulator,
+    // which relays to the proxy if there is one. Control traffic stays direct.
+    let proxy = match k.proxy.via {
+        Some(_) if server.target.via.is_some() => anyhow::bail!(
+            "--via with the netem emulator: nginx listens on the host's loopback, which the \
+             namespace's clients cannot reach; use --emulator builtin"
+        ),
+        Some(via) => Some(RunProxy::start(via, server.target.addr, &k.proxy.flags()).await?),
+        None => None,
+    };
+    let upstream = proxy.as_ref().map_or_else(|| server.target.clone(), |p| p.client_target(&server.target));
+    let mut link = k.link.as_deref().map(|l| RunLink::start(l, &upstream, k.seed)).transpose()?;
+    let client_target = link.as_ref().map_or_else(|| upstream.clone(), |l| l.client_target(&upstream));
     let settings = Arc::new(Settings::new(spec.clone(), client_target));
     let stop = CancellationToken::new();
     let ticker = spawn_progress(progress, start, spec.total(), stop.clone());
     let expected = {
-        let settings = settings.clone();
+        // The reference reads the server's log directly, never through the link or the proxy.
+        let settings = Arc::new(Settings::new(spec.clone(), server.target.clone()));
         let head = (before.ticker.epoch.clone(), before.ticker.head);
         let read_every = reference::read_interval(k.history, rate);
         let stop = stop.clone();
@@ -203,6 +214,12 @@ pub async fn run(
         tracing::warn!("some clients did not stop within {STOP_GRACE:?}");
     }
     let _ = ticker.await;
+    // After the clients: every request they made is in the proxy's logs.
+    let keepalive = proxy::keepalive_label(spec.transport, k.keepalive, k.proxy.sse_keepalive_off);
+    let proxy = match proxy {
+        Some(p) => Some(p.stop(keepalive).await?),
+        None => None,
+    };
     let expected = expected.await?.context("following the server's log for the expected ticks")?;
     let (with, sockets_with) = with.await??;
     let samples = Samples {
@@ -220,6 +237,7 @@ pub async fn run(
     };
     let mut record = record(spec, server, &measurement, &expected, samples);
     record.link = link.map(|l| l.record(record.window_s)).transpose()?;
+    record.proxy = proxy;
     record.radio = Some(radio::figures(&measurement.activity_timelines(), window.start_us, window.end_us));
     Ok(record)
 }

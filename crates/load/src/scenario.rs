@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clients::Reconnect;
 use crate::faults::{self, FaultStep};
+pub use crate::proxy::ProxyKnobs;
+use crate::proxy::Via;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -40,6 +42,11 @@ pub enum Preset {
     /// polling every 15 s, long-polls, and SSE and WebSocket with a 15 s and a 60 s
     /// keepalive; then a busy one (2.5 ticks/s).
     Battery,
+    /// What a proxy does to each transport, in about 4 minutes: the four transports
+    /// direct and through nginx-default, nginx-tuned and buffering-proxy (20 clients,
+    /// 20 ticks/s), then a quiet feed's SSE and long-poll behind the proxies' read
+    /// timeout (3 s, scaled down from nginx's 60 s), SSE with its keepalive off and on.
+    Proxies,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -70,6 +77,10 @@ pub struct Scenario {
     /// `3g`); empty: loopback, no link (files from before links have none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
+    /// What the clients go through, each a separate run (`--via`, the proxies preset);
+    /// empty: direct, outside the proxy lab (files from before it have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vias: Vec<Via>,
     /// Fault runs listed one by one, replacing the sweep (the faults preset's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<Vec<FaultStep>>,
@@ -123,6 +134,9 @@ pub struct Knobs {
     /// leaves the server's default (15 s).
     #[serde(rename = "keepalive_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
     pub keepalive: Option<Duration>,
+    /// The proxy lab's settings (`--via`, `--sse-keepalive-off`, `--proxy-read-timeout`).
+    #[serde(flatten)]
+    pub proxy: ProxyKnobs,
 }
 
 /// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
@@ -147,6 +161,12 @@ pub struct Step {
     /// The link, if not the scenario's first (the battery preset's steps all go over one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// What stands between clients and server, if not direct (the proxies preset's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+    /// The server's `--sse-keepalive-off` for this run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sse_keepalive_off: bool,
 }
 
 impl Step {
@@ -159,6 +179,8 @@ impl Step {
             coalesce: Duration::ZERO,
             keepalive: None,
             link: None,
+            via: None,
+            sse_keepalive_off: false,
         }
     }
 }
@@ -196,6 +218,7 @@ impl Default for Knobs {
             reconnect: Reconnect::Jitter,
             link: None,
             keepalive: None,
+            proxy: ProxyKnobs::default(),
         }
     }
 }
@@ -215,6 +238,7 @@ impl Scenario {
         let mut steps = None;
         let mut fault_steps = None;
         let mut links = Vec::new();
+        let mut vias = Vec::new();
         let (clients, rates, knobs) = match preset {
             Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
             Preset::Efficiency => {
@@ -251,6 +275,11 @@ impl Scenario {
                 };
                 (vec![BATTERY_CLIENTS], vec![BATTERY_QUIET_RATE, BATTERY_BUSY_RATE], knobs)
             }
+            Preset::Proxies => {
+                steps = Some(proxies_steps());
+                vias = PROXIES_VIAS.to_vec();
+                (vec![PROXIES_CLIENTS], vec![PROXIES_BUSY_RATE, PROXIES_QUIET_RATE], proxies_knobs(quick))
+            }
             // Each fault run sets its own clients, rate, ramp and window.
             Preset::Faults => {
                 fault_steps = Some(faults::preset_steps(&Transport::ALL, quick.reconnect));
@@ -282,6 +311,7 @@ impl Scenario {
             coalesce: no_coalescing(),
             steps,
             links,
+            vias,
             faults: fault_steps,
             knobs,
         }
@@ -300,6 +330,11 @@ impl Scenario {
                     coalesce: step.coalesce,
                     keepalive: step.keepalive.or(self.knobs.keepalive),
                     link: step.link.clone().or_else(|| self.links.first().cloned()),
+                    proxy: ProxyKnobs {
+                        via: step.via.or_else(|| self.vias.first().copied()),
+                        sse_keepalive_off: step.sse_keepalive_off || self.knobs.proxy.sse_keepalive_off,
+                        ..self.knobs.proxy.clone()
+                    },
                     ..self.knobs.clone()
                 },
             },
@@ -315,14 +350,18 @@ impl Scenario {
         // No link listed: one run per combination on plain loopback.
         let links: Vec<Option<&String>> =
             if self.links.is_empty() { vec![None] } else { self.links.iter().map(Some).collect() };
+        // No --via: direct, outside the proxy lab (nothing recorded of a proxy).
+        let vias: Vec<Option<Via>> =
+            if self.vias.is_empty() { vec![None] } else { self.vias.iter().copied().map(Some).collect() };
         let mut plan = Vec::new();
         for &t in &self.transports {
-            for link in &links {
+            for (link, &via) in links.iter().flat_map(|l| vias.iter().map(move |v| (l, v))) {
                 for &rate in &self.rates {
                     for &coalesce in &self.coalesce {
                         for &clients in &self.clients {
                             let mut planned = run(&Step { coalesce, ..Step::new(t, clients, rate) });
                             planned.spec.knobs.link = link.cloned();
+                            planned.spec.knobs.proxy.via = via;
                             plan.push(planned);
                         }
                     }
@@ -334,8 +373,11 @@ impl Scenario {
 }
 
 mod presets;
-pub use presets::{BATTERY_BUSY_RATE, BATTERY_CLIENTS, BATTERY_QUIET_RATE, BATTERY_SYMBOL, CONDITIONS_LINKS};
-use presets::{battery_steps, efficiency_steps};
+pub use presets::{
+    BATTERY_BUSY_RATE, BATTERY_CLIENTS, BATTERY_QUIET_RATE, BATTERY_SYMBOL, CONDITIONS_LINKS,
+    PROXIES_BUSY_RATE, PROXIES_CLIENTS, PROXIES_QUIET_RATE, PROXIES_READ_TIMEOUT, PROXIES_VIAS,
+};
+use presets::{battery_steps, efficiency_steps, proxies_knobs, proxies_steps};
 
 mod units;
 pub(crate) use units::{millis, millis_list, millis_opt, seconds};

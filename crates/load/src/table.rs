@@ -14,7 +14,9 @@ use crate::link::EMULATOR_BUSY_CPU_PCT;
 use crate::results::RunRecord;
 
 mod faults;
+mod proxies;
 pub use faults::render_faults;
+pub use proxies::render_proxies;
 
 /// The rows, by catalogue key: one figure, or two read together as "a / b".
 const ROWS: &[&[&str]] = &[
@@ -183,6 +185,9 @@ fn render_one(runs: &[RunRecord]) -> String {
         let mut link = r.link.as_ref().map_or(String::new(), |l| format!("\nlink {}", l.figures.name));
         if let Some(ms) = r.keepalive_ms {
             link.push_str(&format!("\nkeepalive {}", format(Unit::Milliseconds, ms as f64)));
+        }
+        if let Some(p) = &r.proxy {
+            link.push_str(&format!("\nvia {}", p.via));
         }
         format!("{}\n{clients} clients · {}{link}", r.transport, format(Unit::PerSecond, r.rate))
     }));

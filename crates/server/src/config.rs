@@ -59,6 +59,11 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_KEEPALIVE", default_value = "15s", value_parser = parse_keepalive)]
     pub keepalive: Duration,
 
+    /// Send SSE streams no keepalive comment at all (WebSocket pings stay): what an idle
+    /// stream meets behind a proxy's read timeout (the proxy lab, `docs/proxies.md`).
+    #[arg(long, env = "PUSHLAB_SSE_KEEPALIVE_OFF")]
+    pub sse_keepalive_off: bool,
+
     /// Write coalescing: a stream (SSE, WebSocket) woken by a tick waits this long more
     /// and writes everything that arrived meanwhile in one write: fewer `send()`s per
     /// tick, for up to this much more latency. `0` (the default) writes at once.
@@ -116,6 +121,10 @@ pub struct Config {
     /// Serve the pages from this folder instead of the copy compiled in (for editing them).
     #[arg(long, env = "PUSHLAB_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+
+    /// HTTPS and HTTP/2 (`--tls`, `--tls-cert`, `--tls-key`).
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 
     /// Where `GET /results/<name>.json` reads the load generator's results from.
     #[arg(long, env = "PUSHLAB_RESULTS_DIR", default_value = "results")]

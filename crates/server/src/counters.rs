@@ -86,6 +86,8 @@ pub struct ConnectionCounters {
     header_timeouts: AtomicU64,
     idle_timeouts: AtomicU64,
     streams_recycled: AtomicU64,
+    /// TLS handshakes and HTTP/2 streams (`--tls`).
+    pub(crate) tls: std::sync::Arc<crate::tls::TlsCounters>,
 }
 
 impl ConnectionCounters {
@@ -123,6 +125,7 @@ impl ConnectionCounters {
             header_timeouts: read(&self.header_timeouts),
             idle_timeouts: read(&self.idle_timeouts),
             streams_recycled: read(&self.streams_recycled),
+            tls: self.tls.snapshot(),
         }
     }
 }

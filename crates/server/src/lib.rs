@@ -25,6 +25,8 @@
 //!   buffer while a connection waits, so an idle stream costs what its transport needs,
 //!   and the hygiene of SPEC §8: a TCP connection cap ([`tcp_connection_cap`]), header
 //!   and idle timeouts.
+//! - [`tls`]: HTTPS instead (`--tls`): rustls, then HTTP/2 or HTTP/1.1 by ALPN, served
+//!   by hyper with the same router and the same hygiene.
 //!
 //! [`app`] builds the router (tests call it directly); [`run`] serves it until a
 //! shutdown future resolves, then drains within [`SHUTDOWN_GRACE`] (SPEC: 5 s).
@@ -56,6 +58,7 @@ pub mod sse;
 pub mod state;
 pub mod stats;
 pub mod ticker;
+pub mod tls;
 pub mod ws;
 
 use std::future::Future;
@@ -175,6 +178,7 @@ pub async fn serve(
         config.max_connections,
         process::fd_limit()
     );
+    let tls = tls::TlsServer::from_config(config).map_err(std::io::Error::other)?;
     let connections = http1::Connections::new(limits, state.connection_counters.clone());
     let mut shutdown = std::pin::pin!(shutdown);
     let mut last_warning: Option<tokio::time::Instant> = None;
@@ -207,7 +211,13 @@ pub async fn serve(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!("TCP_NODELAY: {e}");
         }
-        connections.spawn(http1::serve_connection(tcp, peer, router.clone(), connections.clone(), slot));
+        let (router, others) = (router.clone(), connections.clone());
+        match &tls {
+            Some(tls) => {
+                connections.spawn(tls::serve_connection(tcp, peer, tls.clone(), router, others, slot))
+            }
+            None => connections.spawn(http1::serve_connection(tcp, peer, router, others, slot)),
+        }
     }
     tracing::info!("shutting down: ending streams, closing WebSockets");
     drop(listener); // new connections are refused from now on

@@ -21,7 +21,7 @@ fn main() -> anyhow::Result<()> {
     runtime.enable_all().build()?.block_on(serve(config))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log)?)
         .with_writer(std::io::stderr)
@@ -29,8 +29,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Before anything opens a file: the connection cap is derived from this limit.
     pushlab_server::process::raise_fd_limit();
     let listener = bind(config.addr).with_context(|| format!("binding {}", config.addr))?;
-    // The one line on stdout: scripts and the load generator read the port from it.
-    println!("listening on http://{}", listener.local_addr()?);
+    // Resolved here, so the fingerprint a client pins is printed before it connects.
+    let scheme = match config.tls.resolve()? {
+        Some(identity) => {
+            println!("tls certificate sha256 {}", identity.fingerprint());
+            config.tls.identity = Some(identity);
+            "https"
+        }
+        None => "http",
+    };
+    // The last line on stdout at start: scripts and the load generator read the port
+    // (and, after `tls certificate sha256`, the fingerprint) from these.
+    println!("listening on {scheme}://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
     run(listener, config, shutdown_signal()).await?;
     Ok(())

@@ -198,17 +198,19 @@ impl EventStream {
         None
     }
 
-    /// Waits for the head to pass the cursor, a keepalive period without a write, or
-    /// shutdown. Ticks of other symbols wake it too, but do not count as a write.
+    /// Waits for the head to pass the cursor, a keepalive period without a write (unless
+    /// `--sse-keepalive-off`), or shutdown. Ticks of other symbols wake it too, but do not count as a write.
     async fn wait(&mut self) -> Wake {
         let (period, coalesce) = (self.state.config.keepalive, self.state.config.coalesce);
+        // `--sse-keepalive-off`: the stream stays silent between ticks, however long.
+        let keepalive_on = !self.state.config.sse_keepalive_off;
         loop {
             tokio::select! {
                 biased;
                 () = &mut self.shutdown => return Wake::Shutdown,
                 () = recycle_due(&mut self.recycle) => return Wake::Recycle,
                 () = self.cursor.ready_within(coalesce) => return Wake::Ticks,
-                () = &mut self.keepalive => {
+                () = &mut self.keepalive, if keepalive_on => {
                     let due = self.last_write + period;
                     let now = Instant::now();
                     self.keepalive.as_mut().reset(if now >= due { now + period } else { due });

@@ -83,7 +83,8 @@ fn prometheus_text(s: &Stats) -> String {
     }
     let p = &s.process;
     let c = &s.connections;
-    let singles: [(&str, &str, &str, f64); 14] = [
+    let t = &c.tls;
+    let singles: [(&str, &str, &str, f64); 17] = [
         ("pushlab_connections_open", "gauge", "TCP connections open now.", c.open as f64),
         ("pushlab_connections_accepted_total", "counter", "TCP connections accepted.", c.accepted as f64),
         (
@@ -109,6 +110,19 @@ fn prometheus_text(s: &Stats) -> String {
             "counter",
             "SSE streams and WebSockets ended by --stream-max-age.",
             c.streams_recycled as f64,
+        ),
+        (
+            "pushlab_tls_h2_connections_open",
+            "gauge",
+            "TLS connections open on HTTP/2.",
+            t.h2_connections_open as f64,
+        ),
+        ("pushlab_tls_h2_streams_open", "gauge", "HTTP/2 streams open now.", t.h2_streams_open as f64),
+        (
+            "pushlab_tls_handshake_failures_total",
+            "counter",
+            "TLS handshakes that failed or timed out.",
+            (t.handshake_failures + t.handshake_timeouts) as f64,
         ),
         ("pushlab_ticker_head", "gauge", "Seq of the newest tick.", s.ticker.head as f64),
         ("pushlab_ticker_rate", "gauge", "Ticks per second, all symbols.", s.ticker.rate),

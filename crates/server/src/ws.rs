@@ -26,14 +26,13 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use pushlab_contract::ControlMessage;
 use pushlab_contract::Transport;
 // tungstenite refuses a larger client message, and we close with 1009.
 use pushlab_contract::limits::MAX_CLIENT_MESSAGE_BYTES;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -44,7 +43,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use crate::cursor::Cursor;
 use crate::error::ApiError;
 use crate::feed::PUSH_BATCH_TICKS;
-use crate::http1::{OnUpgrade, Upgraded, has_token};
+use crate::http1::{OnUpgrade, Upgraded, UpgradedIo, has_token};
 use crate::origin::check_origin;
 use crate::params::{Params, symbol_filter};
 use crate::state::{Active, AppState, recycle_due};
@@ -72,11 +71,19 @@ const CLOSE_TOO_BIG: u16 = 1009;
 /// `GET /api/ws[?since=N][&symbols=A,B]`
 pub async fn ws(
     State(state): State<AppState>,
+    version: Version,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
     let mut active = state.active(Transport::Ws);
     active.counters().request();
+    // No RFC 8441 extended CONNECT here (see docs/transports.md): a browser that sees
+    // no SETTINGS_ENABLE_CONNECT_PROTOCOL opens an HTTP/1.1 connection for wss:// itself.
+    if version == Version::HTTP_2 {
+        return Err(ApiError::bad(
+            "WebSocket is served over HTTP/1.1 only (no RFC 8441 over HTTP/2): connect with ALPN http/1.1",
+        ));
+    }
     check_origin(&headers, &state.config.allow_origin, state.own_ports())?;
     let accept =
         handshake(&headers).map_err(|e| ApiError::bad(format!("this endpoint speaks WebSocket: {e}")))?;
@@ -125,7 +132,7 @@ fn handshake(headers: &HeaderMap) -> Result<String, &'static str> {
 struct Session {
     state: AppState,
     active: Active,
-    socket: WebSocketStream<TcpStream>,
+    socket: WebSocketStream<UpgradedIo>,
     cursor: Cursor,
     /// How long a write may wait on the peer, and how long it may stay silent.
     peer_timeout: Duration,

@@ -145,6 +145,20 @@ async fn an_idle_sse_stream_gets_keepalive_comments() {
     assert_eq!(next.id, Some(format!("{}-1", server.state.feed.epoch())));
 }
 
+/// `--sse-keepalive-off` (the proxy lab's): an idle stream stays silent, and a tick still flows.
+#[tokio::test]
+async fn an_idle_sse_stream_without_keepalive_stays_silent() {
+    let server = TestServer::start(&["--keepalive", "100ms", "--sse-keepalive-off"]).await;
+    let mut sse = SseClient::connect(&server, "/api/sse", None).await.unwrap();
+    assert_eq!(sse.next_block().await.unwrap().retry.as_deref(), Some("1000"));
+    // Five keepalive periods without a comment.
+    let silent = tokio::time::timeout(Duration::from_millis(500), sse.next_block()).await;
+    assert!(silent.is_err(), "nothing is written on an idle stream: {silent:?}");
+    server.publish(1);
+    let next = sse.next_block().await.unwrap();
+    assert_eq!(next.id, Some(format!("{}-1", server.state.feed.epoch())));
+}
+
 #[tokio::test]
 async fn a_close_from_the_client_is_answered() {
     let server = TestServer::start(&[]).await;

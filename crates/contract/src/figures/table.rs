@@ -47,6 +47,7 @@ pub const GROUPS: &[Group] = &[
     Group { key: "errors", label: "Errors by kind", about: "failed connects, requests, streams, handshakes" },
     Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
     Group { key: "link", label: "Link", about: "the emulated network between each client and the server (--link)" },
+    Group { key: "proxy", label: "Proxy", about: "what stood between the clients and the server (--via), and what it did to the transport" },
     Group { key: "radio", label: "Radio (model)", about: "a model applied to measured timings: what the clients' socket activity would cost a phone's radio" },
     Group { key: "recovery", label: "Recovery", about: "from the fault's instant to each client's first tick over a new connection" },
     Group { key: "peak", label: "Peak after the fault", about: "the busiest 100 ms after the fault (recycling: of the window)" },
@@ -229,6 +230,26 @@ pub const FIGURES: &[Figure] = &[
         .short("segments").about("whole run, both directions: TCP segments the built-in emulator paced, or packets netem's qdiscs were given (ACKs included)"),
     fig("link.segments_lost", "segments lost on the link", Count, Neither)
         .short("lost").about("built-in: each stalled its stream for a retransmission timeout; netem: packets its qdiscs dropped, which TCP retransmits as it would"),
+
+    fig("proxy.via", "proxy", Text, Neither).about("direct, nginx-default, nginx-tuned or buffering-proxy (docs/proxies.md)"),
+    fig("proxy.outcome", "proxy outcome", Text, Neither)
+        .short("outcome").about("works, broken, slowed or cut, beside the same run direct (docs/methodology.md)"),
+    fig("proxy.outcome_detail", "proxy outcome, why", Text, Neither).short("why").about("what the outcome rests on"),
+    fig("proxy.server", "proxy server", Text, Neither).short("server").about("nginx -v"),
+    fig("proxy.read_timeout_s", "proxy read timeout", Seconds, Neither)
+        .short("read timeout").about("proxy_read_timeout: a request whose upstream says nothing this long is cut")
+        .measured_if("proxy.read_timeout_s"),
+    fig("proxy.config", "proxy configuration", Text, Neither).short("config").about("the lines that differ between the modes"),
+    fig("proxy.stream_keepalive", "server stream keepalive", Text, Neither)
+        .short("keepalive").about("the server's SSE comment / WebSocket ping period in this run, or off"),
+    fig("proxy.requests", "requests the proxy logged", Count, Neither)
+        .short("requests logged").about("whole run, from the proxy's access log"),
+    fig("proxy.status", "proxy's answers", Text, Neither).short("answers").about("statuses the proxy sent the clients, whole run"),
+    fig("proxy.upstream_timeouts", "requests cut by the read timeout", Count, Lower)
+        .short("cut").about("from the proxy's error log: the upstream sent nothing for proxy_read_timeout")
+        .nonzero_is_a_problem(),
+    fig("proxy.cut_after_s", "cut after", Seconds, Neither)
+        .short("cut after").about("how long the median cut request had lasted").measured_if("proxy.upstream_timeouts"),
 
     fig("radio.lte_active_s_per_min", "radio active per minute, LTE model", Seconds, Lower)
         .about("a model applied to measured timings: seconds a phone's LTE radio would be out of idle, per minute"),

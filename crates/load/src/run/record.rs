@@ -89,6 +89,7 @@ pub(super) fn record(
         // Filled in by `run`, which holds the link and the timelines.
         link: None,
         radio: None,
+        proxy: None,
     }
 }
 

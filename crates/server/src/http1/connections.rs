@@ -148,11 +148,11 @@ impl Connections {
         Some(Slot(counters.clone()))
     }
 
-    pub(super) fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         self.signals.limits
     }
 
-    pub(super) fn counters(&self) -> &ConnectionCounters {
+    pub(crate) fn counters(&self) -> &ConnectionCounters {
         &self.signals.counters
     }
 
@@ -180,13 +180,13 @@ impl Connections {
         self.signals.raise(&self.signals.stopping);
     }
 
-    pub(super) fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.signals.stopping.load(Ordering::SeqCst)
     }
 
     /// Resolves once [`Connections::stop`] is called. Only inside a task of
     /// [`Connections::spawn`], which is woken then; it registers no waker of its own.
-    pub(super) fn stopped(&self) -> impl Future<Output = ()> + '_ {
+    pub(crate) fn stopped(&self) -> impl Future<Output = ()> + '_ {
         std::future::poll_fn(|_| if self.stopping() { Poll::Ready(()) } else { Poll::Pending })
     }
 

@@ -53,8 +53,8 @@ mod wire;
 
 pub use connections::{Connections, Limits, Slot};
 use read::HeadRead;
-use upgrade::UpgradeFn;
-pub use upgrade::{OnUpgrade, Upgraded};
+pub(crate) use upgrade::UpgradeFn;
+pub use upgrade::{OnUpgrade, Upgraded, UpgradedIo};
 pub use wire::has_token;
 use wire::{Framing, Refusal};
 
@@ -232,7 +232,11 @@ impl Connection {
             }
             Next::Upgrade(run) => {
                 let read_ahead = self.buf.to_vec();
-                Some(Handoff::Upgrade(run, Upgraded { io: self.io, read_ahead }, self.slot))
+                Some(Handoff::Upgrade(
+                    run,
+                    Upgraded { io: UpgradedIo::Plain(self.io), read_ahead },
+                    self.slot,
+                ))
             }
             Next::Stream(stream) => Some(Handoff::Stream(self, stream)),
         })
