@@ -50,7 +50,7 @@ async fn interrupted() -> &'static str {
 }
 
 async fn run_command(args: RunArgs) -> anyhow::Result<()> {
-    let target = Target::resolve(&args.url, args.allow_remote).await?;
+    let target = Target::resolve(&args.url, args.allow_remote).await?.secure(args.protocol.trust())?;
     let mut scenario = args.scenario()?;
     procfs::ensure_fd_limit(args.clients)?;
     let server = ServerUnderTest { target, pid: args.server_pid };
@@ -241,6 +241,9 @@ pub(crate) fn server_args(k: &Knobs, rate: f64) -> Vec<String> {
     }
     if let Some(keepalive) = k.keepalive {
         args.extend(["--keepalive".into(), format!("{}ms", keepalive.as_millis())]);
+    }
+    if k.tls {
+        args.push("--tls".into());
     }
     // Only when on: a server built before `--coalesce` can still be compared.
     if !k.coalesce.is_zero() {

@@ -55,7 +55,7 @@ impl RunLink {
 
     /// Where the clients connect: the emulator, with the server's `Host`.
     pub fn client_target(&self, server: &Target) -> Target {
-        Target { addr: self.emulator.addr(), authority: server.authority.clone() }
+        Target { addr: self.emulator.addr(), ..server.clone() }
     }
 
     pub fn window_starts(&mut self) {

@@ -113,6 +113,9 @@ pub struct RunRecord {
     /// measured timings (`radio.rs`); absent from files written before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radio: Option<RadioFigures>,
+    /// TLS and HTTP/2 (`--tls`, `--http2`); absent on plain HTTP/1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<crate::protocol::ProtocolRecord>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -336,6 +339,7 @@ pub(crate) mod tests {
                 segments_lost: 0,
             }),
             radio: Some(RadioFigures::default()),
+            protocol: Some(Default::default()),
         }
     }
 

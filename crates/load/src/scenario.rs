@@ -40,6 +40,10 @@ pub enum Preset {
     /// polling every 15 s, long-polls, and SSE and WebSocket with a 15 s and a 60 s
     /// keepalive; then a busy one (2.5 ticks/s).
     Battery,
+    /// SSE over HTTP/1.1 against HTTP/2, in about 2 minutes: 2,000 clients at 20 ticks/s
+    /// on plain HTTP/1.1, HTTP/1.1 over TLS (a connection each), and HTTP/2 with 1, 10
+    /// and 100 streams per connection.
+    Http2,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -123,6 +127,13 @@ pub struct Knobs {
     /// leaves the server's default (15 s).
     #[serde(rename = "keepalive_ms", default, skip_serializing_if = "Option::is_none", with = "millis_opt")]
     pub keepalive: Option<Duration>,
+    /// Over TLS (`--tls`; `compare` starts the server with `--tls`): written only when on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
+    /// Over HTTP/2 (`--http2`, which implies TLS): this many clients' streams share each
+    /// connection; `None` is HTTP/1.1, a connection per client.
+    #[serde(rename = "http2_streams_per_connection", default, skip_serializing_if = "Option::is_none")]
+    pub http2_streams: Option<usize>,
 }
 
 /// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
@@ -147,6 +158,12 @@ pub struct Step {
     /// The link, if not the scenario's first (the battery preset's steps all go over one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Over TLS, if the scenario is not (the http2 preset's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
+    /// Over HTTP/2 with this many streams per connection, if the scenario is not.
+    #[serde(rename = "http2_streams_per_connection", default, skip_serializing_if = "Option::is_none")]
+    pub http2_streams: Option<usize>,
 }
 
 impl Step {
@@ -159,6 +176,8 @@ impl Step {
             coalesce: Duration::ZERO,
             keepalive: None,
             link: None,
+            tls: false,
+            http2_streams: None,
         }
     }
 }
@@ -196,6 +215,8 @@ impl Default for Knobs {
             reconnect: Reconnect::Jitter,
             link: None,
             keepalive: None,
+            tls: false,
+            http2_streams: None,
         }
     }
 }
@@ -226,6 +247,16 @@ impl Scenario {
                     ..quick
                 };
                 (vec![100, 1000, 2000, 5000], vec![1.0, 20.0, 100.0], knobs)
+            }
+            Preset::Http2 => {
+                steps = Some(http2_steps());
+                let knobs = Knobs {
+                    duration: Duration::from_secs(8),
+                    ramp: Duration::from_secs(4),
+                    settle: Duration::from_secs(2),
+                    ..quick
+                };
+                (vec![HTTP2_CLIENTS], vec![HTTP2_RATE], knobs)
             }
             // Satellite connects take two round trips (handshake, first answer): 1.2 s.
             Preset::Conditions => {
@@ -300,6 +331,8 @@ impl Scenario {
                     coalesce: step.coalesce,
                     keepalive: step.keepalive.or(self.knobs.keepalive),
                     link: step.link.clone().or_else(|| self.links.first().cloned()),
+                    tls: step.tls || self.knobs.tls,
+                    http2_streams: step.http2_streams.or(self.knobs.http2_streams),
                     ..self.knobs.clone()
                 },
             },
@@ -335,7 +368,7 @@ impl Scenario {
 
 mod presets;
 pub use presets::{BATTERY_BUSY_RATE, BATTERY_CLIENTS, BATTERY_QUIET_RATE, BATTERY_SYMBOL, CONDITIONS_LINKS};
-use presets::{battery_steps, efficiency_steps};
+use presets::{HTTP2_CLIENTS, HTTP2_RATE, battery_steps, efficiency_steps, http2_steps};
 
 mod units;
 pub(crate) use units::{millis, millis_list, millis_opt, seconds};

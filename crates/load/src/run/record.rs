@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::measure::{self, Measurement, Totals};
 use crate::procfs;
+use crate::protocol::{ProtocolMeasured, ProtocolRecord};
 use crate::reference::Expected;
 use crate::results::{
     Connect, Latency, Loadgen, ReconnectFigures, Requests, RunRecord, ServerFigures, Ticks, Wire, per,
@@ -89,6 +90,14 @@ pub(super) fn record(
         // Filled in by `run`, which holds the link and the timelines.
         link: None,
         radio: None,
+        protocol: ProtocolRecord::new(ProtocolMeasured {
+            knobs: &spec.knobs,
+            server_with: &s.with,
+            server_before: &s.before,
+            wire_bytes: traffic.bytes_read + traffic.bytes_written,
+            plaintext_bytes: traffic.plaintext_read + traffic.plaintext_written,
+            delivered,
+        }),
     }
 }
 

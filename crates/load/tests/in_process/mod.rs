@@ -17,9 +17,14 @@ impl Drop for Server {
 }
 
 pub async fn server(args: &[&str]) -> Server {
+    with_config(pushlab_server::Config::with_args(args.iter().copied())).await
+}
+
+/// A pushlab-server on 127.0.0.1:0 with `config` (for settings flags cannot carry,
+/// such as a TLS certificate the test knows).
+pub async fn with_config(config: pushlab_server::Config) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let target = Target::from_addr(listener.local_addr().unwrap());
-    let config = pushlab_server::Config::with_args(args.iter().copied());
     let stop = CancellationToken::new();
     let shutdown = stop.clone().cancelled_owned();
     tokio::spawn(async move { pushlab_server::run(listener, config, shutdown).await.unwrap() });
