@@ -116,19 +116,7 @@ async fn garbage_and_unfinished_handshakes_are_closed_and_hurt_nobody() {
     let h2 = tls(&target).handshake(tcp, Alpn::Http2).await.unwrap();
     let mut sender = HttpSender::Http2(net::http2(h2).await.unwrap());
     assert_eq!(get(&mut sender, &target, "/api/poll").await.0, 200);
-    let mut sink = [0u8; 1024];
     // The garbage gets at most a TLS alert, then the close; the silent one the close.
-    let read_to_end = |stream: &mut TcpStream| {
-        let mut total = 0;
-        async move {
-            loop {
-                match stream.read(&mut sink).await {
-                    Ok(0) | Err(_) => return total,
-                    Ok(n) => total += n,
-                }
-            }
-        }
-    };
     let garbage_got = tokio::time::timeout(PATIENCE, read_to_end(&mut garbage)).await.unwrap();
     assert!(garbage_got < 64, "a TLS alert at most, got {garbage_got} bytes");
     let started = std::time::Instant::now();
@@ -137,6 +125,17 @@ async fn garbage_and_unfinished_handshakes_are_closed_and_hurt_nobody() {
     let counted = stats(&target).await.connections.tls;
     assert_eq!((counted.handshake_failures, counted.handshake_timeouts), (1, 1), "{counted:?}");
     assert_eq!(get(&mut sender, &target, "/healthz").await.0, 200, "the real client is still served");
+}
+
+/// Reads until the peer closes (or resets): how many bytes came first.
+async fn read_to_end(stream: &mut TcpStream) -> usize {
+    let (mut sink, mut total) = ([0u8; 1024], 0);
+    loop {
+        match stream.read(&mut sink).await {
+            Ok(0) | Err(_) => return total,
+            Ok(n) => total += n,
+        }
+    }
 }
 
 fn h2_spec(transport: Transport, clients: usize, streams: usize) -> RunSpec {
