@@ -1,5 +1,6 @@
 //! A pushlab-server inside the test process, for the tests that drive the load
 //! generator's library against it (no binaries to build, a port of its own).
+#![allow(dead_code)] // each test file uses a different part
 
 use pushlab_load::net::Target;
 use tokio_util::sync::CancellationToken;
