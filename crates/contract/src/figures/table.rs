@@ -249,7 +249,7 @@ pub const FIGURES: &[Figure] = &[
     fig("protocol.server_h2_streams_open", "server HTTP/2 streams open", Count, Neither)
         .short("h2 streams").about("with all connected (/api/stats connections.tls)"),
     fig("protocol.server_h2_connections_open", "server HTTP/2 connections open", Count, Neither)
-        .short("h2 connections"),
+        .short("h2 connections").about("TLS connections that chose h2 in ALPN, with all connected"),
     fig("protocol.server_h1_tls_connections_open", "server HTTP/1.1 TLS connections open", Count, Neither)
         .short("h1 TLS connections").about("less the load generator's own stats request"),
 
