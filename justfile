@@ -23,6 +23,11 @@ conditions *ARGS:
     just compare --preset conditions {{ARGS}}
     cp results/latest.json docs/results/conditions.json
 
+# SSE over HTTP/1.1 against HTTP/2 (plain, TLS, 1/10/100 streams per connection; ~2 minutes), kept as docs/results/http2.json.
+http2 *ARGS:
+    just compare --preset http2 {{ARGS}}
+    cp results/latest.json docs/results/http2.json
+
 # What the transports would cost a phone's radio, quiet and busy feed, keepalives (~11 minutes), kept as docs/results/battery.json.
 battery *ARGS:
     just compare --preset battery {{ARGS}}

@@ -22,7 +22,8 @@
       const sub = document.createElement('div');
       sub.className = 'muted';
       const coalesce = run.coalesce_ms ? `, coalesce ${formatValue('milliseconds', run.coalesce_ms)}` : '';
-      sub.textContent = `${formatValue('count', run.clients)} clients, ${formatValue('per_second', run.rate)}${coalesce}`;
+      const protocol = run.protocol ? `, ${run.protocol.name}${run.protocol.streams_per_connection > 1 ? ` × ${run.protocol.streams_per_connection} streams` : ''}` : '';
+      sub.textContent = `${formatValue('count', run.clients)} clients, ${formatValue('per_second', run.rate)}${coalesce}${protocol}`;
       th.append(name, sub);
       head.append(th);
     }

@@ -125,6 +125,9 @@ pub struct RunArgs {
     /// Number of concurrent clients.
     #[arg(long, env = "PUSHLAB_LOAD_CLIENTS", default_value_t = 100)]
     pub clients: usize,
+    /// TLS and HTTP/2.
+    #[command(flatten)]
+    pub protocol: crate::protocol::ProtocolFlags,
     #[command(flatten)]
     pub knobs: KnobFlags,
     /// The server's pid, to read its CPU from /proc instead of /api/stats.
@@ -156,6 +159,9 @@ pub struct CompareArgs {
     /// Starting point for every knob; any flag below overrides it.
     #[arg(long, value_enum, env = "PUSHLAB_LOAD_PRESET", default_value = "quick")]
     pub preset: Preset,
+    /// TLS and HTTP/2 (the http2 preset sets them per run).
+    #[command(flatten)]
+    pub protocol: crate::protocol::ProtocolFlags,
     /// Transports to compare (comma-separated).
     #[arg(long, value_enum, env = "PUSHLAB_LOAD_TRANSPORTS", value_delimiter = ',')]
     pub transports: Option<Vec<Transport>>,
@@ -250,6 +256,8 @@ impl RunArgs {
         knobs.proxy.via = self.via;
         knobs.proxy.read_timeout = self.proxy.proxy_read_timeout;
         knobs.proxy.nginx_bin = self.proxy.nginx_bin.clone();
+        let https = self.url.starts_with("https://");
+        self.protocol.apply(&mut knobs, &[self.transport], Some(https))?;
         let s = Scenario {
             transports: vec![self.transport],
             clients: vec![self.clients],
@@ -299,6 +307,8 @@ impl CompareArgs {
             }),
             knobs,
         };
+        let mut s = s;
+        self.protocol.apply(&mut s.knobs, &s.transports, None)?;
         validate(&s)?;
         Ok(s)
     }

@@ -51,7 +51,7 @@ async fn interrupted() -> &'static str {
 }
 
 async fn run_command(args: RunArgs) -> anyhow::Result<()> {
-    let target = Target::resolve(&args.url, args.allow_remote).await?;
+    let target = Target::resolve(&args.url, args.allow_remote).await?.secure(args.protocol.trust())?;
     let mut scenario = args.scenario()?;
     procfs::ensure_fd_limit(args.clients)?;
     let mut server = ServerUnderTest { target, pid: args.server_pid };
@@ -268,6 +268,9 @@ pub(crate) fn server_args(k: &Knobs, rate: f64) -> Vec<String> {
     }
     if k.proxy.sse_keepalive_off {
         args.push("--sse-keepalive-off".into());
+    }
+    if k.tls {
+        args.push("--tls".into());
     }
     // Only when on: a server built before `--coalesce` can still be compared.
     if !k.coalesce.is_zero() {

@@ -95,7 +95,7 @@ impl RunLink {
     pub fn client_target(&self, server: &Target) -> Target {
         match &self.carrier {
             Carrier::Builtin { emulator, .. } => {
-                Target { addr: emulator.addr(), authority: server.authority.clone(), via: None }
+                Target { addr: emulator.addr(), via: None, ..server.clone() }
             }
             Carrier::Netem { .. } => server.clone(),
         }

@@ -142,6 +142,9 @@ impl Totals {
 pub struct Traffic {
     pub bytes_read: AtomicU64,
     pub bytes_written: AtomicU64,
+    /// Over TLS, the bytes above it (HTTP/1.1 or HTTP/2 frames): the wire less TLS's own.
+    pub plaintext_read: AtomicU64,
+    pub plaintext_written: AtomicU64,
     pub requests: AtomicU64,
     /// Poll and long-poll answers with no tick and no gap.
     pub empty: AtomicU64,
@@ -160,6 +163,8 @@ pub struct Traffic {
 pub struct TrafficSnapshot {
     pub bytes_read: u64,
     pub bytes_written: u64,
+    pub plaintext_read: u64,
+    pub plaintext_written: u64,
     pub requests: u64,
     pub empty: u64,
     pub late: u64,
@@ -171,6 +176,8 @@ impl std::ops::Sub for TrafficSnapshot {
         Self {
             bytes_read: self.bytes_read - rhs.bytes_read,
             bytes_written: self.bytes_written - rhs.bytes_written,
+            plaintext_read: self.plaintext_read - rhs.plaintext_read,
+            plaintext_written: self.plaintext_written - rhs.plaintext_written,
             requests: self.requests - rhs.requests,
             empty: self.empty - rhs.empty,
             late: self.late - rhs.late,
@@ -234,6 +241,8 @@ impl Measurement {
         for g in &self.groups {
             sum.bytes_read += g.traffic.bytes_read.load(Relaxed);
             sum.bytes_written += g.traffic.bytes_written.load(Relaxed);
+            sum.plaintext_read += g.traffic.plaintext_read.load(Relaxed);
+            sum.plaintext_written += g.traffic.plaintext_written.load(Relaxed);
             sum.requests += g.traffic.requests.load(Relaxed);
             sum.empty += g.traffic.empty.load(Relaxed);
             sum.late += g.traffic.late.load(Relaxed);

@@ -23,6 +23,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use crate::measure::{Group, Traffic, now_us};
 use crate::radio::Activity;
+use crate::tls::{Alpn, ClientStream, TlsClient, Trust};
 
 /// How long a TCP connect may take before it counts as a `connect_timeout` error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,7 +39,7 @@ pub const HTTP_READ_BUFFER_BYTES: usize = 4 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("--url {0:?} is not an http:// URL with a host (e.g. http://127.0.0.1:3000)")]
+    #[error("--url {0:?} is not an http:// or https:// URL with a host (e.g. http://127.0.0.1:3000)")]
     BadUrl(String),
     #[error("cannot resolve {0}: {1}")]
     Resolve(String, io::Error),
@@ -54,6 +55,10 @@ pub struct Target {
     pub addr: SocketAddr,
     /// The `Host` header value, `host:port`.
     pub authority: String,
+    /// Whether the URL was https:// (then [`Target::secure`] must give it its TLS).
+    pub https: bool,
+    /// TLS under every connection, for an https:// target.
+    pub tls: Option<Arc<TlsClient>>,
     /// On the netem path, where the clients' sockets come from; `None`: from here.
     pub via: Option<Via>,
 }
@@ -72,11 +77,14 @@ impl Target {
     pub async fn resolve(url: &str, allow_remote: bool) -> Result<Self, TargetError> {
         let bad = || TargetError::BadUrl(url.to_string());
         let uri: http::Uri = url.parse().map_err(|_| bad())?;
-        if uri.scheme_str() != Some("http") {
-            return Err(bad());
-        }
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(bad()),
+        };
         let authority = uri.authority().ok_or_else(bad)?;
-        let host_port = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80));
+        let default_port = if https { 443 } else { 80 };
+        let host_port = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(default_port));
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host(&host_port)
             .await
             .map_err(|e| TargetError::Resolve(host_port.clone(), e))?
@@ -86,11 +94,52 @@ impl Target {
         if !allow_remote && !addr.ip().is_loopback() {
             return Err(TargetError::NotLoopback(addr));
         }
-        Ok(Self { addr, authority: authority.to_string(), via: None })
+        Ok(Self { addr, authority: authority.to_string(), https, tls: None, via: None })
     }
 
     pub fn from_addr(addr: SocketAddr) -> Self {
-        Self { addr, authority: addr.to_string(), via: None }
+        Self { addr, authority: addr.to_string(), https: false, tls: None, via: None }
+    }
+
+    /// An https:// target's TLS, trusting its certificate as `trust` says; a plain one
+    /// given a trust is refused (the flag would do nothing).
+    pub fn secure(mut self, trust: Option<Trust>) -> anyhow::Result<Self> {
+        match (self.https, trust) {
+            (false, None) => {}
+            (false, Some(_)) => anyhow::bail!("--tls-fingerprint and --insecure are for https:// URLs"),
+            (true, None) => anyhow::bail!(
+                "an https:// target needs --tls-fingerprint (the `tls certificate sha256` line the server printed) or --insecure"
+            ),
+            (true, Some(trust)) => {
+                let host = self.authority.rsplit_once(':').map_or(self.authority.as_str(), |(host, _)| host);
+                self.tls = Some(Arc::new(TlsClient::new(host, trust)?));
+            }
+        }
+        Ok(self)
+    }
+
+    /// `https://host:port` or `http://host:port`: the scheme and authority of absolute URIs.
+    pub fn origin(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority)
+    }
+
+    /// [`Target::connect`], then TLS over the socket (asking for `alpn`) if the target
+    /// is https://.
+    pub async fn open(
+        &self,
+        client: usize,
+        group: Arc<Group>,
+        activity: Arc<Activity>,
+        alpn: Alpn,
+    ) -> io::Result<ClientStream> {
+        let stream = self.connect(client, group, activity).await?;
+        match &self.tls {
+            None => Ok(ClientStream::Plain(stream)),
+            Some(tls) => tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(stream, alpn))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?,
+        }
     }
 
     /// Open a client socket for client number `client`, counted in `group`, its
@@ -138,6 +187,11 @@ pub struct CountingStream {
 }
 
 impl CountingStream {
+    /// The counters this socket adds to.
+    pub fn group(&self) -> &Arc<Group> {
+        &self.group
+    }
+
     fn traffic(&self) -> &Traffic {
         &self.group.traffic
     }
@@ -197,7 +251,44 @@ impl AsyncWrite for CountingStream {
     }
 }
 
-pub type HttpSender = SendRequest<Empty<Bytes>>;
+/// The handle on an HTTP/2 connection that every client sharing it clones.
+pub type H2Sender = hyper::client::conn::http2::SendRequest<Empty<Bytes>>;
+
+/// One client's way to send requests: its own HTTP/1.1 connection, or a handle on an
+/// HTTP/2 connection it may share with other clients (`--streams-per-connection`).
+#[derive(Debug)]
+pub enum HttpSender {
+    Http1(SendRequest<Empty<Bytes>>),
+    Http2(H2Sender),
+}
+
+impl HttpSender {
+    pub async fn send_request(
+        &mut self,
+        request: http::Request<Empty<Bytes>>,
+    ) -> hyper::Result<http::Response<hyper::body::Incoming>> {
+        match self {
+            HttpSender::Http1(sender) => sender.send_request(request).await,
+            HttpSender::Http2(sender) => sender.send_request(request).await,
+        }
+    }
+
+    /// Waits until the connection can take a request.
+    pub async fn ready(&mut self) -> hyper::Result<()> {
+        match self {
+            HttpSender::Http1(sender) => sender.ready().await,
+            HttpSender::Http2(sender) => sender.ready().await,
+        }
+    }
+
+    /// Whether the connection is gone (then the client opens another).
+    pub fn is_closed(&self) -> bool {
+        match self {
+            HttpSender::Http1(sender) => sender.is_closed(),
+            HttpSender::Http2(sender) => sender.is_closed(),
+        }
+    }
+}
 /// The half of an HTTP/1.1 client connection that moves bytes: it must be polled for
 /// anything to happen on the socket.
 pub type HttpConnection<S> = Connection<TokioIo<S>, Empty<Bytes>>;
@@ -206,7 +297,7 @@ pub type HttpConnection<S> = Connection<TokioIo<S>, Empty<Bytes>>;
 /// of clients (one reqwest client for 15k SSE streams took > 10 s to ramp). The caller
 /// drives the connection: in its own task ([`http1`]) or inline, as a streaming client
 /// does to save a task wake-up per read.
-pub async fn http1_inline<S>(stream: S) -> hyper::Result<(HttpSender, HttpConnection<S>)>
+pub async fn http1_inline<S>(stream: S) -> hyper::Result<(SendRequest<Empty<Bytes>>, HttpConnection<S>)>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -225,7 +316,26 @@ where
     // The task ends when the sender is dropped or the server closes; its error, if
     // any, is what the next request on `sender` returns.
     tokio::spawn(connection);
+    Ok(HttpSender::Http1(sender))
+}
+
+/// An HTTP/2 client connection over `stream` (TLS with ALPN `h2`), driven by a task of
+/// its own; the sender is cloned by every client whose streams share it.
+pub async fn http2<S>(stream: S) -> hyper::Result<H2Sender>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .handshake(TokioIo::new(stream))
+        .await?;
+    tokio::spawn(connection);
     Ok(sender)
+}
+
+/// A GET of `path_and_query` on an HTTP/2 connection: the URI carries the scheme and
+/// authority (HTTP/2's `:scheme` and `:authority`), so there is no `Host` header.
+pub fn get_h2(target: &Target, path_and_query: &str) -> http::request::Builder {
+    http::Request::get(format!("{}{path_and_query}", target.origin())).version(http::Version::HTTP_2)
 }
 
 /// A GET request for `path_and_query` with the headers every client sends.
@@ -253,7 +363,15 @@ pub async fn fetch_json<T: DeserializeOwned>(target: &Target, path: &str) -> Res
         .await
         .map_err(|_| ControlError::Io(what(), io::ErrorKind::TimedOut.into()))?
         .map_err(|e| ControlError::Io(what(), e))?;
-    let mut sender = http1(stream).await.map_err(|e| ControlError::Http(what(), e))?;
+    let mut sender = match &target.tls {
+        None => http1(stream).await,
+        Some(tls) => {
+            // Not counted: control traffic.
+            let stream = tls.handshake(stream, Alpn::Http1).await.map_err(|e| ControlError::Io(what(), e))?;
+            http1(stream).await
+        }
+    }
+    .map_err(|e| ControlError::Http(what(), e))?;
     let request = get(target, path).body(Empty::new()).expect("a valid request");
     let response = sender.send_request(request).await.map_err(|e| ControlError::Http(what(), e))?;
     let status = response.status();

@@ -177,7 +177,7 @@ impl RunProxy {
     /// Where the clients connect: the proxy, with the server's `Host`; the server itself when direct.
     pub fn client_target(&self, server: &Target) -> Target {
         match &self.nginx {
-            Some(nginx) => Target { addr: nginx.addr, authority: server.authority.clone(), via: None },
+            Some(nginx) => Target { addr: nginx.addr, via: None, ..server.clone() },
             None => server.clone(),
         }
     }

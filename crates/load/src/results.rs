@@ -117,6 +117,9 @@ pub struct RunRecord {
     /// transport; absent outside the proxy lab.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<crate::proxy::ProxyRecord>,
+    /// TLS and HTTP/2 (`--tls`, `--http2`); absent on plain HTTP/1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<crate::protocol::ProtocolRecord>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -353,6 +356,7 @@ pub(crate) mod tests {
                 outcome: "works".into(),
                 outcome_detail: String::new(),
             }),
+            protocol: Some(Default::default()),
         }
     }
 

@@ -158,9 +158,12 @@ pub async fn run(
     // Through a proxy (`--via`), the clients connect to it; over a link, to its emulator,
     // which relays to the proxy if there is one. Control traffic stays direct.
     let proxy = match k.proxy.via {
-        Some(_) if server.target.via.is_some() => anyhow::bail!(
+        Some(via) if via != proxy::Via::Direct && server.target.via.is_some() => anyhow::bail!(
             "--via with the netem emulator: nginx listens on the host's loopback, which the \
              namespace's clients cannot reach; use --emulator builtin"
+        ),
+        Some(via) if via != proxy::Via::Direct && server.target.tls.is_some() => anyhow::bail!(
+            "--via over TLS: the proxy lab's nginx speaks plain HTTP to the clients and to the server"
         ),
         Some(via) => Some(RunProxy::start(via, server.target.addr, &k.proxy.flags()).await?),
         None => None,

@@ -47,6 +47,10 @@ pub enum Preset {
     /// 20 ticks/s), then a quiet feed's SSE and long-poll behind the proxies' read
     /// timeout (3 s, scaled down from nginx's 60 s), SSE with its keepalive off and on.
     Proxies,
+    /// SSE over HTTP/1.1 against HTTP/2, in about 2 minutes: 2,000 clients at 20 ticks/s
+    /// on plain HTTP/1.1, HTTP/1.1 over TLS (a connection each), and HTTP/2 with 1, 10
+    /// and 100 streams per connection.
+    Http2,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -137,6 +141,13 @@ pub struct Knobs {
     /// The proxy lab's settings (`--via`, `--sse-keepalive-off`, `--proxy-read-timeout`).
     #[serde(flatten)]
     pub proxy: ProxyKnobs,
+    /// Over TLS (`--tls`; `compare` starts the server with `--tls`): written only when on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
+    /// Over HTTP/2 (`--http2`, which implies TLS): this many clients' streams share each
+    /// connection; `None` is HTTP/1.1, a connection per client.
+    #[serde(rename = "http2_streams_per_connection", default, skip_serializing_if = "Option::is_none")]
+    pub http2_streams: Option<usize>,
 }
 
 /// One run of a preset that lists its runs: what it sets beyond the scenario's knobs.
@@ -167,6 +178,12 @@ pub struct Step {
     /// The server's `--sse-keepalive-off` for this run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sse_keepalive_off: bool,
+    /// Over TLS, if the scenario is not (the http2 preset's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
+    /// Over HTTP/2 with this many streams per connection, if the scenario is not.
+    #[serde(rename = "http2_streams_per_connection", default, skip_serializing_if = "Option::is_none")]
+    pub http2_streams: Option<usize>,
 }
 
 impl Step {
@@ -181,6 +198,8 @@ impl Step {
             link: None,
             via: None,
             sse_keepalive_off: false,
+            tls: false,
+            http2_streams: None,
         }
     }
 }
@@ -219,6 +238,8 @@ impl Default for Knobs {
             link: None,
             keepalive: None,
             proxy: ProxyKnobs::default(),
+            tls: false,
+            http2_streams: None,
         }
     }
 }
@@ -250,6 +271,16 @@ impl Scenario {
                     ..quick
                 };
                 (vec![100, 1000, 2000, 5000], vec![1.0, 20.0, 100.0], knobs)
+            }
+            Preset::Http2 => {
+                steps = Some(http2_steps());
+                let knobs = Knobs {
+                    duration: Duration::from_secs(8),
+                    ramp: Duration::from_secs(4),
+                    settle: Duration::from_secs(2),
+                    ..quick
+                };
+                (vec![HTTP2_CLIENTS], vec![HTTP2_RATE], knobs)
             }
             // Satellite connects take two round trips (handshake, first answer): 1.2 s.
             Preset::Conditions => {
@@ -335,6 +366,8 @@ impl Scenario {
                         sse_keepalive_off: step.sse_keepalive_off || self.knobs.proxy.sse_keepalive_off,
                         ..self.knobs.proxy.clone()
                     },
+                    tls: step.tls || self.knobs.tls,
+                    http2_streams: step.http2_streams.or(self.knobs.http2_streams),
                     ..self.knobs.clone()
                 },
             },
@@ -377,7 +410,9 @@ pub use presets::{
     BATTERY_BUSY_RATE, BATTERY_CLIENTS, BATTERY_QUIET_RATE, BATTERY_SYMBOL, CONDITIONS_LINKS,
     PROXIES_BUSY_RATE, PROXIES_CLIENTS, PROXIES_QUIET_RATE, PROXIES_READ_TIMEOUT, PROXIES_VIAS,
 };
-use presets::{battery_steps, efficiency_steps, proxies_knobs, proxies_steps};
+use presets::{
+    HTTP2_CLIENTS, HTTP2_RATE, battery_steps, efficiency_steps, http2_steps, proxies_knobs, proxies_steps,
+};
 
 mod units;
 pub(crate) use units::{millis, millis_list, millis_opt, seconds};

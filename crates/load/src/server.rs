@@ -21,6 +21,7 @@ use tokio::process::{Child, Command};
 use crate::net::Target;
 use crate::procfs;
 use crate::run::ServerUnderTest;
+use crate::tls::Trust;
 
 pub const SERVER_BIN: &str = "pushlab-server";
 /// How long a fresh server may take to print its address.
@@ -93,8 +94,13 @@ impl ServerProcess {
             .with_context(|| format!("starting {}", bin.display()))?;
         let pid = child.id().context("the server exited at once")?;
         let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        // A --tls server prints its certificate's fingerprint first, which we pin.
+        let mut fingerprint = None;
         let url = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
+                if let Some(print) = line.strip_prefix("tls certificate sha256 ") {
+                    fingerprint = Some(print.trim().to_string());
+                }
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     return Ok(Some(rest.trim().to_string()));
                 }
@@ -112,7 +118,7 @@ impl ServerProcess {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         // Loopback, or an address this suite chose for it (the netem path's veth).
         let chosen_elsewhere = addr.parse::<SocketAddr>().is_ok_and(|a| !a.ip().is_loopback());
-        let target = Target::resolve(&url, chosen_elsewhere).await?;
+        let target = Target::resolve(&url, chosen_elsewhere).await?.secure(fingerprint.map(Trust::Pinned))?;
         Ok(Self { child, server: ServerUnderTest { target, pid: Some(pid) } })
     }
 

@@ -60,6 +60,14 @@ const LINK_ROWS: &[&[&str]] = &[
     &["link.emulator", "link.emulator_cpu_pct"],
 ];
 
+/// A run over TLS or HTTP/2: streams against connections, and TLS's own bytes.
+const PROTOCOL_ROWS: &[&[&str]] = &[
+    &["protocol.streams_per_connection", "protocol.connections"],
+    &["protocol.rss_per_tcp_conn_bytes", "protocol.heap_per_tcp_conn_bytes"],
+    &["protocol.plaintext_bytes_per_tick", "protocol.tls_overhead_bytes_per_tick"],
+    &["protocol.server_h2_streams_open", "protocol.server_h2_connections_open"],
+];
+
 /// What the clients' socket timings would cost a phone: a model, labelled as one.
 const RADIO_ROWS: &[&[&str]] = &[
     &["radio.lte_active_s_per_min", "radio.lte_wakeups_per_min", "radio.lte_j_per_hour"],
@@ -183,6 +191,9 @@ fn render_one(runs: &[RunRecord]) -> String {
     header.extend(runs.iter().map(|r| {
         let clients = format(Unit::Count, r.clients as f64);
         let mut link = r.link.as_ref().map_or(String::new(), |l| format!("\nlink {}", l.figures.name));
+        if let Some(protocol) = &r.protocol {
+            link.push_str(&format!("\n{}", protocol.name));
+        }
         if let Some(ms) = r.keepalive_ms {
             link.push_str(&format!("\nkeepalive {}", format(Unit::Milliseconds, ms as f64)));
         }
@@ -194,6 +205,9 @@ fn render_one(runs: &[RunRecord]) -> String {
     let mut rows: Vec<&[&str]> = ROWS.to_vec();
     if runs.iter().any(|r| r.link.is_some()) {
         rows.extend_from_slice(LINK_ROWS);
+    }
+    if runs.iter().any(|r| r.protocol.is_some()) {
+        rows.extend_from_slice(PROTOCOL_ROWS);
     }
     rows.extend_from_slice(RADIO_ROWS);
     // The catalogue's keys are paths into a run's JSON, so the table reads runs as JSON too.

@@ -48,6 +48,7 @@ pub const GROUPS: &[Group] = &[
     Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
     Group { key: "link", label: "Link", about: "the emulated network between each client and the server (--link)" },
     Group { key: "proxy", label: "Proxy", about: "what stood between the clients and the server (--via), and what it did to the transport" },
+    Group { key: "protocol", label: "TLS and HTTP/2", about: "a run over --tls or --http2: streams per connection, memory per TCP connection, TLS's own bytes" },
     Group { key: "radio", label: "Radio (model)", about: "a model applied to measured timings: what the clients' socket activity would cost a phone's radio" },
     Group { key: "recovery", label: "Recovery", about: "from the fault's instant to each client's first tick over a new connection" },
     Group { key: "peak", label: "Peak after the fault", about: "the busiest 100 ms after the fault (recycling: of the window)" },
@@ -250,6 +251,29 @@ pub const FIGURES: &[Figure] = &[
         .nonzero_is_a_problem(),
     fig("proxy.cut_after_s", "cut after", Seconds, Neither)
         .short("cut after").about("how long the median cut request had lasted").measured_if("proxy.upstream_timeouts"),
+
+    fig("protocol.name", "protocol", Text, Neither).about("HTTP/1.1 or HTTP/2, over TLS"),
+    fig("protocol.streams_per_connection", "streams per TCP connection", Count, Neither)
+        .short("streams per connection").about("clients whose requests share one connection (HTTP/2 multiplexing)"),
+    fig("protocol.connections", "server TLS connections open", Count, Neither)
+        .short("TCP connections").about("the server's count with all connected, less the load generator's own"),
+    fig("protocol.rss_per_tcp_conn_bytes", "server RSS per TCP connection", Bytes, Lower)
+        .short("RSS per connection").about("RSS growth ÷ TCP connections (server.rss_per_conn_bytes is per stream)")
+        .measured_if("protocol.connections"),
+    fig("protocol.heap_per_tcp_conn_bytes", "server heap per TCP connection", Bytes, Lower)
+        .short("heap per connection").about("heap growth ÷ TCP connections").measured_if("protocol.connections"),
+    fig("protocol.plaintext_bytes_per_tick", "bytes above TLS per tick", Bytes, Lower)
+        .short("HTTP bytes per tick").about("HTTP/1.1 text or HTTP/2 frames (HPACK headers, DATA) ÷ delivered ticks")
+        .measured_if(DELIVERED),
+    fig("protocol.tls_overhead_bytes_per_tick", "TLS overhead per tick", Bytes, Lower)
+        .short("TLS per tick").about("wire bytes less the bytes above TLS (record headers, tags, handshakes) ÷ ticks")
+        .measured_if(DELIVERED),
+    fig("protocol.server_h2_streams_open", "server HTTP/2 streams open", Count, Neither)
+        .short("h2 streams").about("with all connected (/api/stats connections.tls)"),
+    fig("protocol.server_h2_connections_open", "server HTTP/2 connections open", Count, Neither)
+        .short("h2 connections").about("TLS connections that chose h2 in ALPN, with all connected"),
+    fig("protocol.server_h1_tls_connections_open", "server HTTP/1.1 TLS connections open", Count, Neither)
+        .short("h1 TLS connections").about("less the load generator's own stats request"),
 
     fig("radio.lte_active_s_per_min", "radio active per minute, LTE model", Seconds, Lower)
         .about("a model applied to measured timings: seconds a phone's LTE radio would be out of idle, per minute"),

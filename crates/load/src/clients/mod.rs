@@ -8,10 +8,12 @@
 //! server's history ran out, and a restarted server answers with a reset, not with the
 //! new run's ticks passed off as the old one's.
 
+pub mod h2;
 pub mod long_poll;
 pub mod poll;
 pub mod reconnect;
 pub mod sse;
+mod sse_h2;
 pub mod stream;
 pub mod ws;
 
@@ -28,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::measure::Probe;
 use crate::net::{self, HttpSender, Target};
 use crate::scenario::RunSpec;
+use crate::tls::{Alpn, ClientStream};
 use pushlab_contract::Transport;
 
 /// What every client of a run shares: the run, and where the server is.
@@ -38,12 +41,15 @@ pub struct Settings {
     /// The symbol filter as the `symbols=A,B` value every request adds, joined once for
     /// all of the run's requests; `None` for every symbol.
     symbols: Option<String>,
+    /// Over HTTP/2 (`--http2`): the connections the clients' streams share.
+    pub h2: Option<h2::H2Pool>,
 }
 
 impl Settings {
     pub fn new(spec: RunSpec, target: Target) -> Self {
         let symbols = spec.knobs.symbols.as_ref().map(|s| s.join(","));
-        Self { spec, target, symbols }
+        let h2 = spec.knobs.http2_streams.map(|per| h2::H2Pool::new(spec.clients, per));
+        Self { spec, target, symbols, h2 }
     }
 
     /// `path` with the query parameters given plus the symbol filter.
@@ -144,19 +150,28 @@ impl Client {
         &self.settings.target
     }
 
-    /// A fresh counted HTTP/1.1 connection.
+    /// A fresh counted HTTP/1.1 connection, or over HTTP/2 the client's share of one.
     pub async fn connect_http(&mut self) -> Result<HttpSender, ClientError> {
+        if self.settings.h2.is_some() {
+            return self.h2_sender().await;
+        }
         let stream = self.connect_tcp().await?;
         Ok(net::http1(stream).await?)
     }
 
-    /// A fresh counted TCP connection; every one after the client's first is a reconnect.
-    pub async fn connect_tcp(&mut self) -> Result<net::CountingStream, ClientError> {
+    /// A fresh counted connection for HTTP/1.1 (TLS over it for an https:// target);
+    /// every one after the client's first is a reconnect.
+    pub async fn connect_tcp(&mut self) -> Result<ClientStream, ClientError> {
+        self.connect_stream(Alpn::Http1).await
+    }
+
+    /// A fresh counted connection, asking for `alpn` over TLS.
+    async fn connect_stream(&mut self, alpn: Alpn) -> Result<ClientStream, ClientError> {
         self.probe.opening();
         let group = self.probe.group().clone();
         let activity = self.probe.activity().clone();
         let stream =
-            self.target().connect(self.index, group, activity).await.map_err(ClientError::Connect)?;
+            self.target().open(self.index, group, activity, alpn).await.map_err(ClientError::Connect)?;
         self.probe.tcp_connected();
         Ok(stream)
     }
@@ -238,7 +253,11 @@ impl Client {
         since: Option<u64>,
         started: Option<Instant>,
     ) -> Result<PollResponse, ClientError> {
-        let request = net::get(self.target(), path).body(Empty::<Bytes>::new()).expect("valid");
+        let request = match sender {
+            HttpSender::Http1(_) => net::get(self.target(), path),
+            HttpSender::Http2(_) => net::get_h2(self.target(), path),
+        };
+        let request = request.body(Empty::<Bytes>::new()).expect("valid");
         self.probe.request();
         let response = sender.send_request(request).await?;
         if let Some(started) = started {

@@ -41,7 +41,7 @@ pub async fn run(c: Client) {
 
 /// Where a chunked body decoder is, between reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunked {
+pub(super) enum Chunked {
     /// In the chunk-size line: the size so far, and whether an extension (`;…`) began.
     Size {
         size: u64,
@@ -114,9 +114,53 @@ impl Chunked {
     }
 }
 
+/// An event stream's parser, and the ticks of one read, recorded together (one lock,
+/// one clock read).
+pub(super) struct SseEvents {
+    parser: SseParser,
+    ticks: Vec<(u64, u64)>,
+}
+
+impl Default for SseEvents {
+    fn default() -> Self {
+        Self { parser: SseParser::default(), ticks: Vec::with_capacity(64) }
+    }
+}
+
 impl Client {
+    /// The events in `data`, one read of the stream (through `chunked` when the body is
+    /// chunked HTTP/1.1; an HTTP/2 DATA frame's payload is the body itself): ticks
+    /// recorded, `retry:` kept, a malformed event the stream's error.
+    pub(super) fn sse_read(
+        &mut self,
+        events: &mut SseEvents,
+        data: &[u8],
+        chunked: Option<&mut Chunked>,
+    ) -> Result<(), ClientError> {
+        let SseEvents { parser, ticks } = events;
+        let mut failure = None;
+        let mut on_event = |event: &Event| {
+            if let Err(e) = sse_event(&mut self.probe, ticks, event) {
+                failure.get_or_insert(e);
+            }
+        };
+        match chunked {
+            Some(decoder) => decoder.decode(data, |piece| parser.feed(piece, &mut on_event))?,
+            None => parser.feed(data, &mut on_event),
+        }
+        self.probe.tick_fields(ticks);
+        ticks.clear();
+        if let Some(ms) = parser.retry_ms() {
+            self.sse_retry = std::time::Duration::from_millis(ms);
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
     /// One SSE connection, read until the run is cancelled (`Ok`) or it breaks.
     async fn stream_sse(&mut self) -> Result<(), ClientError> {
+        if self.settings.h2.is_some() {
+            return self.stream_sse_h2().await;
+        }
         let started = Instant::now();
         let cancel = self.cancel.clone();
         let mut cancelled = std::pin::pin!(cancel.cancelled());
@@ -151,31 +195,12 @@ impl Client {
         self.probe.connected(started.elapsed());
         self.succeeded();
         let mut chunked = head.chunked.then_some(Chunked::START);
-        let mut parser = SseParser::default();
-        // The ticks of one read, recorded together (one lock, one clock read).
-        let mut ticks: Vec<(u64, u64)> = Vec::with_capacity(64);
+        let mut events = SseEvents::default();
         loop {
-            let mut failure = None;
-            let mut on_event = |event: &Event| {
-                if let Err(e) = sse_event(&mut self.probe, &mut ticks, event) {
-                    failure.get_or_insert(e);
-                }
-            };
             let data = conn.data();
-            match &mut chunked {
-                Some(decoder) => decoder.decode(data, |piece| parser.feed(piece, &mut on_event))?,
-                None => parser.feed(data, &mut on_event),
-            }
+            self.sse_read(&mut events, data, chunked.as_mut())?;
             let n = data.len();
             conn.consume(n);
-            self.probe.tick_fields(&ticks);
-            ticks.clear();
-            if let Some(ms) = parser.retry_ms() {
-                self.sse_retry = std::time::Duration::from_millis(ms);
-            }
-            if let Some(e) = failure {
-                return Err(e);
-            }
             if chunked == Some(Chunked::Done) {
                 return Err(ClientError::Closed);
             }

@@ -9,7 +9,8 @@
 //! read buffer on every read and allocates each message. Here every wake-up does one
 //! `read` into the spare capacity of a buffer that is never zeroed, then parses every
 //! complete frame or event in it before going back to the runtime; nothing is
-//! allocated per tick. The bytes are still counted at the socket ([`CountingStream`]).
+//! allocated per tick. The bytes are still counted at the socket
+//! ([`crate::net::CountingStream`], under TLS if any).
 
 use std::io;
 
@@ -17,7 +18,7 @@ use pushlab_contract::Tick;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::ClientError;
-use crate::net::CountingStream;
+use crate::tls::ClientStream;
 
 /// Read buffer of each streaming client: a tick event is ~100 bytes, so 4 KiB holds
 /// ~40; a frame or head longer than that grows it (up to [`MAX_HEAD_BYTES`] for a
@@ -29,13 +30,13 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// A counted socket and its read buffer: `buf[start..]` is read but not yet consumed.
 #[derive(Debug)]
 pub struct Conn {
-    pub stream: CountingStream,
+    pub stream: ClientStream,
     buf: Vec<u8>,
     start: usize,
 }
 
 impl Conn {
-    pub fn new(stream: CountingStream) -> Self {
+    pub fn new(stream: ClientStream) -> Self {
         Self { stream, buf: Vec::with_capacity(READ_BUFFER_BYTES), start: 0 }
     }
 

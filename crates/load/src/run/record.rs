@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::measure::{self, Measurement, Totals};
 use crate::procfs;
+use crate::protocol::{ProtocolMeasured, ProtocolRecord};
 use crate::reference::Expected;
 use crate::results::{
     Connect, Latency, Loadgen, ReconnectFigures, Requests, RunRecord, ServerFigures, Ticks, Wire, per,
@@ -90,6 +91,14 @@ pub(super) fn record(
         link: None,
         radio: None,
         proxy: None,
+        protocol: ProtocolRecord::new(ProtocolMeasured {
+            knobs: &spec.knobs,
+            server_with: &s.with,
+            server_before: &s.before,
+            wire_bytes: traffic.bytes_read + traffic.bytes_written,
+            plaintext_bytes: traffic.plaintext_read + traffic.plaintext_written,
+            delivered,
+        }),
     }
 }
 

@@ -93,3 +93,22 @@ pub(super) fn proxies_steps() -> Vec<Step> {
     }
     steps
 }
+
+/// The http2 preset's clients and rate: SSE streams over each protocol.
+pub(super) const HTTP2_CLIENTS: usize = 2000;
+pub(super) const HTTP2_RATE: f64 = 20.0;
+/// The streams per HTTP/2 connection it compares.
+pub(super) const HTTP2_STREAMS_PER_CONNECTION: [usize; 3] = [1, 10, 100];
+
+/// The http2 preset's runs: SSE on plain HTTP/1.1, over TLS, then HTTP/2 with more and
+/// more streams per connection.
+pub(super) fn http2_steps() -> Vec<Step> {
+    let sse = Step::new(Transport::Sse, HTTP2_CLIENTS, HTTP2_RATE);
+    let mut steps = vec![sse.clone(), Step { tls: true, ..sse.clone() }];
+    steps.extend(HTTP2_STREAMS_PER_CONNECTION.map(|n| Step {
+        tls: true,
+        http2_streams: Some(n),
+        ..sse.clone()
+    }));
+    steps
+}

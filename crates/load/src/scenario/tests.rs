@@ -78,3 +78,15 @@ fn knobs_keep_their_json_names_and_units() {
     assert_eq!(fixed.knobs.reconnect, Reconnect::Fixed);
     assert_eq!(serde_json::to_string(&fixed).unwrap(), older);
 }
+
+#[test]
+fn the_http2_preset_compares_sse_over_each_protocol() {
+    let plan = Scenario::preset(Preset::Http2).plan();
+    let protocols: Vec<(bool, Option<usize>)> =
+        plan.iter().map(|p| (p.spec.knobs.tls, p.spec.knobs.http2_streams)).collect();
+    assert_eq!(
+        protocols,
+        [(false, None), (true, None), (true, Some(1)), (true, Some(10)), (true, Some(100))]
+    );
+    assert!(plan.iter().all(|p| p.spec.transport == Transport::Sse && p.spec.clients == 2000));
+}

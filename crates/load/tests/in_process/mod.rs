@@ -1,5 +1,6 @@
 //! A pushlab-server inside the test process, for the tests that drive the load
 //! generator's library against it (no binaries to build, a port of its own).
+#![allow(dead_code)] // each test file uses a different part
 
 use pushlab_load::net::Target;
 use tokio_util::sync::CancellationToken;
@@ -23,10 +24,21 @@ pub async fn server(args: &[&str]) -> Server {
 }
 
 /// [`server`] on `ip` (any port), e.g. the netem path's veth address.
+#[allow(dead_code)]
 pub async fn server_on(ip: std::net::IpAddr, args: &[&str]) -> Server {
+    with_config_on(ip, pushlab_server::Config::with_args(args.iter().copied())).await
+}
+
+/// A pushlab-server on 127.0.0.1:0 with `config` (for settings flags cannot carry,
+/// such as a TLS certificate the test knows).
+#[allow(dead_code)]
+pub async fn with_config(config: pushlab_server::Config) -> Server {
+    with_config_on(std::net::Ipv4Addr::LOCALHOST.into(), config).await
+}
+
+async fn with_config_on(ip: std::net::IpAddr, config: pushlab_server::Config) -> Server {
     let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
     let target = Target::from_addr(listener.local_addr().unwrap());
-    let config = pushlab_server::Config::with_args(args.iter().copied());
     let stop = CancellationToken::new();
     let shutdown = stop.clone().cancelled_owned();
     tokio::spawn(async move { pushlab_server::run(listener, config, shutdown).await.unwrap() });

@@ -13,13 +13,13 @@
 //!   under `--max-connections`, so the cap still holds); keepalive PINGs every
 //!   `--keepalive` close a connection whose peer stopped answering.
 //! - `http/1.1` (or no ALPN): hyper's HTTP/1.1, with upgrades, so wss:// works: the
-//!   WebSocket session runs on hyper's upgraded connection (`service`).
+//!   WebSocket session runs on hyper's upgraded connection (`tls/service.rs`).
 //!
 //! WebSocket is not offered over HTTP/2 (RFC 8441's extended CONNECT, which hyper
 //! could enable but tungstenite and axum's extractor do not speak; browsers then open an
 //! HTTP/1.1 connection for wss:// of their own): see `docs/transports.md`.
 //!
-//! SPEC §8 over TLS ([`connection`]): the same TCP cap, checked before the handshake;
+//! SPEC §8 over TLS (`tls/connection.rs`): the same TCP cap, checked before the handshake;
 //! the handshake is due within `--header-timeout` of the accept, and garbage ends it
 //! at once (both counted in `connections.tls`); the first request is due within the
 //! header timeout too, each HTTP/1.1 request head within it (hyper's
