@@ -151,7 +151,7 @@ pub async fn run(
     let ticker = match joined {
         None => Some(start_ticker(&state)),
         Some(joined) => {
-            joined.start(&state);
+            joined.start(&state).await;
             None
         }
     };

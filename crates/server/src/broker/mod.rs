@@ -238,11 +238,12 @@ pub async fn join(mut config: Config, port: u16) -> Result<(Config, Option<Joine
 }
 
 impl Joined {
-    /// Starts feeding `state`'s feed (and, for the publisher, the broker).
-    pub fn start(self, state: &AppState) {
+    /// Starts feeding `state`'s feed (and, for the publisher, the broker); a replica
+    /// returns once its ring has caught up with the stream.
+    pub async fn start(self, state: &AppState) {
         match self {
             Joined::Publisher(publisher) => publisher.start(state),
-            Joined::Replica(replica) => replica.start(state),
+            Joined::Replica(replica) => replica.start(state).await,
         }
     }
 }

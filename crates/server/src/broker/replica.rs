@@ -30,6 +30,8 @@ use crate::state::AppState;
 const WAIT_STEP: Duration = Duration::from_millis(250);
 /// How long before a waiting replica says again what it is waiting for.
 const WAIT_NOTICE: Duration = Duration::from_secs(5);
+/// How long a joining replica waits for its ring to catch up before it serves anyway.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pause before following again after the consumer failed.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -38,6 +40,9 @@ const RETRY_AFTER: Duration = Duration::from_millis(500);
 pub struct Replica {
     link: Link,
     stream: Stream,
+    /// The seq of the stream's newest tick when the replica joined: it serves once its
+    /// ring has caught up to it.
+    newest: u64,
 }
 
 impl Replica {
@@ -45,27 +50,43 @@ impl Replica {
     /// `config`'s symbols, epoch and rate to the feed's.
     pub async fn prepare(config: &mut Config, port: u16) -> Result<Self, String> {
         let link = Link::connect(config, Role::Replica, port).await?;
-        let (stream, info, epoch, rate) = wait_for_feed(&link).await?;
+        let (stream, info, newest) = wait_for_feed(&link).await?;
+        let Newest { epoch, rate, seq: newest } = newest;
         tracing::info!(%epoch, symbols = info.symbols.len(), "following the broker's stream");
         config.symbols = info.symbols;
         config.epoch = Some(epoch);
         if let Some(rate) = rate {
             config.rate = rate;
         }
-        Ok(Replica { link, stream })
+        Ok(Replica { link, stream, newest })
     }
 
-    /// Follows the stream into `state`'s feed until shutdown.
-    pub fn start(self, state: &AppState) {
+    /// Follows the stream into `state`'s feed until shutdown; returns once the ring
+    /// holds what the stream held at joining (or after [`CATCH_UP_TIMEOUT`]), so the
+    /// first client finds the whole history.
+    pub async fn start(self, state: &AppState) {
         let link = Arc::new(self.link);
         let _ = state.broker.set(link.clone());
+        let mut head = state.feed.subscribe();
         tokio::spawn(follow(state.clone(), link, self.stream));
+        let newest = self.newest;
+        if tokio::time::timeout(CATCH_UP_TIMEOUT, head.wait_for(|&h| h >= newest)).await.is_err() {
+            tracing::warn!(newest, head = state.feed.head(), "the ring has not caught up with the stream yet; serving");
+        }
     }
 }
 
-/// The stream, the feed it records, and the epoch and rate of its newest tick, once
-/// the publisher has published one.
-async fn wait_for_feed(link: &Link) -> Result<(Stream, FeedInfo, String, Option<f64>), String> {
+/// The stream's newest tick when a replica joins: the feed's epoch and rate.
+#[derive(Debug)]
+struct Newest {
+    epoch: String,
+    rate: Option<f64>,
+    seq: u64,
+}
+
+/// The stream, the feed it records, and its newest tick, once the publisher has
+/// published one.
+async fn wait_for_feed(link: &Link) -> Result<(Stream, FeedInfo, Newest), String> {
     let js = link.jetstream();
     let name = link.subjects.stream();
     let mut noticed: Option<tokio::time::Instant> = None;
@@ -91,7 +112,10 @@ async fn wait_for_feed(link: &Link) -> Result<(Stream, FeedInfo, String, Option<
                 .filter(|e| pushlab_contract::epoch::is_epoch(e))
                 .ok_or_else(|| format!("stream {name}: its newest tick has no {EPOCH_HEADER}"))?;
             let rate = newest.headers.get(RATE_HEADER).and_then(|v| v.as_str().parse().ok());
-            return Ok((stream, feed, epoch, rate));
+            let seq = serde_json::from_slice::<TickHead>(&newest.payload)
+                .map_err(|e| format!("stream {name}: its newest message is not a tick: {e}"))?
+                .seq;
+            return Ok((stream, feed, Newest { epoch, rate, seq }));
         }
         if noticed.is_none_or(|at| at.elapsed() >= WAIT_NOTICE) {
             tracing::info!("waiting for the publisher's first tick on stream {name}");
