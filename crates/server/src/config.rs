@@ -127,6 +127,12 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_REPLICA_ID", requires = "broker", value_parser = parse_symbol)]
     pub replica_id: Option<String>,
 
+    /// Ports of the other servers of a cluster on this host, comma-separated: a page of
+    /// any of them may use this one (CORS, the WebSocket origin check), as the demo's
+    /// `?replicas=` does. `pushlab-load cluster` passes every member's.
+    #[arg(long, env = "PUSHLAB_PEER_PORTS", value_delimiter = ',')]
+    pub peer_ports: Vec<u16>,
+
     /// Worker threads of the async runtime; 0 (the default) means one per core.
     #[arg(long, env = "PUSHLAB_THREADS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
     pub threads: u64,

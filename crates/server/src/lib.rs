@@ -146,7 +146,8 @@ pub async fn run(
     let state = AppState::new(config);
     // Before serving: the page may ask for the links as soon as it loads.
     let demo = demo_links::DemoLinks::start(&state.config.demo_links, listener.local_addr()?)?;
-    let ports = std::iter::once(listener.local_addr()?.port()).chain(demo.ports()).collect();
+    let peers = state.config.peer_ports.iter().copied();
+    let ports = std::iter::once(listener.local_addr()?.port()).chain(demo.ports()).chain(peers).collect();
     let _ = (state.ports.set(ports), state.demo_links.set(demo.list()));
     let ticker = match joined {
         None => Some(start_ticker(&state)),

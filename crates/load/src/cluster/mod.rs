@@ -102,6 +102,11 @@ fn server_args(spec: &ClusterSpec, broker: &str, replica: Option<usize>) -> Vec<
         None => args.extend(["--publish".into(), "--replica-id".into(), "publisher".into()]),
         Some(i) => args.extend(["--replica-id".into(), format!("replica-{i}")]),
     }
+    if let Some(base) = spec.base_port {
+        // The demo's page on one member spreads its panels over the others.
+        let ports: Vec<String> = (0..=spec.replicas).map(|i| (base + i as u16).to_string()).collect();
+        args.extend(["--peer-ports".into(), ports.join(",")]);
+    }
     args.extend(spec.server_args.iter().cloned());
     args
 }
