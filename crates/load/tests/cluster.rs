@@ -15,7 +15,10 @@ use serde_json::Value;
 const PATIENCE: Duration = Duration::from_secs(15);
 
 async fn cluster() -> Cluster {
-    assert!(nats_available(), "nats-server is needed (Debian: apt-get install nats-server; .ci/run installs it)");
+    assert!(
+        nats_available(),
+        "nats-server is needed (Debian: apt-get install nats-server; .ci/run installs it)"
+    );
     let server_args = ["--log", "warn", "--rate", "50", "--history", "300"].map(String::from).to_vec();
     let spec = ClusterSpec { bin: common::server_binary(), replicas: 2, server_args, base_port: None };
     Cluster::start(spec).await.unwrap()
@@ -95,7 +98,10 @@ async fn both_replicas_serve_the_same_bytes_under_the_same_epoch() {
     let (a, b) = (head_at_least(&one, 30).await, head_at_least(&two, 30).await);
     assert_eq!(a["ticker"]["epoch"], b["ticker"]["epoch"]);
     assert_eq!(a["ticker"]["epoch"], stats(&cluster.publisher_url()).await["ticker"]["epoch"]);
-    assert_eq!((a["cluster"]["replica"].as_str(), b["cluster"]["role"].as_str()), (Some("replica-1"), Some("replica")));
+    assert_eq!(
+        (a["cluster"]["replica"].as_str(), b["cluster"]["role"].as_str()),
+        (Some("replica-1"), Some("replica"))
+    );
 
     let poll = "/api/poll?since=5&limit=20";
     let (from_one, from_two) = (get(&format!("{one}{poll}")).await, get(&format!("{two}{poll}")).await);
@@ -104,7 +110,8 @@ async fn both_replicas_serve_the_same_bytes_under_the_same_epoch() {
 
     let epoch = a["ticker"]["epoch"].as_str().unwrap().to_owned();
     let position = format!("{epoch}-10");
-    let (events_one, events_two) = tokio::join!(sse_events(&one, &position, 25), sse_events(&two, &position, 25));
+    let (events_one, events_two) =
+        tokio::join!(sse_events(&one, &position, 25), sse_events(&two, &position, 25));
     assert_eq!(events_one, events_two, "the same SSE events, byte for byte");
     assert_contiguous_from(&events_one, 11);
     cluster.stop().await.unwrap();

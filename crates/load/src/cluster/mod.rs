@@ -111,7 +111,11 @@ fn server_args(spec: &ClusterSpec, broker: &str, replica: Option<usize>) -> Vec<
     args
 }
 
-async fn start_server(spec: &ClusterSpec, broker: &str, replica: Option<usize>) -> anyhow::Result<ServerProcess> {
+async fn start_server(
+    spec: &ClusterSpec,
+    broker: &str,
+    replica: Option<usize>,
+) -> anyhow::Result<ServerProcess> {
     let args = server_args(spec, broker, replica);
     match spec.base_port {
         Some(port) => {
@@ -160,12 +164,15 @@ pub async fn command(args: ClusterArgs) -> anyhow::Result<()> {
 
 /// What `pushlab-load cluster` prints: each process and its URL.
 pub fn describe(broker: &str, publisher: &str, replicas: &[String]) -> String {
-    let mut out = format!("broker     {broker} (nats-server, JetStream)\npublisher  {publisher}/  (the ticker)\n");
+    let mut out =
+        format!("broker     {broker} (nats-server, JetStream)\npublisher  {publisher}/  (the ticker)\n");
     for (i, url) in replicas.iter().enumerate() {
         out.push_str(&format!("replica-{}  {url}/\n", i + 1));
     }
     let spread = replicas.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(",");
-    out.push_str(&format!("demo over the replicas: {publisher}/?replicas={spread}\nCtrl-C stops them all.\n"));
+    out.push_str(&format!("demo over the replicas: {publisher}/?replicas={spread}\n"));
+    // The line a script waits for, as it waits for a single server's.
+    out.push_str(&format!("listening on {publisher} (the publisher); Ctrl-C stops them all.\n"));
     out
 }
 

@@ -28,8 +28,8 @@
 pub mod publisher;
 pub mod replica;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -264,11 +264,10 @@ pub async fn replica_header(State(state): State<AppState>, request: Request, nex
 pub async fn forward_rate(link: &Link, rate: f64) -> Result<RateBody, ApiError> {
     let unavailable = |why: String| ApiError::Protocol(axum::http::StatusCode::BAD_GATEWAY, why);
     let body = serde_json::to_vec(&RateBody { rate }).expect("a rate serializes");
-    let reply = link
-        .client
-        .request(link.subjects.rate_control(), body.into())
-        .await
-        .map_err(|e| unavailable(format!("rate: the publisher did not answer through the broker ({e})")))?;
+    let reply =
+        link.client.request(link.subjects.rate_control(), body.into()).await.map_err(|e| {
+            unavailable(format!("rate: the publisher did not answer through the broker ({e})"))
+        })?;
     match serde_json::from_slice::<publisher::RateReply>(&reply.payload) {
         Ok(publisher::RateReply::Done(body)) => Ok(body),
         Ok(publisher::RateReply::Refused { error }) => Err(ApiError::bad(error)),
@@ -283,7 +282,10 @@ mod tests {
     #[test]
     fn names_derive_from_the_prefix() {
         let s = Subjects::new("demo-2");
-        assert_eq!((s.stream(), s.tick("ACME"), s.all_ticks()), ("DEMO_2".into(), "demo-2.ticks.ACME".into(), "demo-2.ticks.>".into()));
+        assert_eq!(
+            (s.stream(), s.tick("ACME"), s.all_ticks()),
+            ("DEMO_2".into(), "demo-2.ticks.ACME".into(), "demo-2.ticks.>".into())
+        );
         assert_eq!(s.rate_control(), "demo-2.control.rate");
     }
 

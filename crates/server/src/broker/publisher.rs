@@ -63,7 +63,8 @@ impl Publisher {
     pub async fn prepare(config: &mut Config, port: u16) -> Result<Self, String> {
         let link = Link::connect(config, Role::Publisher, port).await?;
         let js = link.jetstream();
-        let wanted = stream_config(&link.subjects, config.history, &FeedInfo { symbols: config.symbols.clone() });
+        let wanted =
+            stream_config(&link.subjects, config.history, &FeedInfo { symbols: config.symbols.clone() });
         let name = wanted.name.clone();
         let mut stream =
             js.get_or_create_stream(wanted.clone()).await.map_err(|e| format!("stream {name}: {e}"))?;
@@ -125,7 +126,8 @@ async fn last_prices(stream: &Stream, link: &Link, symbols: &[String]) -> Vec<Op
     let mut prices = Vec::with_capacity(symbols.len());
     for symbol in symbols {
         let message = stream.get_last_raw_message_by_subject(&link.subjects.tick(symbol)).await.ok();
-        prices.push(message.and_then(|m| serde_json::from_slice::<TickHead>(&m.payload).ok().map(|t| t.price)));
+        prices
+            .push(message.and_then(|m| serde_json::from_slice::<TickHead>(&m.payload).ok().map(|t| t.price)));
     }
     prices
 }
@@ -137,10 +139,14 @@ async fn relay(state: AppState, link: Arc<Link>) {
     let mut head = feed.subscribe();
     let mut sent = feed.head();
     loop {
-        let batch = feed.read(sent, SymbolFilter::ALL, PUSH_BATCH_TICKS).expect("the relay never passes the head");
+        let batch =
+            feed.read(sent, SymbolFilter::ALL, PUSH_BATCH_TICKS).expect("the relay never passes the head");
         if batch.missed > 0 {
             link.gaps.fetch_add(batch.missed, Ordering::Relaxed);
-            tracing::error!(missed = batch.missed, "ticks evicted before the broker took them: lost to the cluster");
+            tracing::error!(
+                missed = batch.missed,
+                "ticks evicted before the broker took them: lost to the cluster"
+            );
         }
         if batch.ticks.is_empty() {
             tokio::select! {
@@ -214,7 +220,9 @@ async fn finish(
 async fn answer_rate_changes(state: AppState, link: Arc<Link>) {
     let mut requests = match link.client.subscribe(link.subjects.rate_control()).await {
         Ok(requests) => requests,
-        Err(e) => return tracing::error!("subscribing to rate changes: {e}; replicas cannot change the rate"),
+        Err(e) => {
+            return tracing::error!("subscribing to rate changes: {e}; replicas cannot change the rate");
+        }
     };
     loop {
         let request = tokio::select! {

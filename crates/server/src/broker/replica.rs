@@ -71,7 +71,11 @@ impl Replica {
         tokio::spawn(follow(state.clone(), link, self.stream));
         let newest = self.newest;
         if tokio::time::timeout(CATCH_UP_TIMEOUT, head.wait_for(|&h| h >= newest)).await.is_err() {
-            tracing::warn!(newest, head = state.feed.head(), "the ring has not caught up with the stream yet; serving");
+            tracing::warn!(
+                newest,
+                head = state.feed.head(),
+                "the ring has not caught up with the stream yet; serving"
+            );
         }
     }
 }
@@ -95,12 +99,10 @@ async fn wait_for_feed(link: &Link) -> Result<(Stream, FeedInfo, Newest), String
             && let Ok(info) = stream.get_info().await
             && info.state.messages > 0
         {
-            let feed: FeedInfo = info
-                .config
-                .description
-                .as_deref()
-                .and_then(|d| serde_json::from_str(d).ok())
-                .ok_or_else(|| format!("stream {name} is not a pushlab feed (no symbols in its description)"))?;
+            let feed: FeedInfo =
+                info.config.description.as_deref().and_then(|d| serde_json::from_str(d).ok()).ok_or_else(
+                    || format!("stream {name} is not a pushlab feed (no symbols in its description)"),
+                )?;
             let newest = stream
                 .get_raw_message(info.state.last_sequence)
                 .await
@@ -189,7 +191,11 @@ fn take(state: &AppState, link: &Link, message: &async_nats::Message) -> Result<
     if tick.seq > head + 1 {
         if head > 0 {
             link.gaps.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(head, next = tick.seq, "a hole in the broker's ticks: the ring starts again after it");
+            tracing::warn!(
+                head,
+                next = tick.seq,
+                "a hole in the broker's ticks: the ring starts again after it"
+            );
         }
         feed.restart_at(tick.seq);
     }
