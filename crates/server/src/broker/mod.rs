@@ -219,8 +219,9 @@ impl Link {
 /// in place of a single server's ticker.
 #[derive(Debug)]
 pub enum Joined {
-    Publisher(publisher::Publisher),
-    Replica(replica::Replica),
+    // Boxed: each carries its connection and stream state, of very different sizes.
+    Publisher(Box<publisher::Publisher>),
+    Replica(Box<replica::Replica>),
 }
 
 /// Joins `config.broker`, if given: a replica's config takes the feed's epoch,
@@ -230,9 +231,9 @@ pub async fn join(mut config: Config, port: u16) -> Result<(Config, Option<Joine
         return Ok((config, None));
     }
     let joined = if config.publish {
-        Joined::Publisher(publisher::Publisher::prepare(&mut config, port).await?)
+        Joined::Publisher(Box::new(publisher::Publisher::prepare(&mut config, port).await?))
     } else {
-        Joined::Replica(replica::Replica::prepare(&mut config, port).await?)
+        Joined::Replica(Box::new(replica::Replica::prepare(&mut config, port).await?))
     };
     Ok((config, Some(joined)))
 }

@@ -74,13 +74,14 @@ impl Publisher {
             js.update_stream(wanted).await.map_err(|e| format!("stream {name}: updating: {e}"))?;
         }
         let mut continued = None;
-        if same_feed && let Some((epoch, head)) = last_tick(&stream).await? {
-            if config.epoch.as_ref().is_none_or(|asked| *asked == epoch) {
-                let prices = last_prices(&stream, &link, &config.symbols).await;
-                tracing::info!(%epoch, head, "continuing the log found in the stream");
-                config.epoch = Some(epoch);
-                continued = Some(Continued { head, prices });
-            }
+        let found_tick = if same_feed { last_tick(&stream).await? } else { None };
+        if let Some((epoch, head)) = found_tick
+            && config.epoch.as_ref().is_none_or(|asked| *asked == epoch)
+        {
+            let prices = last_prices(&stream, &link, &config.symbols).await;
+            tracing::info!(%epoch, head, "continuing the log found in the stream");
+            config.epoch = Some(epoch);
+            continued = Some(Continued { head, prices });
         }
         if continued.is_none() {
             stream.purge().await.map_err(|e| format!("stream {name}: purging: {e}"))?;

@@ -62,7 +62,7 @@ impl Replica {
     }
 
     /// Follows the stream into `state`'s feed until shutdown; returns once the ring
-    /// holds what the stream held at joining (or after [`CATCH_UP_TIMEOUT`]), so the
+    /// holds what the stream held at joining (or after 10 s), so the
     /// first client finds the whole history.
     pub async fn start(self, state: &AppState) {
         let link = Arc::new(self.link);
