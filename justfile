@@ -68,6 +68,11 @@ report RESULTS *ARGS:
     cargo build --release -q -p pushlab-load
     {{release}}/pushlab-load report {{RESULTS}} {{ARGS}}
 
+# A broker-fed cluster for the demo: nats-server, the publisher on :3000, replicas on :3001.. (`just cluster --replicas 5 -- --rate 5`); Ctrl-C stops all.
+cluster *ARGS:
+    cargo build --release -q -p pushlab-server -p pushlab-load
+    {{release}}/pushlab-load cluster {{ARGS}}
+
 # Run the server on 127.0.0.1:3000 with the demo's links (pass flags after, e.g. `just serve --rate 100`).
 serve *ARGS:
     cargo build --release -q -p pushlab-server

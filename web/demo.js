@@ -3,6 +3,7 @@
 // measuring is in demo/panel.js and the connecting in demo/transports.js.
 import { Panel, LATENCY_WINDOW } from './demo/panel.js';
 import { PollClient, LongPollClient, SseClient, WsClient, setApiBase } from './demo/transports.js';
+import { replicaBases, placePanels } from './demo/replicas.js';
 
 /** How often the panels redraw their numbers (the data itself arrives as fast as it comes). */
 const RENDER_MS = 100;
@@ -61,6 +62,8 @@ async function main() {
   } catch (error) {
     return showError(`Could not reach the pushlab server (${error.message}). Is pushlab-server running?`);
   }
+  const replicas = replicaBases(location.search);
+  if (replicas.error) return showError(replicas.error);
   const unknown = catalogue.transports.filter((t) => !PANELS.some((p) => p.transport === t.name));
   if (unknown.length) return showError(`This page has no panel for ${unknown.map((t) => t.label).join(', ')}.`);
   const [minRate, maxRate] = catalogue.limits.rate_per_s;
@@ -88,6 +91,7 @@ async function main() {
   });
   const renderCaptions = () => panels.forEach((p) => { p.root.querySelector('.caption').textContent = p.info.caption(); });
   renderCaptions();
+  await placePanels(panels, replicas.bases, stats);
   panels.forEach((panel) => panel.connect());
   setInterval(() => panels.forEach((panel) => panel.render()), RENDER_MS);
 

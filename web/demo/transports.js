@@ -43,8 +43,12 @@ export function setApiBase(base) {
   apiBase = base;
 }
 
-function api(path) {
-  return `${apiBase}${path}`;
+/**
+ * `path` on the client's own server, if it has one (`client.base`, e.g. one replica of
+ * a cluster: `just cluster`, the page's ?replicas=), else on the page's (`apiBase`).
+ */
+function api(path, base) {
+  return `${base ?? apiBase}${path}`;
 }
 
 class HttpError extends Error {
@@ -55,9 +59,9 @@ class HttpError extends Error {
 }
 
 /** Fetches `url` and reports the request and its body bytes; returns the parsed JSON body. */
-async function fetchJson(url, sink, signal) {
+async function fetchJson(url, sink, signal, base) {
   sink.request();
-  const response = await fetch(api(url), { signal, cache: 'no-store' });
+  const response = await fetch(api(url, base), { signal, cache: 'no-store' });
   // arrayBuffer, not json(): its length is exactly the body bytes that arrived.
   const body = await response.arrayBuffer();
   sink.bytes(body.byteLength);
@@ -139,7 +143,7 @@ export class PollClient {
       if (this.cursor === null) {
         // No cursor yet: the server answers with the latest price of each symbol and the
         // head, which is where our cursor starts.
-        const answer = await fetchJson('api/poll', this.sink, signal);
+        const answer = await fetchJson('api/poll', this.sink, signal, this.base);
         this.sink.epoch(answer.epoch);
         this.sink.snapshot(answer.ticks, answer.next);
         this.cursor = `${answer.epoch}-${answer.next}`;
@@ -147,7 +151,7 @@ export class PollClient {
         // A full answer was cut at the limit (its `next` is the last tick it holds): drain
         // the rest now rather than fall further behind until the history runs out.
         for (let round = 0; round < POLL_DRAIN_MAX; round++) {
-          const answer = await fetchJson(`api/poll?since=${this.cursor}&limit=${POLL_LIMIT}`, this.sink, signal);
+          const answer = await fetchJson(`api/poll?since=${this.cursor}&limit=${POLL_LIMIT}`, this.sink, signal, this.base);
           this.cursor = deliver(answer, this.sink);
           if (answer.ticks.length < POLL_LIMIT) break;
         }
@@ -188,7 +192,7 @@ export class LongPollClient {
       const since = cursor === null ? '' : `since=${cursor}&`;
       this.sink.state('request held by the server until a tick exists', 'live');
       try {
-        const answer = await fetchJson(`api/long-poll?${since}timeout_ms=${LONG_POLL_TIMEOUT_MS}`, this.sink, signal);
+        const answer = await fetchJson(`api/long-poll?${since}timeout_ms=${LONG_POLL_TIMEOUT_MS}`, this.sink, signal, this.base);
         cursor = deliver(answer, this.sink);
       } catch (error) {
         if (signal.aborted) return;
@@ -214,7 +218,7 @@ export class SseClient {
   }
 
   connect(cursor) {
-    const source = new EventSource(api(cursor === null ? 'api/sse' : `api/sse?last_event_id=${cursor}`));
+    const source = new EventSource(api(cursor === null ? 'api/sse' : `api/sse?last_event_id=${cursor}`, this.base));
     this.source = source;
     let lost = false;
     this.sink.state('opening the stream', 'waiting');
@@ -283,7 +287,8 @@ export class WsClient {
     if (cursor !== null) query.set('since', cursor);
     if (this.symbols) query.set('symbols', this.symbols.join(','));
     this.sink.opened(); // ticks made before this request are replays from the history
-    const host = apiBase ? new URL(apiBase).host : location.host;
+    const base = this.base ?? apiBase;
+    const host = base ? new URL(base).host : location.host;
     const socket = new WebSocket(`${scheme}://${host}/api/ws${query.size ? `?${query}` : ''}`);
     this.socket = socket;
     this.sink.state('handshake', 'waiting');

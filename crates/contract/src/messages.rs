@@ -102,6 +102,28 @@ pub struct Stats {
     pub connections: ConnectionStats,
     pub process: ProcessStats,
     pub kernel: KernelStats,
+    /// Where this server's ticks come from when it is one of a cluster (`--broker`);
+    /// absent for a single server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterStats>,
+}
+
+/// A server's place in a broker-fed cluster (docs/cluster.md).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterStats {
+    /// `publisher` (runs the ticker, publishes every tick to the broker) or `replica`
+    /// (follows the broker's stream into a ring of its own).
+    pub role: String,
+    /// This server's name in the cluster (`--replica-id`), shown by the demo's panels.
+    pub replica: String,
+    /// The broker's URL.
+    pub broker: String,
+    /// Ticks passed to (publisher) or taken from (replica) the broker so far.
+    pub ticks: u64,
+    /// Times a replica found a hole in the broker's seqs and restarted its ring after it
+    /// (its clients were told what they missed); a publisher's ticks evicted before the
+    /// broker took them. 0 in a healthy cluster.
+    pub gaps: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -49,6 +49,10 @@ pub enum Command {
     /// (slowloris), and measure what it held, what it closed and when, and how long a
     /// real client beside them waited.
     Hold(crate::hold::HoldArgs),
+    /// Start a broker-fed cluster on this machine: nats-server (JetStream), a
+    /// publisher running the ticker and N replicas fed through the broker; prints the
+    /// URLs, Ctrl-C stops them all (docs/cluster.md).
+    Cluster(crate::cluster::ClusterArgs),
 }
 
 #[derive(Debug, Args)]

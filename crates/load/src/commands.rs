@@ -31,6 +31,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             Command::Calibrate(args) => calibrate_command(&args).await,
             Command::Report(args) => report_command(&args),
             Command::Hold(args) => crate::hold::command(args).await,
+            Command::Cluster(args) => crate::cluster::command(args).await,
         }
     };
     // On Ctrl-C or SIGTERM the work is dropped, and with it any server process it

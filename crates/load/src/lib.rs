@@ -29,12 +29,15 @@
 //!   unit server CPU per tick is also given in, so machines compare.
 //! - [`results`], [`table`], [`html`]: the JSON, the terminal table, the report page.
 //! - [`wire`]: `pushlab-load wire`, the exact bytes of one exchange per transport.
+//! - [`cluster`]: `pushlab-load cluster`, a broker-fed cluster (nats-server, a
+//!   publisher, replicas) started on this machine, for the demo and the tests.
 //! - [`hold`]: `pushlab-load hold`, idle and slowloris sockets against the server's
 //!   connection hygiene (SPEC §8), and how long a real client beside them waited.
 
 pub mod calibrate;
 pub mod cli;
 pub mod clients;
+pub mod cluster;
 pub mod commands;
 pub mod faults;
 pub mod hold;

@@ -38,20 +38,35 @@ pub async fn set_rate(
     if !json.is_some_and(|v| v.starts_with("application/json")) {
         return Err(ApiError::bad("rate: send the body as Content-Type: application/json"));
     }
-    let range = format!("a number from {} to {}", RATE_RANGE.start(), RATE_RANGE.end());
-    // Parsed as a Value, not straight into RateBody: serde would also accept `[50]`.
-    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let rate = value.as_object().and_then(|o| o.get("rate")).and_then(|r| r.as_f64()).ok_or_else(|| {
-        ApiError::bad(format!(r#"rate: expected a JSON body {{"rate": N}} with N {range}"#))
-    })?;
-    if !RATE_RANGE.contains(&rate) {
-        return Err(ApiError::bad(format!("rate: expected {range}, got {rate}")));
+    let rate = rate_from_json(&body).map_err(ApiError::BadRequest)?;
+    // A replica's rate is the publisher's: the change goes there through the broker.
+    if let Some(link) = state.broker.get().filter(|link| link.role == crate::broker::Role::Replica) {
+        let body = crate::broker::forward_rate(link, rate).await?;
+        tracing::info!(rate, %peer, "tick rate change passed to the publisher");
+        return Ok(Json(body));
     }
-    // The ticker restarts its schedule on a change: an unchanged rate (a slider
-    // re-posting its value) must not, or at 0.1 ticks/s no tick would ever come.
-    let changed = state.rate.send_if_modified(|current| std::mem::replace(current, rate) != rate);
-    if changed {
+    if apply_rate(&state, rate) {
         tracing::info!(rate, %peer, "tick rate changed");
     }
     Ok(Json(RateBody { rate }))
+}
+
+/// The rate of a `{"rate": N}` body, range checked; the error names `rate` and the range.
+pub fn rate_from_json(body: &[u8]) -> Result<f64, String> {
+    let range = format!("a number from {} to {}", RATE_RANGE.start(), RATE_RANGE.end());
+    // Parsed as a Value, not straight into RateBody: serde would also accept `[50]`.
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let rate = value
+        .as_object()
+        .and_then(|o| o.get("rate"))
+        .and_then(|r| r.as_f64())
+        .ok_or_else(|| format!(r#"rate: expected a JSON body {{"rate": N}} with N {range}"#))?;
+    if RATE_RANGE.contains(&rate) { Ok(rate) } else { Err(format!("rate: expected {range}, got {rate}")) }
+}
+
+/// Sets this server's ticker to `rate`; whether it changed.
+pub fn apply_rate(state: &AppState, rate: f64) -> bool {
+    // The ticker restarts its schedule on a change: an unchanged rate (a slider
+    // re-posting its value) must not, or at 0.1 ticks/s no tick would ever come.
+    state.rate.send_if_modified(|current| std::mem::replace(current, rate) != rate)
 }

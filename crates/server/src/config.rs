@@ -110,6 +110,34 @@ pub struct Config {
     #[arg(long, env = "PUSHLAB_DEMO_LINKS", value_delimiter = ',', value_parser = parse_demo_link)]
     pub demo_links: Vec<String>,
 
+    /// A NATS server (e.g. `nats://127.0.0.1:4222`) joining this server to a cluster
+    /// (docs/cluster.md). Alone, a replica: the ticks, their epoch and the symbols come
+    /// from the broker's JetStream stream, not from a ticker of its own. With
+    /// `--publish`, the one publisher. Off by default: one process, its own ticker.
+    #[arg(long, env = "PUSHLAB_BROKER", value_parser = crate::broker::parse_url)]
+    pub broker: Option<String>,
+
+    /// With `--broker`: run the ticker here and publish every tick to the broker
+    /// (this server serves its clients too); one publisher per cluster.
+    #[arg(long, env = "PUSHLAB_PUBLISH", requires = "broker")]
+    pub publish: bool,
+
+    /// With `--broker`: the subjects' prefix (ticks on `<prefix>.ticks.<symbol>`) and,
+    /// upper-cased, the JetStream stream's name. One prefix, one feed.
+    #[arg(long, env = "PUSHLAB_BROKER_PREFIX", default_value = "pushlab", value_parser = crate::broker::parse_prefix)]
+    pub broker_prefix: String,
+
+    /// With `--broker`: this server's name in the cluster, in `/api/stats` and the
+    /// `X-Pushlab-Replica` header (default: `replica-<port>`, `publisher-<port>`).
+    #[arg(long, env = "PUSHLAB_REPLICA_ID", requires = "broker", value_parser = parse_symbol)]
+    pub replica_id: Option<String>,
+
+    /// Ports of the other servers of a cluster on this host, comma-separated: a page of
+    /// any of them may use this one (CORS, the WebSocket origin check), as the demo's
+    /// `?replicas=` does. `pushlab-load cluster` passes every member's.
+    #[arg(long, env = "PUSHLAB_PEER_PORTS", value_delimiter = ',')]
+    pub peer_ports: Vec<u16>,
+
     /// Worker threads of the async runtime; 0 (the default) means one per core.
     #[arg(long, env = "PUSHLAB_THREADS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=256))]
     pub threads: u64,
@@ -220,6 +248,9 @@ pub fn validate(config: &Config) -> Result<(), String> {
     if symbols.is_empty() || symbols.len() > MAX_SYMBOLS {
         return Err(format!("--symbols: expected 1 to {MAX_SYMBOLS} symbols, got {}", symbols.len()));
     }
+    if config.broker.is_some() && !config.publish && config.epoch.is_some() {
+        return Err("--epoch: a replica takes its epoch from the broker's stream".into());
+    }
     if let Some(dup) = symbols.iter().enumerate().find(|(i, s)| symbols[..*i].contains(s)) {
         return Err(format!("--symbols: {} is listed twice", dup.1));
     }
@@ -250,6 +281,7 @@ mod tests {
             (Duration::from_millis(300), Some(Duration::from_secs(300)))
         );
         assert_eq!(Config::with_args(["--epoch", "run2"]).epoch.as_deref(), Some("run2"));
+        assert_eq!((c.broker, c.publish, c.broker_prefix.as_str()), (None, false, "pushlab"));
     }
 
     #[test]
@@ -268,10 +300,15 @@ mod tests {
             ["--idle-timeout", "2d"],
             ["--idle-timeout", "x"],
             ["--stream-max-age", "10ms"],
+            ["--broker", "http://127.0.0.1:4222"],
+            ["--broker-prefix", "a.b"],
+            ["--publish", "--rate=1"],
         ] {
             assert!(Config::try_parse_from(std::iter::once("s").chain(args)).is_err(), "{args:?}");
         }
         assert!(validate(&Config::with_args(["--symbols", "A,B,A"])).is_err());
         assert!(validate(&Config::with_args(["--symbols", "A,B"])).is_ok());
+        let replica_with_epoch = Config::with_args(["--broker", "nats://127.0.0.1:4222", "--epoch", "abcd"]);
+        assert!(validate(&replica_with_epoch).is_err());
     }
 }

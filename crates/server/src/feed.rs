@@ -239,6 +239,18 @@ impl Feed {
         self.head_tx.send_replace(log.head);
     }
 
+    /// Empties the ring so that the next tick published is `seq` (ahead of the head):
+    /// what a broker-fed replica does when it joins a stream that starts past 1, or
+    /// finds a hole in it. A client still behind is told exactly how many it missed,
+    /// as for any evicted tick; the newest tick of each symbol stays for polls.
+    pub fn restart_at(&self, seq: u64) {
+        let mut log = self.log.write().expect("feed lock poisoned");
+        assert!(seq > log.head, "a restart moves the head forward only");
+        log.ticks.clear();
+        log.head = seq - 1;
+        self.head_tx.send_replace(log.head);
+    }
+
     /// The matching ticks after `cursor`, at most `limit` of them.
     pub fn read(&self, cursor: u64, filter: SymbolFilter, limit: usize) -> Result<Batch, CursorAhead> {
         let log = self.log.read().expect("feed lock poisoned");
@@ -347,6 +359,17 @@ mod tests {
         assert_eq!(resume("k3x9-11"), Err(CursorAhead { cursor: 11, head: 10 }));
         let empty = Feed::new(vec!["A".into()], 4, "abcd".into());
         assert_eq!(empty.resume(&Position::new("zzzz", 7)), Ok(Resume { cursor: 0, reset: true }));
+    }
+
+    #[test]
+    fn a_restart_ahead_counts_the_hole_as_missed() {
+        let feed = feed_with(10, 3);
+        feed.restart_at(8);
+        assert_eq!(feed.head(), 7);
+        feed.publish([feed.frame(8, 0, b"{}".to_vec())]);
+        let batch = feed.read(2, SymbolFilter::ALL, 100).unwrap();
+        assert_eq!((batch.missed, seqs(&batch)), (5, vec![8]), "3..=7 are gone");
+        assert_eq!(seqs(&feed.latest(SymbolFilter::ALL)), vec![2, 8], "latest prices stay");
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //!   [`origin`]: which browsers pages may use the WebSocket and admin endpoints.
 //! - [`demo_links`]: the live demo on an emulated link (`--demo-links`): a port per
 //!   link relaying to this server through `pushlab-link`, listed at `/api/links`.
+//! - [`broker`]: beyond one process (`--broker`): one publisher passes every tick to
+//!   a NATS JetStream stream, replicas follow it into rings of their own.
 //! - `/api/figures`: the figure catalogue of `pushlab-contract`, for pages showing a
 //!   results file written before results carried it.
 //!
@@ -41,6 +43,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod broker;
 pub mod config;
 pub mod counters;
 pub mod cursor;
@@ -102,7 +105,7 @@ pub fn tcp_connection_cap(max_connections: u64, fd_limit: Option<u64>) -> u64 {
 
 /// Every route of the server.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/api/poll", get(poll::poll))
         .route("/api/long-poll", get(long_poll::long_poll))
         .route("/api/sse", get(sse::sse))
@@ -118,8 +121,13 @@ pub fn app(state: AppState) -> Router {
         .route("/results/{*name}", get(assets::results))
         .fallback(assets::fallback)
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), demo_links::cors))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), demo_links::cors));
+    // A cluster member names itself on every response (the demo shows it per panel).
+    let router = match state.config.broker {
+        Some(_) => router.layer(axum::middleware::from_fn_with_state(state.clone(), broker::replica_header)),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// `GET /api/figures`: every figure's key, label, unit and which way is better, as
@@ -136,16 +144,38 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     config::validate(&config).map_err(std::io::Error::other)?;
+    let port = listener.local_addr()?.port();
+    let (config, joined) = broker::join(config, port).await.map_err(std::io::Error::other)?;
     let state = AppState::new(config);
     // Before serving: the page may ask for the links as soon as it loads.
     let demo = demo_links::DemoLinks::start(&state.config.demo_links, listener.local_addr()?)?;
-    let ports = std::iter::once(listener.local_addr()?.port()).chain(demo.ports()).collect();
+    let peers = state.config.peer_ports.iter().copied();
+    let ports = std::iter::once(listener.local_addr()?.port()).chain(demo.ports()).chain(peers).collect();
     let _ = (state.ports.set(ports), state.demo_links.set(demo.list()));
-    let ticker = start_ticker(&state);
-    serve(listener, state, shutdown).await?;
-    ticker.abort();
+    let ticker = match joined {
+        None => Some(start_ticker(&state)),
+        Some(joined) => {
+            joined.start(&state).await;
+            None
+        }
+    };
+    let link = state.broker.get().cloned();
+    let fatal = link.as_ref().map(|link| link.fatal.clone());
+    let stop = async move {
+        match fatal {
+            Some(fatal) => tokio::select! { () = shutdown => {}, () = fatal.cancelled() => {} },
+            None => shutdown.await,
+        }
+    };
+    serve(listener, state, stop).await?;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
     drop(demo); // the links close after the server has drained
-    Ok(())
+    match link.as_ref().and_then(|link| link.failure()) {
+        Some(reason) => Err(std::io::Error::other(reason.to_owned())),
+        None => Ok(()),
+    }
 }
 
 /// Starts the price ticker publishing into `state`'s feed; it stops at shutdown.

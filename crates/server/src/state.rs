@@ -43,6 +43,8 @@ pub struct Shared {
     pub ports: OnceLock<Vec<u16>>,
     /// The demo's links, as `GET /api/links` lists them.
     pub demo_links: OnceLock<Vec<DemoLink>>,
+    /// The connection to the broker, when this server is one of a cluster (`--broker`).
+    pub broker: OnceLock<Arc<crate::broker::Link>>,
 }
 
 impl Deref for AppState {
@@ -90,6 +92,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             ports: OnceLock::new(),
             demo_links: OnceLock::new(),
+            broker: OnceLock::new(),
         }))
     }
 

@@ -25,6 +25,7 @@ pub fn snapshot(state: &AppState) -> Stats {
         connections: state.connection_counters.snapshot(),
         process: process_stats(),
         kernel: kernel_stats(),
+        cluster: state.broker.get().map(|link| link.stats()),
     }
 }
 

@@ -44,6 +44,17 @@ impl PriceWalk {
         PriceWalk { rng, symbols, prices_cents, payload_bytes }
     }
 
+    /// The walk going on from these prices (by symbol index; `None` keeps the seeded
+    /// one): a publisher continuing a log from the broker's stream.
+    pub fn with_prices(mut self, prices: &[Option<f64>]) -> Self {
+        for (cents, price) in self.prices_cents.iter_mut().zip(prices) {
+            if let Some(price) = price {
+                *cents = ((price * 100.0).round() as i64).max(FLOOR_CENTS);
+            }
+        }
+        self
+    }
+
     /// The next tick as (symbol index, JSON bytes).
     pub fn next(&mut self, seq: u64, ts_us: u64) -> (usize, Vec<u8>) {
         let symbol = self.rng.random_range(0..self.symbols.len());
@@ -152,6 +163,13 @@ mod tests {
             let price = serde_json::to_string(&tick.price).unwrap();
             assert!(price.split('.').nth(1).is_none_or(|f| f.len() <= 2), "{price}");
         }
+    }
+
+    #[test]
+    fn a_walk_goes_on_from_the_prices_it_is_given() {
+        let seeded = PriceWalk::new(symbols(), 1, None).prices_cents;
+        let walk = PriceWalk::new(symbols(), 1, None).with_prices(&[Some(123.45), None, Some(0.5)]);
+        assert_eq!(walk.prices_cents, vec![12_345, seeded[1], FLOOR_CENTS], "None keeps the seeded price");
     }
 
     #[test]
