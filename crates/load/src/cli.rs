@@ -310,6 +310,7 @@ impl CompareArgs {
                 crate::faults::preset_steps(&transports, knobs.reconnect)
             }),
             knobs,
+            feeds: None,
         };
         let mut s = s;
         self.protocol.apply(&mut s.knobs, &s.transports, None)?;

@@ -55,6 +55,14 @@ pub enum Preset {
     /// results; not offered to `compare`).
     #[value(skip)]
     Run,
+    /// A single server and a broker-fed replica side by side, assembled from
+    /// `pushlab-load run`s by `scripts/broker-hop.sh` (not offered to `compare`).
+    #[value(skip)]
+    BrokerHop,
+    /// One `pushlab-load run` per replica of a cluster, assembled by
+    /// `scripts/cluster-scale.sh` (not offered to `compare`).
+    #[value(skip)]
+    ClusterScale,
 }
 
 /// Every knob of a comparison, as recorded in the results' `scenario`.
@@ -91,6 +99,10 @@ pub struct Scenario {
     /// Flattened: in the results its keys sit beside `rates`, as they always have.
     #[serde(flatten)]
     pub knobs: Knobs,
+    /// How the servers of a file assembled by the cluster scripts were fed (a single
+    /// server's own ticker, replicas through NATS); absent for everything `compare` writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feeds: Option<String>,
 }
 
 /// What every run of a scenario is set to. Durations are `Duration`s here; the results
@@ -261,7 +273,9 @@ impl Scenario {
         let mut links = Vec::new();
         let mut vias = Vec::new();
         let (clients, rates, knobs) = match preset {
-            Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
+            Preset::Quick | Preset::Run | Preset::BrokerHop | Preset::ClusterScale => {
+                (vec![100], vec![20.0], quick)
+            }
             Preset::Efficiency => {
                 steps = Some(efficiency_steps());
                 let knobs = Knobs {
@@ -345,6 +359,7 @@ impl Scenario {
             vias,
             faults: fault_steps,
             knobs,
+            feeds: None,
         }
     }
 
