@@ -1,6 +1,8 @@
 # pushlab — the commands that matter. `just` lists them.
 
-# The release binaries compare and serve use.
+# The release binaries compare and serve use. Every recipe builds both together: cargo
+# unifies dependency features per build, so building one alone would rebuild the other
+# (a minute or more) the next time both are built.
 release := "target/release"
 
 # List the recipes.
@@ -45,7 +47,7 @@ faults *ARGS:
 
 # Drive one transport against a running server, e.g. `just load --transport sse --clients 1000`.
 load *ARGS:
-    cargo build --release -q -p pushlab-load
+    cargo build --release -q -p pushlab-server -p pushlab-load
     {{release}}/pushlab-load run {{ARGS}}
 
 # Idle or slowloris sockets against a server it starts, and how long a real client waited: `just hold --mode slowloris --sockets 19000`.
@@ -55,7 +57,7 @@ hold *ARGS:
 
 # What a small loopback send(), recv() and round trip cost on this machine (~0.3 s): `just calibrate --json FILE`.
 calibrate *ARGS:
-    cargo build --release -q -p pushlab-load
+    cargo build --release -q -p pushlab-server -p pushlab-load
     {{release}}/pushlab-load calibrate {{ARGS}}
 
 # Print the exact bytes of one exchange: `just wire poll|long-poll|sse|ws`.
@@ -65,7 +67,7 @@ wire TRANSPORT:
 
 # The self-contained report page for a results file: `just report docs/results/quick.json --out /tmp/quick.html`.
 report RESULTS *ARGS:
-    cargo build --release -q -p pushlab-load
+    cargo build --release -q -p pushlab-server -p pushlab-load
     {{release}}/pushlab-load report {{RESULTS}} {{ARGS}}
 
 # A broker-fed cluster for the demo: nats-server, the publisher on :3000, replicas on :3001.. (`just cluster --replicas 5 -- --rate 5`); Ctrl-C stops all.
@@ -75,7 +77,7 @@ cluster *ARGS:
 
 # Run the server on 127.0.0.1:3000 with the demo's links (pass flags after, e.g. `just serve --rate 100`).
 serve *ARGS:
-    cargo build --release -q -p pushlab-server
+    cargo build --release -q -p pushlab-server -p pushlab-load
     {{release}}/pushlab-server --demo-links 4g,3g,satellite,lossy {{ARGS}}
 
 # Every test: unit and integration (real sockets), the pages' formatter, the pages in Chromium, and the docs.
@@ -103,7 +105,7 @@ test-docs:
 
 # Screenshots of both pages into docs/img/ (needs a release server build).
 screenshots:
-    cargo build --release -q -p pushlab-server
+    cargo build --release -q -p pushlab-server -p pushlab-load
     node tests/e2e/screenshots.mjs
     PUSHLAB_SCREENSHOTS_DIR=docs/img node --test tests/e2e/wall.test.mjs
 
