@@ -116,9 +116,14 @@ impl Client {
 
     /// GETs `path` with extra `headers`; the version is checked against the protocol.
     pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.request(http::Method::GET, path, headers).await
+    }
+
+    /// Sends `method` for `path` with no body; the version is checked against the protocol.
+    pub async fn request(&self, method: http::Method, path: &str, headers: &[(&str, &str)]) -> Response {
         let response = match self {
             Client::H1 { http, base } => {
-                let mut request = http.get(format!("{base}{path}"));
+                let mut request = http.request(method, format!("{base}{path}"));
                 for (name, value) in headers {
                     request = request.header(*name, *value);
                 }
@@ -131,7 +136,8 @@ impl Client {
                 }
             }
             Client::H2 { send, base } => {
-                let mut request = http::Request::get(format!("{base}{path}")).version(Version::HTTP_2);
+                let mut request =
+                    http::Request::builder().method(method).uri(format!("{base}{path}")).version(Version::HTTP_2);
                 for (name, value) in headers {
                     request = request.header(*name, *value);
                 }
@@ -152,7 +158,7 @@ impl Client {
             Proto::H1 => Version::HTTP_11,
             Proto::H2 => Version::HTTP_2,
         };
-        assert_eq!(response.version, expected, "GET {path}");
+        assert_eq!(response.version, expected, "{path}");
         response
     }
 
