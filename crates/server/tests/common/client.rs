@@ -75,7 +75,78 @@ impl Response {
 #[derive(Clone)]
 pub enum Client {
     H1 { http: reqwest::Client, base: String },
-    H2 { send: SendRequest<Empty<Bytes>>, base: String },
+    H2 { send: SendRequest<Empty<Bytes>>, base: String, received: Received },
+}
+
+/// Every byte an HTTP/2 client has read from its connection, decrypted: the server's
+/// frames, for tests that look at them ([`server_frames`](Client::server_frames)).
+pub type Received = Arc<std::sync::Mutex<Vec<u8>>>;
+
+/// A frame the server sent: its type (RFC 9113 §6: 0 DATA, 1 HEADERS, 3 RST_STREAM,
+/// 4 SETTINGS, 6 PING, 7 GOAWAY …) and its payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub kind: u8,
+    pub stream: u32,
+    pub payload: Vec<u8>,
+}
+
+pub const GOAWAY: u8 = 7;
+pub const RST_STREAM: u8 = 3;
+
+/// The frames in `bytes`, which begin at a frame boundary (a server sends no preface):
+/// each is a 9-byte header (length 24 bits, type, flags, stream id 31 bits), then its payload.
+pub fn frames(bytes: &[u8]) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 9 {
+        let length = u32::from_be_bytes([0, rest[0], rest[1], rest[2]]) as usize;
+        let stream = u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]) & 0x7fff_ffff;
+        let Some(payload) = rest.get(9..9 + length) else { break };
+        frames.push(Frame { kind: rest[3], stream, payload: payload.to_vec() });
+        rest = &rest[9 + length..];
+    }
+    frames
+}
+
+/// A TLS stream that keeps a copy of everything read from it.
+struct Recording<S> {
+    inner: S,
+    received: Received,
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Recording<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.received.lock().unwrap().extend_from_slice(&buf.filled()[before..]);
+        polled
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Recording<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 impl Client {
@@ -101,10 +172,27 @@ impl Client {
         let tls =
             tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.expect("TLS handshake");
         assert_eq!(tls.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()), "ALPN chose h2");
-        let (send, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls)).await.unwrap();
+        let received = Received::default();
+        let io = TokioIo::new(Recording { inner: tls, received: received.clone() });
+        let (send, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.unwrap();
         tokio::spawn(connection);
-        Client::H2 { send, base: format!("https://{addr}") }
+        Client::H2 { send, base: format!("https://{addr}"), received }
+    }
+
+    /// The frames the server has sent on this HTTP/2 connection so far.
+    pub fn server_frames(&self) -> Vec<Frame> {
+        match self {
+            Client::H1 { .. } => panic!("an HTTP/1.1 connection has no frames"),
+            Client::H2 { received, .. } => frames(&received.lock().unwrap()),
+        }
+    }
+
+    /// Whether the connection still takes new requests (after a GOAWAY it does not).
+    pub async fn takes_new_streams(&self) -> bool {
+        match self {
+            Client::H1 { .. } => true,
+            Client::H2 { send, .. } => send.clone().ready().await.is_ok(),
+        }
     }
 
     pub fn proto(&self) -> Proto {
@@ -135,7 +223,7 @@ impl Client {
                     body: Box::pin(response.bytes_stream().map(|c| c.map_err(|e| e.to_string()))),
                 }
             }
-            Client::H2 { send, base } => {
+            Client::H2 { send, base, .. } => {
                 let mut request =
                     http::Request::builder().method(method).uri(format!("{base}{path}")).version(Version::HTTP_2);
                 for (name, value) in headers {

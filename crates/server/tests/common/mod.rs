@@ -3,7 +3,8 @@
 //! transport that keep everything they received for the assertions.
 #![allow(dead_code)] // each test file uses a different part
 
-mod client;
+pub mod client;
+#[allow(unused_imports)] // each test file uses a different part
 pub use client::{Client, Proto, Response};
 
 use std::future::Future;
