@@ -172,3 +172,24 @@ async fn sse_and_poll_over_h2_lose_nothing_with_streams_sharing_connections() {
         }
     }
 }
+
+/// Long-polls over HTTP/2: each held request is a stream, 4 to a connection, and every
+/// tick reaches every client, in order, once (the server answers a held stream as it
+/// answers a held HTTP/1.1 request).
+#[tokio::test]
+async fn long_poll_over_h2_loses_nothing_with_held_streams_sharing_connections() {
+    let (_server, target) = tls_server(&["--rate", "20"]).await;
+    let under_test = ServerUnderTest { target, pid: None };
+    let (clients, streams) = (8, 4);
+    let record = run(&h2_spec(Transport::LongPoll, clients, streams), &under_test, &ProgressBar::hidden())
+        .await
+        .unwrap();
+    let what = serde_json::to_string_pretty(&record).unwrap();
+    assert!(record.errors.is_empty(), "{what}");
+    assert!(record.ticks.expected > 0 && record.ticks.lost == 0, "{what}");
+    assert_eq!((record.ticks.duplicates, record.ticks.out_of_order), (0, 0), "{what}");
+    let protocol = record.protocol.as_ref().expect("a protocol record");
+    assert_eq!(protocol.name, "HTTP/2 over TLS");
+    assert_eq!(protocol.connections, (clients / streams) as u64, "{what}");
+    assert!(protocol.plaintext_bytes_per_tick > 0.0, "{what}");
+}
