@@ -96,7 +96,9 @@ async fn long_poll_times_out_empty_and_skips_other_symbols(proto: Proto) {
     // A long-poll for BOLT wakes on ACME ticks but keeps waiting until an BOLT one.
     let held = client.clone();
     let pending =
-        tokio::spawn(async move { held.get_json("/api/long-poll?since=3&symbols=BOLT&timeout_ms=3000").await });
+        tokio::spawn(
+            async move { held.get_json("/api/long-poll?since=3&symbols=BOLT&timeout_ms=3000").await },
+        );
     server.wait_active(Transport::LongPoll, 1).await;
     let mut published = 3;
     while server.seqs_of("BOLT", 3, published).is_empty() {
@@ -184,7 +186,8 @@ async fn every_transport_filters_by_symbol(proto: Proto) {
     assert_eq!(seqs(&raw_ticks(&body)), want);
     let body = client.get_text("/api/long-poll?since=0&symbols=ACME").await;
     assert_eq!(seqs(&raw_ticks(&body)), want);
-    let mut sse = SseClient::connect_on(&client, "/api/sse?symbols=ACME&last_event_id=0", None).await.unwrap();
+    let mut sse =
+        SseClient::connect_on(&client, "/api/sse?symbols=ACME&last_event_id=0", None).await.unwrap();
     assert_eq!(seqs(&sse.ticks(want.len()).await), want);
     let mut ws = match proto {
         Proto::H1 => Some(ws_connect(&server, "/api/ws?symbols=ACME&since=0").await),

@@ -137,7 +137,10 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Recording<S> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
@@ -169,12 +172,15 @@ impl Client {
         config.alpn_protocols = vec![b"h2".to_vec()];
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         let name = ServerName::from(addr.ip());
-        let tls =
-            tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.expect("TLS handshake");
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake");
         assert_eq!(tls.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()), "ALPN chose h2");
         let received = Received::default();
         let io = TokioIo::new(Recording { inner: tls, received: received.clone() });
-        let (send, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.unwrap();
+        let (send, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.unwrap();
         tokio::spawn(connection);
         Client::H2 { send, base: format!("https://{addr}"), received }
     }
@@ -224,8 +230,10 @@ impl Client {
                 }
             }
             Client::H2 { send, base, .. } => {
-                let mut request =
-                    http::Request::builder().method(method).uri(format!("{base}{path}")).version(Version::HTTP_2);
+                let mut request = http::Request::builder()
+                    .method(method)
+                    .uri(format!("{base}{path}"))
+                    .version(Version::HTTP_2);
                 for (name, value) in headers {
                     request = request.header(*name, *value);
                 }
