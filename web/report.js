@@ -54,6 +54,7 @@
     pushlab.renderCharts($('charts'), shaped);
     $('charts').hidden = !runs;
     pushlab.renderFaults($('faults'), results, shaped);
+    pushlab.renderProxies($('proxies'), shaped);
     if (runs) pushlab.renderTable($('numbers-table'), shaped);
     renderCalibration(results, shaped);
     $('numbers').hidden = !runs;

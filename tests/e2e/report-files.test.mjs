@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startServer, launchBrowser, resultsDirWith, FIXTURES } from './helpers.mjs';
+import { startServer, launchBrowser, resultsDirWith, FIXTURES, ROOT } from './helpers.mjs';
 import { fixture, chartPixels, assertAllDrawn, tableText, pick, openReport as openIn } from './report-page.mjs';
 
 let server, results, browser;
@@ -152,4 +152,30 @@ test('a faults file gets the faults section: recovery per transport per fault, t
   assert.match(await page.textContent('#summary'), /18 fault runs/);
   assert.deepEqual(page.problems, []);
   await page.close();
+});
+
+test('a proxies file gets the table of what each proxy did to each transport; a file without proxies none', async () => {
+  const page = await openReport(`${server.url}/report`);
+  assert.equal(await page.isVisible('#proxies'), false, 'quick.json has no proxy runs: no proxy table');
+  await page.setInputFiles('#file-input', path.join(ROOT, 'docs/results/proxies.json'));
+  await page.waitForFunction(() => document.body.dataset.source === 'proxies.json');
+  assert.equal(await page.isVisible('#proxies'), true);
+  const grid = await page.$$eval('#proxies-table tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+  // docs/results/proxies.json as measured (docs/proxies.md's table): one row per transport
+  // and feed rate (in the report's order), SSE's rows also by keepalive; a proxy not run for a row is "—".
+  assert.deepEqual(grid, [
+    ['transport', 'direct', 'nginx-default', 'nginx-tuned', 'buffering-proxy'],
+    ['polling, 20 ticks/s', 'works', 'works', 'works', 'works'],
+    ['long-polling, 0.2 ticks/s', 'works', 'cut', 'works', '—'],
+    ['long-polling, 20 ticks/s', 'works', 'works', 'works', 'works'],
+    ['SSE, 0.2 ticks/s, keepalive off', 'works', 'cut', 'works', '—'],
+    ['SSE, 0.2 ticks/s, keepalive 1 s', '—', 'works', '—', '—'],
+    ['SSE, 20 ticks/s, keepalive 15 s', 'works', 'works', 'works', 'slowed'],
+    ['WebSocket, 20 ticks/s', 'works', 'broken', 'works', 'works'],
+  ]);
+  // Each outcome says what it rests on, and the problems stand out.
+  const cut = await page.$eval('#proxies-table td[data-outcome="cut"]', (td) => ({ title: td.title, bad: td.classList.contains('bad') }));
+  assert.match(cut.title, /cut at 3\.0 s/);
+  assert.equal(cut.bad, true);
+  assert.equal(await page.$eval('#proxies-table td[data-outcome="works"]', (td) => td.classList.contains('bad')), false);
 });

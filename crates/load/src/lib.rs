@@ -19,7 +19,8 @@
 //!   network namespace holding the clients' sockets (`--emulator`, [`link::path`]).
 //! - [`proxy`]: the proxy lab (`--via`): Debian's nginx in front of the server, in
 //!   three configurations, and what it did to each transport (works, broken, slowed, cut).
-//! - [`net`]: connecting, and counting every byte on the client sockets.
+//! - [`net`]: connecting, and counting every byte on the client sockets;
+//!   [`h2_frames`]: over HTTP/2, those bytes by frame type (HEADERS, DATA, control).
 //! - [`reference`](mod@reference): which ticks were expected, read from the server's own log.
 //! - [`radio`]: what the clients' socket timings would cost a phone's battery under an
 //!   LTE and a 3G radio-state model: a model applied to measured timings.
@@ -40,6 +41,7 @@ pub mod clients;
 pub mod cluster;
 pub mod commands;
 pub mod faults;
+pub mod h2_frames;
 pub mod hold;
 pub mod html;
 pub mod link;

@@ -145,6 +145,10 @@ pub struct Traffic {
     /// Over TLS, the bytes above it (HTTP/1.1 or HTTP/2 frames): the wire less TLS's own.
     pub plaintext_read: AtomicU64,
     pub plaintext_written: AtomicU64,
+    /// Over HTTP/2, the bytes above TLS by frame type, both directions ([`crate::h2_frames`]).
+    pub h2_headers: AtomicU64,
+    pub h2_data: AtomicU64,
+    pub h2_control: AtomicU64,
     pub requests: AtomicU64,
     /// Poll and long-poll answers with no tick and no gap.
     pub empty: AtomicU64,
@@ -165,6 +169,7 @@ pub struct TrafficSnapshot {
     pub bytes_written: u64,
     pub plaintext_read: u64,
     pub plaintext_written: u64,
+    pub h2_frames: crate::h2_frames::FrameBytes,
     pub requests: u64,
     pub empty: u64,
     pub late: u64,
@@ -178,6 +183,11 @@ impl std::ops::Sub for TrafficSnapshot {
             bytes_written: self.bytes_written - rhs.bytes_written,
             plaintext_read: self.plaintext_read - rhs.plaintext_read,
             plaintext_written: self.plaintext_written - rhs.plaintext_written,
+            h2_frames: crate::h2_frames::FrameBytes {
+                headers: self.h2_frames.headers - rhs.h2_frames.headers,
+                data: self.h2_frames.data - rhs.h2_frames.data,
+                control: self.h2_frames.control - rhs.h2_frames.control,
+            },
             requests: self.requests - rhs.requests,
             empty: self.empty - rhs.empty,
             late: self.late - rhs.late,
@@ -243,6 +253,9 @@ impl Measurement {
             sum.bytes_written += g.traffic.bytes_written.load(Relaxed);
             sum.plaintext_read += g.traffic.plaintext_read.load(Relaxed);
             sum.plaintext_written += g.traffic.plaintext_written.load(Relaxed);
+            sum.h2_frames.headers += g.traffic.h2_headers.load(Relaxed);
+            sum.h2_frames.data += g.traffic.h2_data.load(Relaxed);
+            sum.h2_frames.control += g.traffic.h2_control.load(Relaxed);
             sum.requests += g.traffic.requests.load(Relaxed);
             sum.empty += g.traffic.empty.load(Relaxed);
             sum.late += g.traffic.late.load(Relaxed);

@@ -6,6 +6,7 @@ use anyhow::{bail, ensure};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use crate::h2_frames::FrameBytes;
 use crate::results::per;
 use crate::scenario::Knobs;
 use crate::tls::Trust;
@@ -108,6 +109,16 @@ pub struct ProtocolRecord {
     pub plaintext_bytes_per_tick: f64,
     /// Wire bytes less those: TLS records' headers and tags, the handshake, ÷ ticks.
     pub tls_overhead_bytes_per_tick: f64,
+    /// Over HTTP/2, `plaintext_bytes_per_tick` by frame type (both directions, the
+    /// 9-byte frame headers included): HEADERS and CONTINUATION (the HPACK blocks) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h2_headers_bytes_per_tick: Option<f64>,
+    /// … DATA (the bodies) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h2_data_bytes_per_tick: Option<f64>,
+    /// … and the rest: the client preface, SETTINGS, PING, WINDOW_UPDATE, RST_STREAM, GOAWAY.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h2_control_bytes_per_tick: Option<f64>,
     /// The server's HTTP/2 streams and connections open with all connected
     /// (`connections.tls` of `/api/stats`).
     pub server_h2_streams_open: u64,
@@ -122,6 +133,8 @@ pub struct ProtocolMeasured<'a> {
     pub server_before: &'a Stats,
     pub wire_bytes: u64,
     pub plaintext_bytes: u64,
+    /// Over HTTP/2, those bytes by frame type.
+    pub h2_frames: FrameBytes,
     pub delivered: u64,
 }
 
@@ -137,9 +150,10 @@ impl ProtocolRecord {
         let h1_open = tls.h1_connections_open.saturating_sub(1);
         let connections = tls.h2_connections_open + h1_open;
         let delta = |after: u64, before: u64| per(after as f64 - before as f64, connections);
+        let h2 = m.knobs.http2_streams.is_some();
+        let per_tick = |bytes: u64| h2.then(|| per(bytes as f64, m.delivered));
         Some(Self {
-            name: if m.knobs.http2_streams.is_some() { "HTTP/2 over TLS" } else { "HTTP/1.1 over TLS" }
-                .into(),
+            name: if h2 { "HTTP/2 over TLS" } else { "HTTP/1.1 over TLS" }.into(),
             streams_per_connection: m.knobs.http2_streams.unwrap_or(1) as u64,
             connections,
             rss_per_tcp_conn_bytes: delta(w.rss_bytes, b.rss_bytes),
@@ -149,6 +163,9 @@ impl ProtocolRecord {
                 m.wire_bytes.saturating_sub(m.plaintext_bytes) as f64,
                 m.delivered,
             ),
+            h2_headers_bytes_per_tick: per_tick(m.h2_frames.headers),
+            h2_data_bytes_per_tick: per_tick(m.h2_frames.data),
+            h2_control_bytes_per_tick: per_tick(m.h2_frames.control),
             server_h2_streams_open: tls.h2_streams_open,
             server_h2_connections_open: tls.h2_connections_open,
             server_h1_tls_connections_open: h1_open,

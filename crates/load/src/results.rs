@@ -356,7 +356,12 @@ pub(crate) mod tests {
                 outcome: "works".into(),
                 outcome_detail: String::new(),
             }),
-            protocol: Some(Default::default()),
+            protocol: Some(crate::protocol::ProtocolRecord {
+                h2_headers_bytes_per_tick: Some(0.0),
+                h2_data_bytes_per_tick: Some(0.0),
+                h2_control_bytes_per_tick: Some(0.0),
+                ..Default::default()
+            }),
         }
     }
 

@@ -65,6 +65,11 @@ const PROTOCOL_ROWS: &[&[&str]] = &[
     &["protocol.streams_per_connection", "protocol.connections"],
     &["protocol.rss_per_tcp_conn_bytes", "protocol.heap_per_tcp_conn_bytes"],
     &["protocol.plaintext_bytes_per_tick", "protocol.tls_overhead_bytes_per_tick"],
+    &[
+        "protocol.h2_headers_bytes_per_tick",
+        "protocol.h2_data_bytes_per_tick",
+        "protocol.h2_control_bytes_per_tick",
+    ],
     &["protocol.server_h2_streams_open", "protocol.server_h2_connections_open"],
 ];
 

@@ -9,7 +9,8 @@
 //!
 //! Bytes: [`crate::net::CountingStream`] sits under TLS and counts the wire (records,
 //! handshake, alerts); [`ClientStream`] counts again above it, the HTTP bytes the TLS
-//! layer carried. The difference is TLS's own overhead.
+//! layer carried. The difference is TLS's own overhead. Over HTTP/2 those bytes are
+//! also split by frame type as they pass ([`crate::h2_frames`]).
 
 use std::io;
 use std::pin::Pin;
@@ -25,6 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use crate::h2_frames::{FrameBytes, FrameTally};
 use crate::net::CountingStream;
 
 /// Which server certificate a client accepts.
@@ -85,7 +87,14 @@ impl TlsClient {
 
     /// A client's TLS handshake over its counted socket, asking for `alpn`.
     pub async fn connect(&self, stream: CountingStream, alpn: Alpn) -> io::Result<ClientStream> {
-        Ok(ClientStream::Tls(Box::new(self.handshake(stream, alpn).await?)))
+        let tls = self.handshake(stream, alpn).await?;
+        let frames = (tls.get_ref().1.alpn_protocol() == Some(b"h2")).then(|| {
+            Box::new(H2Tallies {
+                read: FrameTally::server_to_client(),
+                written: FrameTally::client_to_server(),
+            })
+        });
+        Ok(ClientStream::Tls(Box::new(tls), frames))
     }
 
     /// The TLS handshake over any socket (the load generator's own, uncounted ones too).
@@ -164,19 +173,40 @@ impl ServerCertVerifier for Verifier {
 }
 
 /// A client's socket: plain, or TLS over it. Above TLS the HTTP bytes are counted into
-/// the group's `plaintext_*` counters (the wire is counted below, by the socket).
+/// the group's `plaintext_*` counters (the wire is counted below, by the socket); over
+/// HTTP/2 also by frame type, with the framing of each direction followed as it passes.
 #[derive(Debug)]
 pub enum ClientStream {
     Plain(CountingStream),
-    Tls(Box<TlsStream<CountingStream>>),
+    Tls(Box<TlsStream<CountingStream>>, Option<Box<H2Tallies>>),
+}
+
+/// Where each direction of an HTTP/2 connection is in its frames.
+#[derive(Debug)]
+pub struct H2Tallies {
+    read: FrameTally,
+    written: FrameTally,
 }
 
 impl ClientStream {
-    fn count_plaintext(&self, read: usize, written: usize) {
-        if let ClientStream::Tls(tls) = self {
+    /// Counts `read` and `written`, bytes above TLS, into the group's counters.
+    fn count_plaintext(&mut self, read: &[u8], written: &[u8]) {
+        if let ClientStream::Tls(tls, frames) = self {
             let traffic = &tls.get_ref().0.group().traffic;
-            traffic.plaintext_read.fetch_add(read as u64, Relaxed);
-            traffic.plaintext_written.fetch_add(written as u64, Relaxed);
+            traffic.plaintext_read.fetch_add(read.len() as u64, Relaxed);
+            traffic.plaintext_written.fetch_add(written.len() as u64, Relaxed);
+            if let Some(frames) = frames {
+                let (r, w) = (frames.read.feed(read), frames.written.feed(written));
+                let add = |counter: &std::sync::atomic::AtomicU64, n: u64| {
+                    if n > 0 {
+                        counter.fetch_add(n, Relaxed);
+                    }
+                };
+                let FrameBytes { headers, data, control } = r;
+                add(&traffic.h2_headers, headers + w.headers);
+                add(&traffic.h2_data, data + w.data);
+                add(&traffic.h2_control, control + w.control);
+            }
         }
     }
 
@@ -184,7 +214,7 @@ impl ClientStream {
     pub fn alpn(&self) -> Option<&[u8]> {
         match self {
             ClientStream::Plain(_) => None,
-            ClientStream::Tls(tls) => tls.get_ref().1.alpn_protocol(),
+            ClientStream::Tls(tls, _) => tls.get_ref().1.alpn_protocol(),
         }
     }
 }
@@ -195,9 +225,9 @@ impl AsyncRead for ClientStream {
         let before = buf.filled().len();
         match this {
             ClientStream::Plain(s) => ready!(Pin::new(s).poll_read(cx, buf))?,
-            ClientStream::Tls(s) => ready!(Pin::new(s.as_mut()).poll_read(cx, buf))?,
+            ClientStream::Tls(s, _) => ready!(Pin::new(s.as_mut()).poll_read(cx, buf))?,
         }
-        this.count_plaintext(buf.filled().len() - before, 0);
+        this.count_plaintext(&buf.filled()[before..], &[]);
         Poll::Ready(Ok(()))
     }
 }
@@ -207,23 +237,23 @@ impl AsyncWrite for ClientStream {
         let this = self.get_mut();
         let n = match this {
             ClientStream::Plain(s) => ready!(Pin::new(s).poll_write(cx, data))?,
-            ClientStream::Tls(s) => ready!(Pin::new(s.as_mut()).poll_write(cx, data))?,
+            ClientStream::Tls(s, _) => ready!(Pin::new(s.as_mut()).poll_write(cx, data))?,
         };
-        this.count_plaintext(0, n);
+        this.count_plaintext(&[], &data[..n]);
         Poll::Ready(Ok(n))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            ClientStream::Tls(s, _) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ClientStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            ClientStream::Tls(s, _) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

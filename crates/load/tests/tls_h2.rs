@@ -172,3 +172,69 @@ async fn sse_and_poll_over_h2_lose_nothing_with_streams_sharing_connections() {
         }
     }
 }
+
+/// Long-polls over HTTP/2: each held request is a stream, 4 to a connection, and every
+/// tick reaches every client, in order, once (the server answers a held stream as it
+/// answers a held HTTP/1.1 request).
+#[tokio::test]
+async fn long_poll_over_h2_loses_nothing_with_held_streams_sharing_connections() {
+    let (_server, target) = tls_server(&["--rate", "20"]).await;
+    let under_test = ServerUnderTest { target, pid: None };
+    let (clients, streams) = (8, 4);
+    let record = run(&h2_spec(Transport::LongPoll, clients, streams), &under_test, &ProgressBar::hidden())
+        .await
+        .unwrap();
+    let what = serde_json::to_string_pretty(&record).unwrap();
+    assert!(record.errors.is_empty(), "{what}");
+    assert!(record.ticks.expected > 0 && record.ticks.lost == 0, "{what}");
+    assert_eq!((record.ticks.duplicates, record.ticks.out_of_order), (0, 0), "{what}");
+    let protocol = record.protocol.as_ref().expect("a protocol record");
+    assert_eq!(protocol.name, "HTTP/2 over TLS");
+    assert_eq!(protocol.connections, (clients / streams) as u64, "{what}");
+    assert!(protocol.plaintext_bytes_per_tick > 0.0, "{what}");
+}
+
+/// HTTP/2 bytes by frame type on a case whose answer is known: one SSE stream on its
+/// connection. Its HEADERS went by before the window (none per tick); each tick is one
+/// DATA frame, the SSE event and a 9-byte frame header; the kinds add up to the whole.
+#[tokio::test]
+async fn h2_bytes_split_by_frame_type_one_sse_stream() {
+    let (_server, target) = tls_server(&["--rate", "20"]).await;
+    let under_test = ServerUnderTest { target: target.clone(), pid: None };
+    let record = run(&h2_spec(Transport::Sse, 1, 1), &under_test, &ProgressBar::hidden()).await.unwrap();
+    let what = serde_json::to_string_pretty(&record).unwrap();
+    let p = record.protocol.as_ref().expect("a protocol record");
+    let (headers, data, control) = (
+        p.h2_headers_bytes_per_tick.expect("HEADERS counted"),
+        p.h2_data_bytes_per_tick.expect("DATA counted"),
+        p.h2_control_bytes_per_tick.expect("control counted"),
+    );
+    assert_eq!(headers, 0.0, "no HEADERS frame in the window: {what}");
+    let sum = headers + data + control;
+    assert!((sum - p.plaintext_bytes_per_tick).abs() < 1e-6, "{sum} vs {what}");
+    // The events the server sent: `id: <epoch>-<seq>\ndata: <tick>\n\n`, from its own log.
+    let sizes = sse_event_sizes(&target).await;
+    let (min, max) = (*sizes.iter().min().unwrap() as f64, *sizes.iter().max().unwrap() as f64);
+    assert!((min + 9.0..=max + 9.0).contains(&data), "DATA {data} per tick, events {min}..={max} B: {what}");
+    assert!(control < 9.0, "at most a WINDOW_UPDATE now and then: {control} per tick, {what}");
+}
+
+/// The size of every SSE event the server's log holds, from the exact bytes of a poll
+/// (ticks are flat JSON objects, so `},{` separates them).
+async fn sse_event_sizes(target: &Target) -> Vec<usize> {
+    let tcp = TcpStream::connect(target.addr).await.unwrap();
+    let h1 = tls(target).handshake(tcp, Alpn::Http1).await.unwrap();
+    let mut sender = net::http1(h1).await.unwrap();
+    let (_, _, body) = get(&mut sender, target, "/api/poll?since=0&limit=10000").await;
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    let epoch: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let epoch = epoch["epoch"].as_str().unwrap().to_owned();
+    let ticks = body.split_once("\"ticks\":[{").unwrap().1.split_once("}],\"next\"").unwrap().0;
+    ticks
+        .split("},{")
+        .map(|tick| {
+            let seq = tick.trim_start_matches("\"seq\":").split(',').next().unwrap();
+            format!("id: {epoch}-{seq}\ndata: {{{tick}}}\n\n").len()
+        })
+        .collect()
+}

@@ -1,7 +1,15 @@
 //! Bad input gets a 400 naming the parameter, changes nothing, and the server keeps
-//! serving; the connection cap answers 503; admin is for loopback peers only.
+//! serving; the connection cap answers 503; admin is for loopback peers only. What a
+//! client of poll, long-poll or SSE sees is the same over HTTP/1.1 and HTTP/2
+//! (`name::h1`, `name::h2`).
 
 mod common;
+
+crate::over_both!(
+    every_bad_request_is_a_400_naming_the_parameter,
+    past_max_connections_streams_get_503_with_retry_after,
+    a_long_poll_whose_client_leaves_frees_its_place,
+);
 
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
@@ -36,18 +44,22 @@ const BAD_REQUESTS: &[(&str, &str)] = &[
     ("/api/long-poll?since=18446744073709551615", "since: 18446744073709551615 is ahead"),
     ("/api/sse?last_event_id=18446744073709551615", "last_event_id: 18446744073709551615 is ahead"),
     ("/api/sse?symbols=NOPE", "symbols: unknown symbol"),
-    ("/api/ws", "this endpoint speaks WebSocket"),
 ];
 
-#[tokio::test]
-async fn every_bad_request_is_a_400_naming_the_parameter() {
-    let server = TestServer::start(&[]).await;
+async fn every_bad_request_is_a_400_naming_the_parameter(proto: Proto) {
+    let server = TestServer::start_over(proto, &[]).await;
+    let client = server.client().await;
     server.publish(10);
-    for (path, error) in BAD_REQUESTS {
-        let response = http().get(server.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), 400, "{path}");
-        assert_eq!(response.headers()["content-type"], "application/json", "{path}");
-        let body: pushlab_contract::ErrorBody = response.json().await.unwrap();
+    // A GET of the WebSocket endpoint that is no upgrade; over HTTP/2 none can be.
+    let not_ws = match proto {
+        Proto::H1 => "this endpoint speaks WebSocket",
+        Proto::H2 => "WebSocket is served over HTTP/1.1 only",
+    };
+    for (path, error) in BAD_REQUESTS.iter().copied().chain([("/api/ws", not_ws)]) {
+        let response = client.get(path).await;
+        assert_eq!(response.status, 400, "{path}");
+        assert_eq!(response.headers["content-type"], "application/json", "{path}");
+        let body: pushlab_contract::ErrorBody = response.json().await;
         assert!(body.error.starts_with(error), "{path}: {:?} should start with {error:?}", body.error);
     }
     // Headers too: a bad Last-Event-ID is named as such, even beside a good query …
@@ -60,11 +72,12 @@ async fn every_bad_request_is_a_400_naming_the_parameter() {
     let err = SseClient::connect(&server, "/api/sse?last_event_id=x", Some("5")).await.err().unwrap();
     assert!(err.1.contains("last_event_id: expected a tick seq"), "{}", err.1);
     // Other methods and escapes get JSON errors too.
-    let response = http().post(server.url("/api/poll")).send().await.unwrap();
-    assert_eq!(response.status(), 405);
-    assert_eq!(response.json::<pushlab_contract::ErrorBody>().await.unwrap().error, "method not allowed");
-    // WebSocket parameters are checked before the upgrade.
-    for path in ["/api/ws?since=abc", "/api/ws?since=18446744073709551615", "/api/ws?symbols=NOPE"] {
+    let response = client.request(http::Method::POST, "/api/poll", &[]).await;
+    assert_eq!(response.status, 405);
+    assert_eq!(response.json::<pushlab_contract::ErrorBody>().await.error, "method not allowed");
+    // WebSocket parameters are checked before the upgrade (HTTP/1.1 only).
+    let ws_paths = ["/api/ws?since=abc", "/api/ws?since=18446744073709551615", "/api/ws?symbols=NOPE"];
+    for path in ws_paths.into_iter().filter(|_| proto == Proto::H1) {
         let refused = tokio_tungstenite::connect_async(server.ws_url(path)).await.unwrap_err();
         assert!(
             matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 400),
@@ -73,7 +86,7 @@ async fn every_bad_request_is_a_400_naming_the_parameter() {
     }
 
     // Nothing changed, and good requests still work.
-    let (status, body) = get_json(&server.url("/api/poll?since=8")).await;
+    let (status, body) = client.get_json("/api/poll?since=8").await;
     assert_eq!((status, body["next"].as_u64(), body["ticks"].as_array().unwrap().len()), (200, Some(10), 2));
     assert_eq!(server.head(), 10);
     let mut sse = SseClient::connect(&server, "/api/sse?last_event_id=9", None).await.unwrap();
@@ -139,43 +152,50 @@ async fn admin_answers_this_machine_only() {
     assert_eq!(admin_status("127.0.0.1:5000", &own).await, 200, "the demo page itself");
 }
 
-#[tokio::test]
-async fn past_max_connections_streams_get_503_with_retry_after() {
-    let server = TestServer::start(&["--max-connections", "2"]).await;
-    let sse = SseClient::connect(&server, "/api/sse", None).await.unwrap();
-    let ws = ws_connect(&server, "/api/ws").await;
+/// Over HTTP/2 every stream counts under the cap, so two SSE streams sharing one
+/// connection fill a cap of 2 as two connections of HTTP/1.1 do.
+async fn past_max_connections_streams_get_503_with_retry_after(proto: Proto) {
+    let server = TestServer::start_over(proto, &["--max-connections", "2"]).await;
+    let client = server.client().await;
+    let sse = SseClient::connect_on(&client, "/api/sse", None).await.unwrap();
+    let (ws, second_sse) = match proto {
+        Proto::H1 => (Some(ws_connect(&server, "/api/ws").await), None),
+        Proto::H2 => (None, Some(SseClient::connect_on(&client, "/api/sse", None).await.unwrap())),
+    };
     for path in ["/api/sse", "/api/long-poll?timeout_ms=5000"] {
-        let response = http().get(server.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), 503, "{path}");
-        assert_eq!(response.headers()["retry-after"], "1");
-        let body: pushlab_contract::ErrorBody = response.json().await.unwrap();
+        let response = client.get(path).await;
+        assert_eq!(response.status, 503, "{path}");
+        assert_eq!(response.headers["retry-after"], "1");
+        let body: pushlab_contract::ErrorBody = response.json().await;
         assert!(body.error.contains("limit of 2 open connections"), "{}", body.error);
     }
-    let refused = tokio_tungstenite::connect_async(server.ws_url("/api/ws")).await.unwrap_err();
-    assert!(matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 503));
+    if proto == Proto::H1 {
+        let refused = tokio_tungstenite::connect_async(server.ws_url("/api/ws")).await.unwrap_err();
+        assert!(matches!(refused, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 503));
+    }
     // Short polls, and long-polls that can answer at once, hold nothing open: not capped.
     server.publish(3);
-    assert_eq!(get_json(&server.url("/api/poll")).await.0, 200);
-    assert_eq!(get_json(&server.url("/api/long-poll?since=0")).await.0, 200);
+    assert_eq!(client.get_json("/api/poll").await.0, 200);
+    assert_eq!(client.get_json("/api/long-poll?since=0").await.0, 200);
     // A closed stream frees its place.
-    drop(sse);
-    drop(ws);
+    drop((sse, second_sse, ws));
     server.wait_active(Transport::Sse, 0).await;
     server.wait_active(Transport::Ws, 0).await;
-    let _one = SseClient::connect(&server, "/api/sse", None).await.unwrap();
-    let _two = SseClient::connect(&server, "/api/sse", None).await.unwrap();
+    let _one = SseClient::connect_on(&client, "/api/sse", None).await.unwrap();
+    let _two = SseClient::connect_on(&client, "/api/sse", None).await.unwrap();
 }
 
-#[tokio::test]
-async fn a_long_poll_whose_client_leaves_frees_its_place() {
-    let server = TestServer::start(&["--max-connections", "1"]).await;
-    let url = server.url("/api/long-poll?timeout_ms=60000");
-    let waiting = tokio::spawn(async move { http().get(url).send().await });
+/// Over HTTP/2 the client leaving is a reset stream (RST_STREAM), the connection stays.
+async fn a_long_poll_whose_client_leaves_frees_its_place(proto: Proto) {
+    let server = TestServer::start_over(proto, &["--max-connections", "1"]).await;
+    let client = server.client().await;
+    let leaving = client.clone();
+    let waiting = tokio::spawn(async move { leaving.get("/api/long-poll?timeout_ms=60000").await.status });
     server.wait_active(Transport::LongPoll, 1).await;
-    assert_eq!(http().get(server.url("/api/sse")).send().await.unwrap().status(), 503);
+    assert_eq!(client.get("/api/sse").await.status, 503);
     waiting.abort(); // the client hangs up long before its 60 s timeout
     server.wait_active(Transport::LongPoll, 0).await;
-    SseClient::connect(&server, "/api/sse", None).await.unwrap();
+    SseClient::connect_on(&client, "/api/sse", None).await.unwrap();
 }
 
 #[tokio::test]

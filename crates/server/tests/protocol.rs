@@ -1,7 +1,13 @@
 //! The protocol edges: WebSocket control messages, close codes, origin and pings;
-//! SSE keepalive comments.
+//! SSE keepalive comments (over HTTP/1.1 and HTTP/2 alike: `name::h1`, `name::h2`).
 
 mod common;
+
+crate::over_both!(
+    an_idle_sse_stream_gets_keepalive_comments,
+    an_idle_sse_stream_without_keepalive_stays_silent,
+    a_filtered_sse_stream_gets_keepalives_while_other_symbols_tick,
+);
 
 use std::time::Duration;
 
@@ -122,9 +128,8 @@ async fn a_websocket_that_never_answers_pings_is_dropped() {
     reader.abort();
 }
 
-#[tokio::test]
-async fn an_idle_sse_stream_gets_keepalive_comments() {
-    let server = TestServer::start(&["--keepalive", "100ms"]).await;
+async fn an_idle_sse_stream_gets_keepalive_comments(proto: Proto) {
+    let server = TestServer::start_over(proto, &["--keepalive", "100ms"]).await;
     // Timed from before connecting: the server writes `retry:` after we connect, and
     // the comment is due one keepalive period after that write, so it cannot come
     // sooner than 100 ms from here, however late we read `retry:`.
@@ -146,9 +151,8 @@ async fn an_idle_sse_stream_gets_keepalive_comments() {
 }
 
 /// `--sse-keepalive-off` (the proxy lab's): an idle stream stays silent, and a tick still flows.
-#[tokio::test]
-async fn an_idle_sse_stream_without_keepalive_stays_silent() {
-    let server = TestServer::start(&["--keepalive", "100ms", "--sse-keepalive-off"]).await;
+async fn an_idle_sse_stream_without_keepalive_stays_silent(proto: Proto) {
+    let server = TestServer::start_over(proto, &["--keepalive", "100ms", "--sse-keepalive-off"]).await;
     let mut sse = SseClient::connect(&server, "/api/sse", None).await.unwrap();
     assert_eq!(sse.next_block().await.unwrap().retry.as_deref(), Some("1000"));
     // Five keepalive periods without a comment.
@@ -188,9 +192,8 @@ async fn a_client_that_writes_but_never_reads_is_dropped() {
     writer.abort();
 }
 
-#[tokio::test]
-async fn a_filtered_sse_stream_gets_keepalives_while_other_symbols_tick() {
-    let server = TestServer::start(&["--keepalive", "300ms", "--symbols", "ACME,BOLT"]).await;
+async fn a_filtered_sse_stream_gets_keepalives_while_other_symbols_tick(proto: Proto) {
+    let server = TestServer::start_over(proto, &["--keepalive", "300ms", "--symbols", "ACME,BOLT"]).await;
     let mut sse = SseClient::connect(&server, "/api/sse?symbols=ACME", None).await.unwrap();
     sse.next_block().await.unwrap(); // retry:
     // BOLT ticks every 100 ms wake the stream, but nothing is written for ACME.

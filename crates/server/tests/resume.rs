@@ -1,13 +1,20 @@
 //! Resuming from a cursor replays exactly what was missed; past the history, the
-//! loss is counted exactly, never silent.
+//! loss is counted exactly, never silent. Poll, long-poll and SSE over HTTP/1.1 and
+//! HTTP/2 alike (`name::h1`, `name::h2`).
 
 mod common;
 
 use common::*;
 
-#[tokio::test]
-async fn sse_resumes_after_a_reconnect_with_last_event_id() {
-    let server = TestServer::start(&[]).await;
+crate::over_both!(
+    sse_resumes_after_a_reconnect_with_last_event_id,
+    polls_resume_from_their_cursor,
+    polls_count_evicted_ticks_exactly,
+    sse_sends_a_gap_with_the_exact_count_then_continues,
+);
+
+async fn sse_resumes_after_a_reconnect_with_last_event_id(proto: Proto) {
+    let server = TestServer::start_over(proto, &[]).await;
     server.publish(15);
     let mut sse = SseClient::connect(&server, "/api/sse", Some("0")).await.unwrap();
     let first = seqs(&sse.ticks(15).await);
@@ -21,7 +28,7 @@ async fn sse_resumes_after_a_reconnect_with_last_event_id() {
 }
 
 #[tokio::test]
-async fn ws_and_polls_resume_from_their_cursor() {
+async fn ws_resumes_from_its_cursor() {
     let server = TestServer::start(&[]).await;
     server.publish(12);
     let mut ws = ws_connect(&server, "/api/ws?since=0").await;
@@ -31,36 +38,43 @@ async fn ws_and_polls_resume_from_their_cursor() {
     let mut ws = ws_connect(&server, "/api/ws?since=12").await;
     let resumed = seqs(&ws_ticks(&mut ws, 8).await);
     assert_eq!(resumed, (13..=20).collect::<Vec<_>>());
+}
+
+async fn polls_resume_from_their_cursor(proto: Proto) {
+    let server = TestServer::start_over(proto, &[]).await;
+    let client = server.client().await;
+    server.publish(12);
+    client.get_json("/api/poll?since=0").await;
+    server.publish(8);
     for path in ["/api/poll?since=12", "/api/long-poll?since=12"] {
-        let (_, body) = get_json(&server.url(path)).await;
+        let (_, body) = client.get_json(path).await;
         let seqs: Vec<u64> =
             body["ticks"].as_array().unwrap().iter().map(|t| t["seq"].as_u64().unwrap()).collect();
         assert_eq!(seqs, (13..=20).collect::<Vec<_>>(), "{path}");
     }
 }
 
-#[tokio::test]
-async fn polls_count_evicted_ticks_exactly() {
+async fn polls_count_evicted_ticks_exactly(proto: Proto) {
     // History 16 of 100 ticks: 85..=100 remain. A client at 10 missed 11..=84: 74 ticks.
-    let server = TestServer::start(&["--history", "16"]).await;
+    let server = TestServer::start_over(proto, &["--history", "16"]).await;
+    let client = server.client().await;
     server.publish(100);
     for path in ["/api/poll?since=10", "/api/long-poll?since=10"] {
-        let (_, body) = get_json(&server.url(path)).await;
+        let (_, body) = client.get_json(path).await;
         let seqs: Vec<u64> =
             body["ticks"].as_array().unwrap().iter().map(|t| t["seq"].as_u64().unwrap()).collect();
         assert_eq!((body["missed"].as_u64(), seqs), (Some(74), (85..=100).collect()), "{path}");
     }
     // The count covers every evicted tick whatever the filter: the server no longer
     // knows which of them were ACME.
-    let (_, body) = get_json(&server.url("/api/poll?since=10&symbols=ACME")).await;
+    let (_, body) = client.get_json("/api/poll?since=10&symbols=ACME").await;
     assert_eq!(body["missed"], 74);
-    let (_, body) = get_json(&server.url("/api/poll?since=84")).await;
+    let (_, body) = client.get_json("/api/poll?since=84").await;
     assert_eq!(body["missed"], 0, "84 is the last evicted tick: nothing after it is lost");
 }
 
-#[tokio::test]
-async fn sse_and_ws_send_a_gap_with_the_exact_count_then_continue() {
-    let server = TestServer::start(&["--history", "16"]).await;
+async fn sse_sends_a_gap_with_the_exact_count_then_continues(proto: Proto) {
+    let server = TestServer::start_over(proto, &["--history", "16"]).await;
     server.publish(100);
     let mut sse = SseClient::connect(&server, "/api/sse", Some("10")).await.unwrap();
     sse.next_block().await.unwrap(); // retry:
@@ -68,7 +82,12 @@ async fn sse_and_ws_send_a_gap_with_the_exact_count_then_continue() {
     assert_eq!((gap.event.as_deref(), gap.data.as_deref()), (Some("gap"), Some(r#"{"missed":74}"#)));
     let after = seqs(&sse.ticks(16).await);
     assert_eq!(after, (85..=100).collect::<Vec<_>>());
+}
 
+#[tokio::test]
+async fn ws_sends_a_gap_with_the_exact_count_then_continues() {
+    let server = TestServer::start(&["--history", "16"]).await;
+    server.publish(100);
     let mut ws = ws_connect(&server, "/api/ws?since=10").await;
     assert_eq!(ws_text(&mut ws).await, r#"{"type":"gap","missed":74}"#);
     let after = seqs(&ws_ticks(&mut ws, 16).await);

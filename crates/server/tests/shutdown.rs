@@ -188,3 +188,34 @@ async fn while_draining_a_new_request_gets_its_connection_closed_never_a_503() {
     // Short answers still go out (they hold nothing open).
     assert_eq!(get_json(&server.url("/api/poll")).await.0, 200);
 }
+
+/// SPEC §8 over HTTP/2: draining sends GOAWAY (no error) on the connection, the open
+/// SSE stream ends with END_STREAM (no reset, so the body reads to a clean end), the
+/// held long-poll on the same connection is answered, and no new stream is taken.
+#[tokio::test]
+async fn draining_over_http2_sends_goaway_and_ends_streams_cleanly() {
+    let server = TestServer::start_over(Proto::H2, &[]).await;
+    server.publish(2);
+    let client = server.client().await;
+    let mut sse = SseClient::connect_on(&client, "/api/sse", Some("0")).await.unwrap();
+    assert_eq!(seqs(&sse.ticks(2).await), [1, 2]);
+    let held = client.clone();
+    let long_poll = tokio::spawn(async move { held.get_json("/api/long-poll?since=2").await });
+    server.wait_active(pushlab_contract::Transport::LongPoll, 1).await;
+    assert!(client.server_frames().iter().all(|f| f.kind != common::client::GOAWAY), "no GOAWAY yet");
+
+    let started = Instant::now();
+    server.stop().await;
+    // The stream's body ends: no more blocks, and no error on the way (a reset would be one).
+    assert_eq!(sse.next_block().await, None, "the SSE stream ended");
+    let (status, body) = long_poll.await.unwrap();
+    assert_eq!((status, &body["ticks"]), (200, &serde_json::json!([])), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(1), "nothing waited for the grace period");
+
+    let frames = client.server_frames();
+    let goaway = frames.iter().find(|f| f.kind == common::client::GOAWAY).expect("a GOAWAY frame");
+    assert_eq!(goaway.stream, 0, "GOAWAY is about the connection");
+    assert_eq!(&goaway.payload[4..8], &[0, 0, 0, 0], "error code NO_ERROR");
+    assert!(frames.iter().all(|f| f.kind != common::client::RST_STREAM), "no stream was reset: {frames:?}");
+    assert!(!client.takes_new_streams().await, "after GOAWAY the connection takes no new stream");
+}

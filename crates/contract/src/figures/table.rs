@@ -268,6 +268,14 @@ pub const FIGURES: &[Figure] = &[
     fig("protocol.tls_overhead_bytes_per_tick", "TLS overhead per tick", Bytes, Lower)
         .short("TLS per tick").about("wire bytes less the bytes above TLS (record headers, tags, handshakes) ÷ ticks")
         .measured_if(DELIVERED),
+    fig("protocol.h2_headers_bytes_per_tick", "HTTP/2 HEADERS bytes per tick", Bytes, Lower)
+        .short("HEADERS per tick").about("HEADERS and CONTINUATION frames (HPACK blocks, 9-byte frame headers) ÷ ticks")
+        .measured_if(DELIVERED),
+    fig("protocol.h2_data_bytes_per_tick", "HTTP/2 DATA bytes per tick", Bytes, Lower)
+        .short("DATA per tick").about("DATA frames (bodies, 9-byte frame headers) ÷ ticks").measured_if(DELIVERED),
+    fig("protocol.h2_control_bytes_per_tick", "HTTP/2 control bytes per tick", Bytes, Lower)
+        .short("control per tick").about("preface, SETTINGS, PING, WINDOW_UPDATE and the other frames ÷ ticks")
+        .measured_if(DELIVERED),
     fig("protocol.server_h2_streams_open", "server HTTP/2 streams open", Count, Neither)
         .short("h2 streams").about("with all connected (/api/stats connections.tls)"),
     fig("protocol.server_h2_connections_open", "server HTTP/2 connections open", Count, Neither)

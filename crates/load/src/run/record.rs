@@ -97,6 +97,7 @@ pub(super) fn record(
             server_before: &s.before,
             wire_bytes: traffic.bytes_read + traffic.bytes_written,
             plaintext_bytes: traffic.plaintext_read + traffic.plaintext_written,
+            h2_frames: traffic.h2_frames,
             delivered,
         }),
     }

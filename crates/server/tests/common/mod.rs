@@ -3,6 +3,10 @@
 //! transport that keep everything they received for the assertions.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod client;
+#[allow(unused_imports)] // each test file uses a different part
+pub use client::{Client, Proto, Response};
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -23,6 +27,10 @@ pub const PATIENCE: Duration = Duration::from_secs(5);
 pub struct TestServer {
     pub state: AppState,
     pub addr: SocketAddr,
+    /// What [`client`](Self::client) speaks: plain HTTP/1.1, or HTTP/2 over TLS.
+    pub proto: Proto,
+    /// The certificate of a TLS server, which its clients trust (and nothing else).
+    identity: Option<pushlab_server::tls::Identity>,
     walk: Mutex<PriceWalk>,
     stop: Option<oneshot::Sender<()>>,
     served: JoinHandle<std::io::Result<()>>,
@@ -31,7 +39,15 @@ pub struct TestServer {
 impl TestServer {
     /// A server with these flags and no ticker: the feed moves only when the test publishes.
     pub async fn start(args: &[&str]) -> Self {
-        let config = Config::with_args(args.iter().copied());
+        Self::start_over(Proto::H1, args).await
+    }
+
+    /// Like [`start`](Self::start), speaking `proto`: HTTP/2 needs the server on TLS
+    /// (`--tls` with a certificate made here, so the test's clients can trust it).
+    pub async fn start_over(proto: Proto, args: &[&str]) -> Self {
+        let mut config = Config::with_args(args.iter().copied());
+        let identity = (proto == Proto::H2).then(|| pushlab_server::tls::Identity::self_signed().unwrap());
+        config.tls.identity = identity.clone();
         let walk = Mutex::new(PriceWalk::new(config.symbols.clone(), config.seed, None));
         let state = AppState::new(config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,7 +56,15 @@ impl TestServer {
         let served = tokio::spawn(pushlab_server::serve(listener, state.clone(), async {
             let _ = stopped.await;
         }));
-        TestServer { state, addr, walk, stop: Some(stop), served }
+        TestServer { state, addr, proto, identity, walk, stop: Some(stop), served }
+    }
+
+    /// A new client in the server's protocol (over HTTP/2, a new TLS connection).
+    pub async fn client(&self) -> Client {
+        match &self.identity {
+            None => Client::h1(self.addr),
+            Some(identity) => Client::h2(self.addr, identity).await,
+        }
     }
 
     /// Like [`start`](Self::start), with the real ticker publishing at `--rate`.
@@ -179,27 +203,33 @@ pub struct SseBlock {
 
 /// An SSE stream read block by block (the server writes `\n` line endings).
 pub struct SseClient {
-    pub response_headers: reqwest::header::HeaderMap,
-    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    pub response_headers: http::HeaderMap,
+    body: client::BodyStream,
     buffer: String,
 }
 
 impl SseClient {
+    /// A stream in the server's protocol, on a connection of its own.
     pub async fn connect(
         server: &TestServer,
         path: &str,
         last_event_id: Option<&str>,
     ) -> Result<Self, (u16, String)> {
-        let mut request = http().get(server.url(path));
-        if let Some(id) = last_event_id {
-            request = request.header("Last-Event-ID", id);
+        Self::connect_on(&server.client().await, path, last_event_id).await
+    }
+
+    /// A stream on `client`'s connection (over HTTP/2, one more stream of it).
+    pub async fn connect_on(
+        client: &Client,
+        path: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<Self, (u16, String)> {
+        let headers: Vec<_> = last_event_id.map(|id| ("Last-Event-ID", id)).into_iter().collect();
+        let response = client.get_with(path, &headers).await;
+        if !(200..300).contains(&response.status) {
+            return Err((response.status, response.text().await));
         }
-        let response = request.send().await.unwrap();
-        if !response.status().is_success() {
-            return Err((response.status().as_u16(), response.text().await.unwrap()));
-        }
-        let response_headers = response.headers().clone();
-        Ok(SseClient { response_headers, body: Box::pin(response.bytes_stream()), buffer: String::new() })
+        Ok(SseClient { response_headers: response.headers, body: response.body, buffer: String::new() })
     }
 
     /// The next block, or `None` when the server ended the stream.
