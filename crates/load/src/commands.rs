@@ -32,6 +32,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             Command::Report(args) => report_command(&args),
             Command::Hold(args) => crate::hold::command(args).await,
             Command::Cluster(args) => crate::cluster::command(args).await,
+            Command::Worker => crate::workers::command().await,
         }
     };
     // On Ctrl-C or SIGTERM the work is dropped, and with it any server process it
@@ -52,7 +53,13 @@ async fn interrupted() -> &'static str {
 }
 
 async fn run_command(args: RunArgs) -> anyhow::Result<()> {
-    let target = Target::resolve(&args.url, args.allow_remote).await?.secure(args.protocol.trust())?;
+    if args.workers.is_some() {
+        return run_workers_command(args).await;
+    }
+    let [url] = args.url.as_slice() else {
+        anyhow::bail!("several --url need --workers (the clients are spread over them)")
+    };
+    let target = Target::resolve(url, args.allow_remote).await?.secure(args.protocol.trust())?;
     let mut scenario = args.scenario()?;
     procfs::ensure_fd_limit(args.clients)?;
     let mut server = ServerUnderTest { target, pid: args.server_pid };
@@ -70,7 +77,39 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     // A single run has no direct run beside it: broken or cut, or not compared.
     crate::proxy::outcome::classify_all(std::slice::from_mut(&mut record));
     scenario.rates = vec![record.rate];
-    let results = Results::new(scenario, vec![record], calibration);
+    write_run(&args, Results::new(scenario, vec![record], calibration))
+}
+
+/// `run --workers N`: the clients spread over N child processes and the `--url`s, one
+/// record out of their reports.
+async fn run_workers_command(args: RunArgs) -> anyhow::Result<()> {
+    let workers = args.workers.unwrap_or(1);
+    let scenario = args.scenario()?;
+    let k = &scenario.knobs;
+    anyhow::ensure!(
+        args.link.is_none() && args.via.is_none() && !k.tls && k.http2_streams.is_none(),
+        "--workers runs plain HTTP/1.1 on loopback: not with --link, --via, --tls or --http2"
+    );
+    for url in &args.url {
+        Target::resolve(url, args.allow_remote).await?;
+    }
+    let mut orders = crate::workers::orders(args.transport, args.clients, workers, &args.url, k)?;
+    for order in &mut orders {
+        order.allow_remote = args.allow_remote;
+        order.server_pid = args.server_pid.filter(|_| args.url.len() == 1);
+    }
+    let calibration = calibration().await;
+    eprintln!("{} × {} over {workers} workers and {} servers …", args.clients, args.transport, args.url.len());
+    let bin = std::env::current_exe().context("finding this executable to start the workers")?;
+    let reports = crate::workers::spawn(&bin, &orders).await?;
+    let record = crate::workers::merge(&reports)?;
+    let mut scenario = scenario;
+    scenario.rates = vec![record.rate];
+    write_run(&args, Results::new(scenario, vec![record], calibration))
+}
+
+/// Print a `run`'s table and write its JSON if asked.
+fn write_run(args: &RunArgs, results: Results) -> anyhow::Result<()> {
     print_table(&results);
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&results)?;

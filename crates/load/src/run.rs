@@ -142,6 +142,27 @@ pub async fn run(
     server: &ServerUnderTest,
     progress: &ProgressBar,
 ) -> anyhow::Result<RunRecord> {
+    Ok(run_measured(spec, server, &[], progress).await?.record)
+}
+
+/// What a worker process hands its parent (`--workers`): the record, and what the
+/// record cannot carry exactly — the histograms themselves, and the failover counts.
+#[derive(Debug)]
+pub struct Measured {
+    pub record: RunRecord,
+    pub totals: crate::measure::Totals,
+    pub moved_clients: u64,
+    pub moves: u64,
+}
+
+/// [`run`], its clients moving to `fallbacks` in turn when their server refuses them,
+/// and the histograms kept.
+pub async fn run_measured(
+    spec: &RunSpec,
+    server: &ServerUnderTest,
+    fallbacks: &[Target],
+    progress: &ProgressBar,
+) -> anyhow::Result<Measured> {
     procfs::ensure_fd_limit(spec.clients)?;
     let (before, sockets_before) = server.memory_sample().await?;
     let rate = before.ticker.rate;
@@ -171,7 +192,7 @@ pub async fn run(
     let upstream = proxy.as_ref().map_or_else(|| server.target.clone(), |p| p.client_target(&server.target));
     let mut link = k.link.as_deref().map(|l| RunLink::start(l, &upstream, k.seed)).transpose()?;
     let client_target = link.as_ref().map_or_else(|| upstream.clone(), |l| l.client_target(&upstream));
-    let settings = Arc::new(Settings::new(spec.clone(), client_target));
+    let settings = Arc::new(Settings::new(spec.clone(), client_target).with_fallbacks(fallbacks.to_vec()));
     let stop = CancellationToken::new();
     let ticker = spawn_progress(progress, start, spec.total(), stop.clone());
     let expected = {
@@ -242,7 +263,10 @@ pub async fn run(
     record.link = link.map(|l| l.record(record.window_s)).transpose()?;
     record.proxy = proxy;
     record.radio = Some(radio::figures(&measurement.activity_timelines(), window.start_us, window.end_us));
-    Ok(record)
+    use std::sync::atomic::Ordering::Relaxed;
+    let (moved_clients, moves) =
+        (settings.failover.moved_clients.load(Relaxed), settings.failover.moves.load(Relaxed));
+    Ok(Measured { record, totals: measurement.totals(), moved_clients, moves })
 }
 
 /// Spawn `count` clients, their connects spread evenly over `ramp`: no connect storm.
