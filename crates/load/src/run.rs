@@ -142,7 +142,7 @@ pub async fn run(
     server: &ServerUnderTest,
     progress: &ProgressBar,
 ) -> anyhow::Result<RunRecord> {
-    Ok(run_measured(spec, server, &[], progress).await?.record)
+    Ok(run_measured(spec, server, &[], None, progress).await?.record)
 }
 
 /// What a worker process hands its parent (`--workers`): the record, and what the
@@ -156,19 +156,20 @@ pub struct Measured {
 }
 
 /// [`run`], its clients moving to `fallbacks` in turn when their server refuses them,
-/// and the histograms kept.
+/// the histograms kept, and its timeline starting at `start_at_us` (µs since the Unix
+/// epoch) if given: the workers of one run share their window to the microsecond.
 pub async fn run_measured(
     spec: &RunSpec,
     server: &ServerUnderTest,
     fallbacks: &[Target],
+    start_at_us: Option<u64>,
     progress: &ProgressBar,
 ) -> anyhow::Result<Measured> {
     procfs::ensure_fd_limit(spec.clients)?;
     let (before, sockets_before) = server.memory_sample().await?;
     let rate = before.ticker.rate;
 
-    let start = Instant::now();
-    let start_us = now_us();
+    let (start, start_us) = start_at(start_at_us).await;
     let k = &spec.knobs;
     let (window_start, window_end) = (k.ramp + k.settle, k.ramp + k.settle + k.duration);
     let at_us = |d: Duration| start_us + d.as_micros() as u64;
@@ -267,6 +268,24 @@ pub async fn run_measured(
     let (moved_clients, moves) =
         (settings.failover.moved_clients.load(Relaxed), settings.failover.moves.load(Relaxed));
     Ok(Measured { record, totals: measurement.totals(), moved_clients, moves })
+}
+
+/// The run's start, now or at `at_us` (µs since the Unix epoch) if that is still to
+/// come: as an instant for the timeline, and in µs for the window's edges.
+async fn start_at(at_us: Option<u64>) -> (Instant, u64) {
+    let now = now_us();
+    match at_us {
+        Some(at) if at > now => {
+            let start = Instant::now() + Duration::from_micros(at - now);
+            sleep_until(start).await;
+            (start, at)
+        }
+        Some(_) => {
+            tracing::warn!("this worker started after the run's common start: its window is its own");
+            (Instant::now(), now)
+        }
+        None => (Instant::now(), now),
+    }
 }
 
 /// Spawn `count` clients, their connects spread evenly over `ramp`: no connect storm.

@@ -25,6 +25,8 @@ use pushlab_contract::Transport;
 pub const MAX_WORKERS: usize = 30;
 /// Most clients one worker holds: under its 20,000 files, with room for its own.
 pub const MAX_CLIENTS_PER_WORKER: usize = 19_000;
+/// From starting the workers to their common start (a late one starts on its own).
+const START_LEAD: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// What the parent tells one worker, as JSON on its stdin.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +42,8 @@ pub struct WorkerOrder {
     /// The server's pid, for its CPU from /proc.
     pub server_pid: Option<u32>,
     pub allow_remote: bool,
+    /// When every worker's timeline starts, µs since the Unix epoch: one window for all.
+    pub start_at_us: Option<u64>,
 }
 
 /// The orders for `clients` clients over `workers` processes and the servers `urls`:
@@ -73,6 +77,7 @@ pub fn orders(
                 fallbacks: (1..urls.len()).map(|k| urls[(home + k) % urls.len()].clone()).collect(),
                 server_pid: None,
                 allow_remote: false,
+                start_at_us: None,
             }
         })
         .collect())
@@ -83,7 +88,10 @@ pub fn orders(
 /// with its exit status; its stderr is passed through.
 pub async fn spawn(bin: &Path, orders: &[WorkerOrder]) -> anyhow::Result<Vec<WorkerReport>> {
     let mut running = Vec::new();
+    // Time enough for every worker to start and read its server's stats first.
+    let start_at_us = crate::measure::now_us() + START_LEAD.as_micros() as u64;
     for order in orders {
+        let order = &WorkerOrder { start_at_us: order.start_at_us.or(Some(start_at_us)), ..order.clone() };
         let mut child = tokio::process::Command::new(bin)
             .arg("worker")
             .stdin(Stdio::piped())
@@ -123,7 +131,7 @@ pub async fn command() -> anyhow::Result<()> {
     }
     let server = ServerUnderTest { target, pid: order.server_pid };
     let spec = RunSpec { transport: order.transport, clients: order.clients, knobs: order.knobs };
-    let measured = run::run_measured(&spec, &server, &fallbacks, &indicatif::ProgressBar::hidden()).await?;
+    let measured = run::run_measured(&spec, &server, &fallbacks, order.start_at_us, &indicatif::ProgressBar::hidden()).await?;
     let t = &measured.totals;
     let report = WorkerReport {
         index: order.index,
