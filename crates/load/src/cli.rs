@@ -226,6 +226,16 @@ pub struct CompareArgs {
     pub sse_keepalive_off: bool,
     #[command(flatten)]
     pub proxy: ProxyFlags,
+    /// The cluster preset's replicas [default: 7].
+    #[arg(long, env = "PUSHLAB_LOAD_REPLICAS")]
+    pub replicas: Option<usize>,
+    /// The cluster preset's worker processes, worker i on replica i mod replicas
+    /// [default: one per replica].
+    #[arg(long, env = "PUSHLAB_LOAD_WORKERS")]
+    pub workers: Option<usize>,
+    /// The cluster preset without its replica kill.
+    #[arg(long, env = "PUSHLAB_LOAD_NO_KILL")]
+    pub no_kill: bool,
 }
 
 /// A `--link` value, checked now (the run would refuse it later): kept as written.

@@ -124,6 +124,10 @@ pub struct RunRecord {
     /// server's memory per connection, the clients that moved; absent for one process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<crate::workers::WorkersRecord>,
+    /// The broker-fed cluster the run was served by (`compare --preset cluster`): its
+    /// replicas, the one killed, the broker's cost; absent for a single server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::compare::ClusterFigures>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -362,6 +366,7 @@ pub(crate) mod tests {
             }),
             protocol: Some(Default::default()),
             workers: Some(Default::default()),
+            cluster: Some(Default::default()),
         }
     }
 

@@ -177,12 +177,14 @@ impl Client {
     }
 
     /// A refused connect means nobody listens there any more (a replica killed): with
-    /// fallbacks, the client moves to the next server in the ring and resumes there
-    /// from its cursor, since every replica serves the same log.
+    /// fallbacks, the client moves to another server and resumes there from its cursor,
+    /// since every replica serves the same log. The first move goes to fallback
+    /// `index % fallbacks`, so a dead replica's clients spread over all the others
+    /// instead of doubling the next one's; further moves go round the fallbacks.
     fn move_on_refusal(&mut self, error: &ClientError) {
         let refused = matches!(error, ClientError::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused);
-        let servers = 1 + self.settings.fallbacks.len();
-        if !refused || servers == 1 {
+        let fallbacks = self.settings.fallbacks.len();
+        if !refused || fallbacks == 0 {
             return;
         }
         use std::sync::atomic::Ordering::Relaxed;
@@ -190,7 +192,10 @@ impl Client {
             self.settings.failover.moved_clients.fetch_add(1, Relaxed);
         }
         self.settings.failover.moves.fetch_add(1, Relaxed);
-        self.serving = (self.serving + 1) % servers;
+        self.serving = match self.serving {
+            0 => 1 + self.index % fallbacks,
+            n => 1 + n % fallbacks,
+        };
     }
 
     /// A fresh counted HTTP/1.1 connection, or over HTTP/2 the client's share of one.

@@ -44,6 +44,8 @@ pub struct WorkerOrder {
     pub allow_remote: bool,
     /// When every worker's timeline starts, µs since the Unix epoch: one window for all.
     pub start_at_us: Option<u64>,
+    /// Whose log holds the expected ticks, if not `url`'s (a cluster's publisher).
+    pub reference_url: Option<String>,
 }
 
 /// The orders for `clients` clients over `workers` processes and the servers `urls`:
@@ -78,6 +80,7 @@ pub fn orders(
                 server_pid: None,
                 allow_remote: false,
                 start_at_us: None,
+                reference_url: None,
             }
         })
         .collect())
@@ -131,7 +134,12 @@ pub async fn command() -> anyhow::Result<()> {
     }
     let server = ServerUnderTest { target, pid: order.server_pid };
     let spec = RunSpec { transport: order.transport, clients: order.clients, knobs: order.knobs };
-    let measured = run::run_measured(&spec, &server, &fallbacks, order.start_at_us, &indicatif::ProgressBar::hidden()).await?;
+    let reference = match &order.reference_url {
+        Some(url) => Some(Target::resolve(url, order.allow_remote).await?),
+        None => None,
+    };
+    let options = run::Options { fallbacks, start_at_us: order.start_at_us, reference };
+    let measured = run::run_measured(&spec, &server, &options, &indicatif::ProgressBar::hidden()).await?;
     let t = &measured.totals;
     let report = WorkerReport {
         index: order.index,
