@@ -99,7 +99,12 @@ async fn run_workers_command(args: RunArgs) -> anyhow::Result<()> {
         order.server_pid = args.server_pid.filter(|_| args.url.len() == 1);
     }
     let calibration = calibration().await;
-    eprintln!("{} × {} over {workers} workers and {} servers …", args.clients, args.transport, args.url.len());
+    eprintln!(
+        "{} × {} over {workers} workers and {} servers …",
+        args.clients,
+        args.transport,
+        args.url.len()
+    );
     let bin = std::env::current_exe().context("finding this executable to start the workers")?;
     let reports = crate::workers::spawn(&bin, &orders).await?;
     let record = crate::workers::merge(&reports)?;
@@ -218,7 +223,10 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
 /// `compare --preset cluster`: each run on a fresh cluster, through worker processes.
 async fn cluster_compare(args: &CompareArgs, scenario: crate::scenario::Scenario) -> anyhow::Result<()> {
     use crate::cluster::compare::{self, CLUSTER_REPLICAS, ClusterRun};
-    anyhow::ensure!(crate::cluster::nats_available(), "the cluster preset needs nats-server (Debian: nats-server)");
+    anyhow::ensure!(
+        crate::cluster::nats_available(),
+        "the cluster preset needs nats-server (Debian: nats-server)"
+    );
     let replicas = args.replicas.unwrap_or(CLUSTER_REPLICAS);
     let setup = ClusterRun {
         server_bin: match &args.server_bin {

@@ -53,7 +53,7 @@ pub enum Preset {
     Http2,
     /// 100,000 WebSocket, then 100,000 SSE clients at 1 and 10 ticks/s, each run on a
     /// fresh broker-fed cluster (nats-server, a publisher, 7 replicas) through 7 worker
-    /// processes, replica-1 killed halfway through the window (about 12 minutes).
+    /// processes, replica-1 killed halfway through the window (about 8 minutes).
     /// Smaller with --clients, --replicas, --workers, --duration.
     Cluster,
     /// A single `pushlab-load run` against a server already running (recorded in its

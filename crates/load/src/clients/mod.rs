@@ -182,7 +182,8 @@ impl Client {
     /// `index % fallbacks`, so a dead replica's clients spread over all the others
     /// instead of doubling the next one's; further moves go round the fallbacks.
     fn move_on_refusal(&mut self, error: &ClientError) {
-        let refused = matches!(error, ClientError::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused);
+        let refused =
+            matches!(error, ClientError::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused);
         let fallbacks = self.settings.fallbacks.len();
         if !refused || fallbacks == 0 {
             return;

@@ -61,7 +61,8 @@ pub async fn run_one(plan: &Planned, setup: &ClusterRun, load_bin: &Path) -> any
     }
     let broker_cpu0 = procfs::cpu_time(cluster.nats.pid).unwrap_or_default();
     let k = &spec.knobs;
-    let kill_after = Duration::from_micros(start_at_us.saturating_sub(now_us())) + k.ramp + k.settle + k.duration / 2;
+    let kill_after =
+        Duration::from_micros(start_at_us.saturating_sub(now_us())) + k.ramp + k.settle + k.duration / 2;
     let killing = async {
         if !setup.kill || setup.replicas < 2 {
             return Ok(None);

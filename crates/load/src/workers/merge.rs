@@ -69,7 +69,9 @@ pub struct ServerEntry {
 /// `h` as V2 bytes in base64: exact, and a few kB for a latency histogram.
 pub fn encode(h: &Histogram<u64>) -> anyhow::Result<String> {
     let mut bytes = Vec::new();
-    V2Serializer::new().serialize(h, &mut bytes).map_err(|e| anyhow::anyhow!("serializing a histogram: {e:?}"))?;
+    V2Serializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| anyhow::anyhow!("serializing a histogram: {e:?}"))?;
     Ok(STANDARD.encode(bytes))
 }
 
@@ -146,7 +148,8 @@ pub fn merge(reports: &[WorkerReport]) -> anyhow::Result<RunRecord> {
     l.cpu_pct = records().map(|r| r.loadgen.cpu_pct).sum();
     l.rss_bytes = sum(|r| r.loadgen.rss_bytes);
     l.heap_bytes = sum(|r| r.loadgen.heap_bytes);
-    l.heap_per_client_bytes = per(records().map(|r| r.loadgen.heap_per_client_bytes * r.clients as f64).sum(), n);
+    l.heap_per_client_bytes =
+        per(records().map(|r| r.loadgen.heap_per_client_bytes * r.clients as f64).sum(), n);
     l.host_load_1m = records().map(|r| r.loadgen.host_load_1m).fold(0.0, f64::max);
 
     let servers = servers(reports);
@@ -184,15 +187,21 @@ fn servers(reports: &[WorkerReport]) -> Vec<ServerEntry> {
     for r in reports {
         match servers.iter_mut().find(|s| s.url == r.url) {
             Some(s) => s.clients += r.record.clients,
-            None => servers.push(ServerEntry { url: r.url.clone(), clients: r.record.clients, ..Default::default() }),
+            None => servers.push(ServerEntry {
+                url: r.url.clone(),
+                clients: r.record.clients,
+                ..Default::default()
+            }),
         }
     }
     for s in &mut servers {
-        let server = &reports.iter().find(|r| r.url == s.url).expect("each server came from a report").record.server;
+        let server =
+            &reports.iter().find(|r| r.url == s.url).expect("each server came from a report").record.server;
         let n = s.clients as u64;
         s.cpu_s = server.cpu_s;
         s.rss_per_conn_bytes = per(server.rss_with_clients_bytes as f64 - server.rss_before_bytes as f64, n);
-        s.heap_per_conn_bytes = per(server.heap_with_clients_bytes as f64 - server.heap_before_bytes as f64, n);
+        s.heap_per_conn_bytes =
+            per(server.heap_with_clients_bytes as f64 - server.heap_before_bytes as f64, n);
     }
     servers
 }
@@ -200,8 +209,11 @@ fn servers(reports: &[WorkerReport]) -> Vec<ServerEntry> {
 /// The `server` block over all servers: sums of their processes, memory per connection
 /// over all the clients.
 fn merge_server_figures(all: &mut RunRecord, reports: &[WorkerReport], servers: &[ServerEntry]) {
-    let firsts: Vec<_> =
-        servers.iter().filter_map(|s| reports.iter().find(|r| r.url == s.url)).map(|r| &r.record.server).collect();
+    let firsts: Vec<_> = servers
+        .iter()
+        .filter_map(|s| reports.iter().find(|r| r.url == s.url))
+        .map(|r| &r.record.server)
+        .collect();
     let sum = |f: fn(&crate::results::ServerFigures) -> u64| firsts.iter().map(|s| f(s)).sum::<u64>();
     let sum_opt = |f: fn(&crate::results::ServerFigures) -> Option<u64>| {
         firsts.iter().map(|s| f(s)).sum::<Option<u64>>()
@@ -235,7 +247,8 @@ mod tests {
 
     #[test]
     fn merged_serialized_histograms_equal_one_fed_every_sample() {
-        let (a, b, c) = (samples(5000, 1, 1000), samples(300, 1000, 100_000), samples(12_000, 100_000, 9_000_000));
+        let (a, b, c) =
+            (samples(5000, 1, 1000), samples(300, 1000, 100_000), samples(12_000, 100_000, 9_000_000));
         let mut one = crate::measure::histogram();
         let mut texts = Vec::new();
         for part in [&a, &b, &c] {
