@@ -60,6 +60,12 @@ pub enum Preset {
     /// results; not offered to `compare`).
     #[value(skip)]
     Run,
+    /// `scripts/broker-hop.sh`'s runs, recorded in its results (docs/cluster.md).
+    #[value(skip)]
+    BrokerHop,
+    /// `scripts/cluster-scale.sh`'s runs, recorded in its results (docs/cluster.md).
+    #[value(skip)]
+    ClusterScale,
 }
 
 /// Every knob of a comparison, as recorded in the results' `scenario`.
@@ -266,7 +272,9 @@ impl Scenario {
         let mut links = Vec::new();
         let mut vias = Vec::new();
         let (clients, rates, knobs) = match preset {
-            Preset::Quick | Preset::Run => (vec![100], vec![20.0], quick),
+            Preset::Quick | Preset::Run | Preset::BrokerHop | Preset::ClusterScale => {
+                (vec![100], vec![20.0], quick)
+            }
             // 100,000 connects take a minute on two cores; the kill is in the window's middle.
             Preset::Cluster => {
                 let knobs = Knobs {
