@@ -3,7 +3,7 @@
 //! more. Each worker gets a share of the clients, one of the servers to start on (the
 //! others as fallbacks, in ring order) and its own block of loopback source addresses;
 //! it runs the ordinary timeline and prints a [`WorkerReport`] on its stdout, whose
-//! histograms the parent merges exactly ([`merge`]).
+//! histograms the parent merges exactly ([`mod@merge`]).
 
 pub mod merge;
 
