@@ -20,7 +20,7 @@ use crate::server::{self, ServerProcess};
 use crate::{html, table};
 
 /// Quiet time between two runs of a comparison.
-const PAUSE_BETWEEN_RUNS: Duration = Duration::from_secs(1);
+pub(crate) const PAUSE_BETWEEN_RUNS: Duration = Duration::from_secs(1);
 
 pub async fn execute(cli: Cli) -> anyhow::Result<()> {
     let work = async {
@@ -134,7 +134,7 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
         "--replicas, --workers and --no-kill are the cluster preset's"
     );
     if cluster {
-        return cluster_compare(&args, scenario).await;
+        return crate::cluster::compare::command(&args, scenario).await;
     }
     let plan = scenario.plan();
     let most = plan.iter().map(|p| p.spec.clients).max().unwrap_or(0);
@@ -220,55 +220,6 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
 
 /// The fault runs of `steps`, one fresh server (and its successor) each. A run that
 /// fails is said on stderr and left out; its column then reads "not measured".
-/// `compare --preset cluster`: each run on a fresh cluster, through worker processes.
-async fn cluster_compare(args: &CompareArgs, scenario: crate::scenario::Scenario) -> anyhow::Result<()> {
-    use crate::cluster::compare::{self, CLUSTER_REPLICAS, ClusterRun};
-    anyhow::ensure!(
-        crate::cluster::nats_available(),
-        "the cluster preset needs nats-server (Debian: nats-server)"
-    );
-    let replicas = args.replicas.unwrap_or(CLUSTER_REPLICAS);
-    let setup = ClusterRun {
-        server_bin: match &args.server_bin {
-            Some(bin) => bin.clone(),
-            None => server::find_binary()?,
-        },
-        replicas,
-        workers: args.workers.unwrap_or(replicas),
-        kill: !args.no_kill,
-    };
-    let load_bin = std::env::current_exe().context("finding this executable to start the workers")?;
-    let calibration = calibration().await;
-    let plan = scenario.plan();
-    let mut records = Vec::new();
-    for (i, planned) in plan.iter().enumerate() {
-        let (transport, clients, rate) = (planned.spec.transport, planned.spec.clients, planned.rate);
-        eprintln!(
-            "run {}/{}: {transport} × {clients} at {rate}/s over {replicas} replicas, {} workers …",
-            i + 1,
-            plan.len(),
-            setup.workers
-        );
-        match compare::run_one(planned, &setup, &load_bin).await {
-            Ok(record) => {
-                let w = record.workers.as_ref();
-                eprintln!(
-                    "{transport:>9} × {clients}: {} lost, {} clients moved",
-                    record.ticks.lost,
-                    w.map_or(0, |w| w.moved_clients)
-                );
-                records.push(record);
-            }
-            Err(e) => eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}"),
-        }
-        tokio::time::sleep(PAUSE_BETWEEN_RUNS).await;
-    }
-    anyhow::ensure!(!records.is_empty(), "no run of the cluster preset finished");
-    let results = Results::new(scenario, records, calibration);
-    print_table(&results);
-    write_outputs(&results, &args.out)
-}
-
 async fn run_faults(steps: &[FaultStep], knobs: &Knobs, bin: &Path) -> anyhow::Result<Vec<FaultRecord>> {
     let most = steps.iter().map(|s| s.clients).max().unwrap_or(0);
     procfs::ensure_fd_limit(most)?;
@@ -297,7 +248,7 @@ async fn run_faults(steps: &[FaultStep], knobs: &Knobs, bin: &Path) -> anyhow::R
     Ok(records)
 }
 
-fn print_table(results: &Results) {
+pub(crate) fn print_table(results: &Results) {
     if !results.faults.is_empty() {
         println!("{}", table::render_faults(&results.faults));
     }
@@ -324,7 +275,7 @@ async fn measure_calibration() -> anyhow::Result<Calibration> {
 
 /// The calibration `run` and `compare` record, or `None` (said on stderr) if it
 /// failed: the runs' own figures stand without it.
-async fn calibration() -> Option<Calibration> {
+pub(crate) async fn calibration() -> Option<Calibration> {
     measure_calibration().await.inspect_err(|e| eprintln!("calibration not measured: {e:#}")).ok()
 }
 

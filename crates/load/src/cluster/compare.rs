@@ -86,3 +86,57 @@ pub async fn run_one(plan: &Planned, setup: &ClusterRun, load_bin: &Path) -> any
     });
     Ok(record)
 }
+
+/// `compare --preset cluster`: each run on a fresh cluster, through worker processes.
+pub async fn command(
+    args: &crate::cli::CompareArgs,
+    scenario: crate::scenario::Scenario,
+) -> anyhow::Result<()> {
+    use crate::commands::{PAUSE_BETWEEN_RUNS, calibration, print_table, write_outputs};
+    use crate::results::Results;
+    use anyhow::Context as _;
+    anyhow::ensure!(
+        crate::cluster::nats_available(),
+        "the cluster preset needs nats-server (Debian: nats-server)"
+    );
+    let replicas = args.replicas.unwrap_or(CLUSTER_REPLICAS);
+    let setup = ClusterRun {
+        server_bin: match &args.server_bin {
+            Some(bin) => bin.clone(),
+            None => crate::server::find_binary()?,
+        },
+        replicas,
+        workers: args.workers.unwrap_or(replicas),
+        kill: !args.no_kill,
+    };
+    let load_bin = std::env::current_exe().context("finding this executable to start the workers")?;
+    let calibration = calibration().await;
+    let plan = scenario.plan();
+    let mut records = Vec::new();
+    for (i, planned) in plan.iter().enumerate() {
+        let (transport, clients, rate) = (planned.spec.transport, planned.spec.clients, planned.rate);
+        eprintln!(
+            "run {}/{}: {transport} × {clients} at {rate}/s over {replicas} replicas, {} workers …",
+            i + 1,
+            plan.len(),
+            setup.workers
+        );
+        match run_one(planned, &setup, &load_bin).await {
+            Ok(record) => {
+                let w = record.workers.as_ref();
+                eprintln!(
+                    "{transport:>9} × {clients}: {} lost, {} clients moved",
+                    record.ticks.lost,
+                    w.map_or(0, |w| w.moved_clients)
+                );
+                records.push(record);
+            }
+            Err(e) => eprintln!("{transport} × {clients} at {rate}/s failed: {e:#}"),
+        }
+        tokio::time::sleep(PAUSE_BETWEEN_RUNS).await;
+    }
+    anyhow::ensure!(!records.is_empty(), "no run of the cluster preset finished");
+    let results = Results::new(scenario, records, calibration);
+    print_table(&results);
+    write_outputs(&results, &args.out)
+}
