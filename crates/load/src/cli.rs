@@ -53,6 +53,10 @@ pub enum Command {
     /// publisher running the ticker and N replicas fed through the broker; prints the
     /// URLs, Ctrl-C stops them all (docs/cluster.md).
     Cluster(crate::cluster::ClusterArgs),
+    /// One worker of a `--workers` run: reads its order (JSON) on stdin, prints its
+    /// report (JSON, histograms in base64) on stdout. Started by the parent, not by hand.
+    #[command(hide = true)]
+    Worker,
 }
 
 #[derive(Debug, Args)]
@@ -123,12 +127,19 @@ pub struct RunArgs {
     /// Which transport the clients use.
     #[arg(long, value_enum, env = "PUSHLAB_LOAD_TRANSPORT")]
     pub transport: Transport,
-    /// The server, e.g. http://127.0.0.1:3000 (loopback only unless --allow-remote).
-    #[arg(long, env = "PUSHLAB_LOAD_URL", default_value = "http://127.0.0.1:3000")]
-    pub url: String,
+    /// The server, e.g. http://127.0.0.1:3000 (loopback only unless --allow-remote);
+    /// with --workers, several (comma-separated or repeated): replicas of one cluster,
+    /// the clients spread over them, moving on to the next when theirs refuses them.
+    #[arg(long, env = "PUSHLAB_LOAD_URL", default_value = "http://127.0.0.1:3000", value_delimiter = ',')]
+    pub url: Vec<String>,
     /// Number of concurrent clients.
     #[arg(long, env = "PUSHLAB_LOAD_CLIENTS", default_value_t = 100)]
     pub clients: usize,
+    /// Spread the clients over this many child processes of pushlab-load (each holds
+    /// at most 19,000: a process may open 20,000 files), each from its own loopback
+    /// source addresses; their histograms are merged exactly into one record.
+    #[arg(long, env = "PUSHLAB_LOAD_WORKERS")]
+    pub workers: Option<usize>,
     /// TLS and HTTP/2.
     #[command(flatten)]
     pub protocol: crate::protocol::ProtocolFlags,
@@ -215,6 +226,16 @@ pub struct CompareArgs {
     pub sse_keepalive_off: bool,
     #[command(flatten)]
     pub proxy: ProxyFlags,
+    /// The cluster preset's replicas [default: 7].
+    #[arg(long, env = "PUSHLAB_LOAD_REPLICAS")]
+    pub replicas: Option<usize>,
+    /// The cluster preset's worker processes, worker i on replica i mod replicas
+    /// [default: one per replica].
+    #[arg(long, env = "PUSHLAB_LOAD_WORKERS")]
+    pub workers: Option<usize>,
+    /// The cluster preset without its replica kill.
+    #[arg(long, env = "PUSHLAB_LOAD_NO_KILL")]
+    pub no_kill: bool,
 }
 
 /// A `--link` value, checked now (the run would refuse it later): kept as written.
@@ -260,7 +281,7 @@ impl RunArgs {
         knobs.proxy.via = self.via;
         knobs.proxy.read_timeout = self.proxy.proxy_read_timeout;
         knobs.proxy.nginx_bin = self.proxy.nginx_bin.clone();
-        let https = self.url.starts_with("https://");
+        let https = self.url.iter().any(|u| u.starts_with("https://"));
         self.protocol.apply(&mut knobs, &[self.transport], Some(https))?;
         let s = Scenario {
             transports: vec![self.transport],

@@ -20,7 +20,7 @@ use crate::server::{self, ServerProcess};
 use crate::{html, table};
 
 /// Quiet time between two runs of a comparison.
-const PAUSE_BETWEEN_RUNS: Duration = Duration::from_secs(1);
+pub(crate) const PAUSE_BETWEEN_RUNS: Duration = Duration::from_secs(1);
 
 pub async fn execute(cli: Cli) -> anyhow::Result<()> {
     let work = async {
@@ -32,6 +32,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             Command::Report(args) => report_command(&args),
             Command::Hold(args) => crate::hold::command(args).await,
             Command::Cluster(args) => crate::cluster::command(args).await,
+            Command::Worker => crate::workers::command().await,
         }
     };
     // On Ctrl-C or SIGTERM the work is dropped, and with it any server process it
@@ -52,7 +53,13 @@ async fn interrupted() -> &'static str {
 }
 
 async fn run_command(args: RunArgs) -> anyhow::Result<()> {
-    let target = Target::resolve(&args.url, args.allow_remote).await?.secure(args.protocol.trust())?;
+    if args.workers.is_some() {
+        return run_workers_command(args).await;
+    }
+    let [url] = args.url.as_slice() else {
+        anyhow::bail!("several --url need --workers (the clients are spread over them)")
+    };
+    let target = Target::resolve(url, args.allow_remote).await?.secure(args.protocol.trust())?;
     let mut scenario = args.scenario()?;
     procfs::ensure_fd_limit(args.clients)?;
     let mut server = ServerUnderTest { target, pid: args.server_pid };
@@ -70,7 +77,44 @@ async fn run_command(args: RunArgs) -> anyhow::Result<()> {
     // A single run has no direct run beside it: broken or cut, or not compared.
     crate::proxy::outcome::classify_all(std::slice::from_mut(&mut record));
     scenario.rates = vec![record.rate];
-    let results = Results::new(scenario, vec![record], calibration);
+    write_run(&args, Results::new(scenario, vec![record], calibration))
+}
+
+/// `run --workers N`: the clients spread over N child processes and the `--url`s, one
+/// record out of their reports.
+async fn run_workers_command(args: RunArgs) -> anyhow::Result<()> {
+    let workers = args.workers.unwrap_or(1);
+    let scenario = args.scenario()?;
+    let k = &scenario.knobs;
+    anyhow::ensure!(
+        args.link.is_none() && args.via.is_none() && !k.tls && k.http2_streams.is_none(),
+        "--workers runs plain HTTP/1.1 on loopback: not with --link, --via, --tls or --http2"
+    );
+    for url in &args.url {
+        Target::resolve(url, args.allow_remote).await?;
+    }
+    let mut orders = crate::workers::orders(args.transport, args.clients, workers, &args.url, k)?;
+    for order in &mut orders {
+        order.allow_remote = args.allow_remote;
+        order.server_pid = args.server_pid.filter(|_| args.url.len() == 1);
+    }
+    let calibration = calibration().await;
+    eprintln!(
+        "{} × {} over {workers} workers and {} servers …",
+        args.clients,
+        args.transport,
+        args.url.len()
+    );
+    let bin = std::env::current_exe().context("finding this executable to start the workers")?;
+    let reports = crate::workers::spawn(&bin, &orders).await?;
+    let record = crate::workers::merge(&reports)?;
+    let mut scenario = scenario;
+    scenario.rates = vec![record.rate];
+    write_run(&args, Results::new(scenario, vec![record], calibration))
+}
+
+/// Print a `run`'s table and write its JSON if asked.
+fn write_run(args: &RunArgs, results: Results) -> anyhow::Result<()> {
     print_table(&results);
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&results)?;
@@ -84,6 +128,14 @@ async fn compare_command(args: CompareArgs) -> anyhow::Result<()> {
     let scenario = args.scenario()?;
     // Fail now, not after minutes of runs, if the results cannot be written.
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let cluster = scenario.preset == crate::scenario::Preset::Cluster;
+    anyhow::ensure!(
+        cluster || (args.replicas.is_none() && args.workers.is_none() && !args.no_kill),
+        "--replicas, --workers and --no-kill are the cluster preset's"
+    );
+    if cluster {
+        return crate::cluster::compare::command(&args, scenario).await;
+    }
     let plan = scenario.plan();
     let most = plan.iter().map(|p| p.spec.clients).max().unwrap_or(0);
     procfs::ensure_fd_limit(most)?;
@@ -196,7 +248,7 @@ async fn run_faults(steps: &[FaultStep], knobs: &Knobs, bin: &Path) -> anyhow::R
     Ok(records)
 }
 
-fn print_table(results: &Results) {
+pub(crate) fn print_table(results: &Results) {
     if !results.faults.is_empty() {
         println!("{}", table::render_faults(&results.faults));
     }
@@ -223,7 +275,7 @@ async fn measure_calibration() -> anyhow::Result<Calibration> {
 
 /// The calibration `run` and `compare` record, or `None` (said on stderr) if it
 /// failed: the runs' own figures stand without it.
-async fn calibration() -> Option<Calibration> {
+pub(crate) async fn calibration() -> Option<Calibration> {
     measure_calibration().await.inspect_err(|e| eprintln!("calibration not measured: {e:#}")).ok()
 }
 

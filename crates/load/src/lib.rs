@@ -32,6 +32,8 @@
 //! - [`wire`]: `pushlab-load wire`, the exact bytes of one exchange per transport.
 //! - [`cluster`]: `pushlab-load cluster`, a broker-fed cluster (nats-server, a
 //!   publisher, replicas) started on this machine, for the demo and the tests.
+//! - [`workers`]: `--workers N`, one run spread over N processes of this program (one
+//!   holds ~19,000 sockets), their histograms merged exactly.
 //! - [`hold`]: `pushlab-load hold`, idle and slowloris sockets against the server's
 //!   connection hygiene (SPEC §8), and how long a real client beside them waited.
 
@@ -61,3 +63,4 @@ pub mod sse_parse;
 pub mod table;
 pub mod tls;
 pub mod wire;
+pub mod workers;

@@ -32,6 +32,17 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// previous run's sockets sit in TIME_WAIT.
 pub const SOURCE_ADDRS: u8 = 8;
 
+/// Which block of [`SOURCE_ADDRS`] addresses this process's clients use: 0 is
+/// 127.0.0.1 to .8; worker `i` of a `--workers` run uses block `i`, so workers never
+/// compete for one address's ephemeral ports.
+static SOURCE_BLOCK: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Make this process's clients connect from block `index` (of 31) of source addresses.
+pub fn use_source_block(index: usize) {
+    let block = (index % (254 / usize::from(SOURCE_ADDRS))) as u8;
+    SOURCE_BLOCK.store(block, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Read buffer of each client's HTTP connection. hyper's adaptive default starts at
 /// 8 KiB and grows towards ~400 KiB after full reads (a lagging stream), which at
 /// 19,000 streams is gigabytes; a tick event is ~100 bytes, so 4 KiB holds ~40.
@@ -168,7 +179,8 @@ impl Target {
         Ok(match self.addr.ip() {
             IpAddr::V4(ip) if ip.is_loopback() => {
                 let socket = TcpSocket::new_v4()?;
-                let last = 1 + (client % usize::from(SOURCE_ADDRS)) as u8;
+                let block = SOURCE_BLOCK.load(std::sync::atomic::Ordering::Relaxed) * SOURCE_ADDRS;
+                let last = 1 + block + (client % usize::from(SOURCE_ADDRS)) as u8;
                 socket.bind(SocketAddr::new(Ipv4Addr::new(127, 0, 0, last).into(), 0))?;
                 socket
             }

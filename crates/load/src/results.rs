@@ -120,6 +120,14 @@ pub struct RunRecord {
     /// TLS and HTTP/2 (`--tls`, `--http2`); absent on plain HTTP/1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<crate::protocol::ProtocolRecord>,
+    /// The load generator's processes (`--workers`): each one's share and cost, each
+    /// server's memory per connection, the clients that moved; absent for one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<crate::workers::WorkersRecord>,
+    /// The broker-fed cluster the run was served by (`compare --preset cluster`): its
+    /// replicas, the one killed, the broker's cost; absent for a single server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::compare::ClusterFigures>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -362,6 +370,8 @@ pub(crate) mod tests {
                 h2_control_bytes_per_tick: Some(0.0),
                 ..Default::default()
             }),
+            workers: Some(Default::default()),
+            cluster: Some(Default::default()),
         }
     }
 
@@ -379,7 +389,10 @@ pub(crate) mod tests {
                 _ if name == "transport" => {}
                 // A map of counts by kind, whose kinds are not known in advance.
                 Value::Object(_) if name == "errors" => keys.push("errors.*".into()),
-                Value::Object(fields) => keys.extend(fields.keys().map(|field| format!("{name}.{field}"))),
+                // Lists inside a block (`workers.each`) are per-process detail, not figures.
+                Value::Object(fields) => keys.extend(
+                    fields.iter().filter(|(_, v)| !v.is_array()).map(|(field, _)| format!("{name}.{field}")),
+                ),
                 _ => keys.push(name),
             }
         }

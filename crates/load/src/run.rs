@@ -142,12 +142,46 @@ pub async fn run(
     server: &ServerUnderTest,
     progress: &ProgressBar,
 ) -> anyhow::Result<RunRecord> {
+    Ok(run_measured(spec, server, &Options::default(), progress).await?.record)
+}
+
+/// What a worker process hands its parent (`--workers`): the record, and what the
+/// record cannot carry exactly — the histograms themselves, and the failover counts.
+#[derive(Debug)]
+pub struct Measured {
+    pub record: RunRecord,
+    pub totals: crate::measure::Totals,
+    pub moved_clients: u64,
+    pub moves: u64,
+}
+
+/// What a worker of a `--workers` run does differently from a lone run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Where clients go, in turn, when their server refuses them (a replica gone).
+    pub fallbacks: Vec<Target>,
+    /// The timeline starts then (µs since the Unix epoch): the workers of one run share
+    /// their window to the microsecond.
+    pub start_at_us: Option<u64>,
+    /// Whose log says which ticks were expected, if not the server's: a cluster's
+    /// publisher, which outlives any replica killed under its clients.
+    pub reference: Option<Target>,
+}
+
+/// [`run`] with `options`, the histograms kept. A server that is gone by the window's
+/// end (killed on purpose) leaves its CPU not measured (`cpu_source` `gone`).
+pub async fn run_measured(
+    spec: &RunSpec,
+    server: &ServerUnderTest,
+    options: &Options,
+    progress: &ProgressBar,
+) -> anyhow::Result<Measured> {
+    let Options { fallbacks, start_at_us, reference } = options.clone();
     procfs::ensure_fd_limit(spec.clients)?;
     let (before, sockets_before) = server.memory_sample().await?;
     let rate = before.ticker.rate;
 
-    let start = Instant::now();
-    let start_us = now_us();
+    let (start, start_us) = start_at(start_at_us).await;
     let k = &spec.knobs;
     let (window_start, window_end) = (k.ramp + k.settle, k.ramp + k.settle + k.duration);
     let at_us = |d: Duration| start_us + d.as_micros() as u64;
@@ -171,12 +205,13 @@ pub async fn run(
     let upstream = proxy.as_ref().map_or_else(|| server.target.clone(), |p| p.client_target(&server.target));
     let mut link = k.link.as_deref().map(|l| RunLink::start(l, &upstream, k.seed)).transpose()?;
     let client_target = link.as_ref().map_or_else(|| upstream.clone(), |l| l.client_target(&upstream));
-    let settings = Arc::new(Settings::new(spec.clone(), client_target));
+    let settings = Arc::new(Settings::new(spec.clone(), client_target).with_fallbacks(fallbacks));
     let stop = CancellationToken::new();
     let ticker = spawn_progress(progress, start, spec.total(), stop.clone());
     let expected = {
         // The reference reads the server's log directly, never through the link or the proxy.
-        let settings = Arc::new(Settings::new(spec.clone(), server.target.clone()));
+        let source = reference.unwrap_or_else(|| server.target.clone());
+        let settings = Arc::new(Settings::new(spec.clone(), source));
         let head = (before.ticker.epoch.clone(), before.ticker.head);
         let read_every = reference::read_interval(k.history, rate);
         let stop = stop.clone();
@@ -208,7 +243,15 @@ pub async fn run(
     let self_cpu = procfs::cpu_time(me).unwrap_or_default().saturating_sub(self_cpu0);
     link.iter_mut().for_each(RunLink::window_ends);
     let (self_rss, self_heap) = (procfs::rss_bytes(me).unwrap_or(0), pushlab_alloc::heap_bytes());
-    let (traffic1, server_cpu1) = (measurement.traffic(), server.cpu().await?);
+    let traffic1 = measurement.traffic();
+    let server_cpu1 = match server.cpu().await {
+        Ok(cpu) => Some(cpu),
+        Err(e) if !options.fallbacks.is_empty() => {
+            tracing::warn!("the server's CPU at the window's end not measured: {e:#}");
+            None
+        }
+        Err(e) => return Err(e),
+    };
     progress.set_message(label("drain"));
     let drain = drain(spec.clients, MAX_DRAIN, &measurement).await;
 
@@ -231,7 +274,7 @@ pub async fn run(
         sockets_before,
         sockets_with,
         traffic: traffic1 - traffic0,
-        server_cpu: server_cpu1.saturating_sub(server_cpu0),
+        server_cpu: server_cpu1.map_or(Duration::ZERO, |cpu| cpu.saturating_sub(server_cpu0)),
         self_cpu,
         self_rss,
         self_heap,
@@ -239,10 +282,34 @@ pub async fn run(
         drain,
     };
     let mut record = record(spec, server, &measurement, &expected, samples);
+    if server_cpu1.is_none() {
+        record.server.cpu_source = "gone".into();
+    }
     record.link = link.map(|l| l.record(record.window_s)).transpose()?;
     record.proxy = proxy;
     record.radio = Some(radio::figures(&measurement.activity_timelines(), window.start_us, window.end_us));
-    Ok(record)
+    use std::sync::atomic::Ordering::Relaxed;
+    let (moved_clients, moves) =
+        (settings.failover.moved_clients.load(Relaxed), settings.failover.moves.load(Relaxed));
+    Ok(Measured { record, totals: measurement.totals(), moved_clients, moves })
+}
+
+/// The run's start, now or at `at_us` (µs since the Unix epoch) if that is still to
+/// come: as an instant for the timeline, and in µs for the window's edges.
+async fn start_at(at_us: Option<u64>) -> (Instant, u64) {
+    let now = now_us();
+    match at_us {
+        Some(at) if at > now => {
+            let start = Instant::now() + Duration::from_micros(at - now);
+            sleep_until(start).await;
+            (start, at)
+        }
+        Some(_) => {
+            tracing::warn!("this worker started after the run's common start: its window is its own");
+            (Instant::now(), now)
+        }
+        None => (Instant::now(), now),
+    }
 }
 
 /// Spawn `count` clients, their connects spread evenly over `ramp`: no connect storm.

@@ -51,6 +51,11 @@ pub enum Preset {
     /// on plain HTTP/1.1, HTTP/1.1 over TLS (a connection each), and HTTP/2 with 1, 10
     /// and 100 streams per connection.
     Http2,
+    /// 100,000 WebSocket, then 100,000 SSE clients at 1 and 10 ticks/s, each run on a
+    /// fresh broker-fed cluster (nats-server, a publisher, 7 replicas) through 7 worker
+    /// processes, replica-1 killed halfway through the window (about 8 minutes).
+    /// Smaller with --clients, --replicas, --workers, --duration.
+    Cluster,
     /// A single `pushlab-load run` against a server already running (recorded in its
     /// results; not offered to `compare`).
     #[value(skip)]
@@ -276,6 +281,16 @@ impl Scenario {
             Preset::Quick | Preset::Run | Preset::BrokerHop | Preset::ClusterScale => {
                 (vec![100], vec![20.0], quick)
             }
+            // 100,000 connects take a minute on two cores; the kill is in the window's middle.
+            Preset::Cluster => {
+                let knobs = Knobs {
+                    duration: Duration::from_secs(30),
+                    ramp: Duration::from_secs(60),
+                    settle: Duration::from_secs(10),
+                    ..quick
+                };
+                (vec![100_000], vec![1.0, 10.0], knobs)
+            }
             Preset::Efficiency => {
                 steps = Some(efficiency_steps());
                 let knobs = Knobs {
@@ -347,7 +362,10 @@ impl Scenario {
                 (vec![100, 1000, 5000, 10_000, 19_000], vec![20.0], knobs)
             }
         };
-        let transports = Transport::ALL.to_vec();
+        let transports = match preset {
+            Preset::Cluster => vec![Transport::Ws, Transport::Sse],
+            _ => Transport::ALL.to_vec(),
+        };
         Self {
             preset,
             transports,

@@ -46,6 +46,8 @@ pub const GROUPS: &[Group] = &[
     Group { key: "reconnect", label: "Reconnects", about: "how clients came back from broken connections, whole run" },
     Group { key: "errors", label: "Errors by kind", about: "failed connects, requests, streams, handshakes" },
     Group { key: "loadgen", label: "Load generator", about: "pushlab-load itself, on the same machine" },
+    Group { key: "cluster", label: "Cluster", about: "a broker-fed cluster: nats-server, a publisher and the replicas the clients used" },
+    Group { key: "workers", label: "Workers", about: "a run spread over several load-generator processes (--workers) and servers" },
     Group { key: "link", label: "Link", about: "the emulated network between each client and the server (--link)" },
     Group { key: "proxy", label: "Proxy", about: "what stood between the clients and the server (--via), and what it did to the transport" },
     Group { key: "protocol", label: "TLS and HTTP/2", about: "a run over --tls or --http2: streams per connection, memory per TCP connection, TLS's own bytes" },
@@ -206,6 +208,34 @@ pub const FIGURES: &[Figure] = &[
     fig("loadgen.host_load_1m", "machine load average (1 min)", Number, Lower)
         .about("runnable threads, this run's own included: above the core count the CPU was contended, by whom it can't say")
         .measured_if("loadgen.host_load_1m"),
+
+    fig("workers.count", "load generator processes", Count, Neither)
+        .short("workers").about("--workers: child processes the clients were spread over, each ≤ 19,000")
+        .measured_if("workers.count"),
+    fig("workers.busiest_cpu_pct", "busiest worker's CPU", PercentOfCore, Lower)
+        .short("busiest worker").about("the most any one worker used: near 100 %, it set its clients' pace")
+        .measured_if("workers.count"),
+    fig("workers.moved_clients", "clients moved to another server", Count, Neither)
+        .short("moved clients").about("clients whose server refused them (gone) and who went on to the next one")
+        .measured_if("workers.count"),
+    fig("workers.moves", "moves to another server", Count, Neither)
+        .short("moves").about("every move of every client to the next server in the ring")
+        .measured_if("workers.count"),
+
+    fig("cluster.replicas", "replicas", Count, Neither)
+        .about("broker-fed replicas the clients were spread over; the publisher served none")
+        .measured_if("cluster.replicas"),
+    fig("cluster.killed_replica", "replica killed", Text, Neither)
+        .short("killed").about("the replica killed (SIGKILL) during the window: its clients had to move")
+        .measured_if("cluster.killed_replica"),
+    fig("cluster.killed_at_s", "replica killed at", Seconds, Neither)
+        .short("killed at").about("seconds into the window").measured_if("cluster.killed_replica"),
+    fig("cluster.broker_cpu_s", "broker CPU", Seconds, Lower)
+        .short("broker CPU").about("nats-server's user + system CPU over the whole run, from /proc")
+        .measured_if("cluster.replicas"),
+    fig("cluster.broker_rss_bytes", "broker RSS", Bytes, Lower)
+        .short("broker RSS").about("nats-server's resident memory at the run's end")
+        .measured_if("cluster.replicas"),
 
     fig("link.name", "link", Text, Neither).about("the profile (or custom) the clients' connections went over"),
     fig("link.spec", "link spec", Text, Neither).short("spec").about("the link in full, as --link takes it"),

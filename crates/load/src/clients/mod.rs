@@ -43,13 +43,32 @@ pub struct Settings {
     symbols: Option<String>,
     /// Over HTTP/2 (`--http2`): the connections the clients' streams share.
     pub h2: Option<h2::H2Pool>,
+    /// Where a client goes when its server refuses it (a replica gone), in order; empty
+    /// for a single server, whose clients wait for it to come back.
+    pub fallbacks: Vec<Target>,
+    /// Clients that moved to a fallback, and how many moves they made.
+    pub failover: Failover,
+}
+
+/// How many clients left their server for another, and how often (`--workers` over
+/// replicas, `compare --preset cluster`).
+#[derive(Debug, Default)]
+pub struct Failover {
+    pub moved_clients: std::sync::atomic::AtomicU64,
+    pub moves: std::sync::atomic::AtomicU64,
 }
 
 impl Settings {
     pub fn new(spec: RunSpec, target: Target) -> Self {
         let symbols = spec.knobs.symbols.as_ref().map(|s| s.join(","));
         let h2 = spec.knobs.http2_streams.map(|per| h2::H2Pool::new(spec.clients, per));
-        Self { spec, target, symbols, h2 }
+        Self { spec, target, symbols, h2, fallbacks: Vec::new(), failover: Failover::default() }
+    }
+
+    /// The same, with replicas to move to when `target` refuses connections.
+    pub fn with_fallbacks(mut self, fallbacks: Vec<Target>) -> Self {
+        self.fallbacks = fallbacks;
+        self
     }
 
     /// `path` with the query parameters given plus the symbol filter.
@@ -75,6 +94,10 @@ pub struct Client {
     failures: u32,
     /// The SSE stream's `retry:`, as its server last sent it.
     sse_retry: Duration,
+    /// Which server the client talks to: 0 its own, `n` the settings' `n`th fallback.
+    serving: usize,
+    /// Whether it has moved at least once (counted once in [`Failover::moved_clients`]).
+    moved: bool,
 }
 
 /// Why one request or connection failed; [`ClientError::kind`] is the key it is
@@ -134,7 +157,7 @@ impl ClientError {
 impl Client {
     pub fn new(index: usize, settings: Arc<Settings>, probe: Probe, cancel: CancellationToken) -> Self {
         let sse_retry = reconnect::SSE_RETRY_DEFAULT;
-        Self { index, settings, probe, cancel, failures: 0, sse_retry }
+        Self { index, settings, probe, cancel, failures: 0, sse_retry, serving: 0, moved: false }
     }
 
     pub async fn run(self) {
@@ -147,7 +170,33 @@ impl Client {
     }
 
     pub fn target(&self) -> &Target {
-        &self.settings.target
+        match self.serving {
+            0 => &self.settings.target,
+            n => &self.settings.fallbacks[n - 1],
+        }
+    }
+
+    /// A refused connect means nobody listens there any more (a replica killed): with
+    /// fallbacks, the client moves to another server and resumes there from its cursor,
+    /// since every replica serves the same log. The first move goes to fallback
+    /// `index % fallbacks`, so a dead replica's clients spread over all the others
+    /// instead of doubling the next one's; further moves go round the fallbacks.
+    fn move_on_refusal(&mut self, error: &ClientError) {
+        let refused =
+            matches!(error, ClientError::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused);
+        let fallbacks = self.settings.fallbacks.len();
+        if !refused || fallbacks == 0 {
+            return;
+        }
+        use std::sync::atomic::Ordering::Relaxed;
+        if !std::mem::replace(&mut self.moved, true) {
+            self.settings.failover.moved_clients.fetch_add(1, Relaxed);
+        }
+        self.settings.failover.moves.fetch_add(1, Relaxed);
+        self.serving = match self.serving {
+            0 => 1 + self.index % fallbacks,
+            n => 1 + n % fallbacks,
+        };
     }
 
     /// A fresh counted HTTP/1.1 connection, or over HTTP/2 the client's share of one.
@@ -231,6 +280,7 @@ impl Client {
         tracing::debug!(client = self.index, %error, "client error");
         self.probe.error(error.kind());
         self.probe.connection_ended();
+        self.move_on_refusal(error);
         self.failures = self.failures.saturating_add(1);
         let (policy, transport) = (self.settings.spec.knobs.reconnect, self.settings.spec.transport);
         let Some(wait) = reconnect::delay(policy, transport, self.failures, self.sse_retry, rand::random())

@@ -6,6 +6,7 @@
 //! tests start; a replica can be killed and started again on its address, as a crash
 //! and a restart are.
 
+pub mod compare;
 pub mod nats;
 
 use std::net::SocketAddr;

@@ -91,6 +91,9 @@ pub(super) fn record(
         link: None,
         radio: None,
         proxy: None,
+        // Filled in by the parent of a `--workers` run, which merges its workers' records.
+        workers: None,
+        cluster: None,
         protocol: ProtocolRecord::new(ProtocolMeasured {
             knobs: &spec.knobs,
             server_with: &s.with,
