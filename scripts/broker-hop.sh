@@ -51,13 +51,6 @@ const firstFile = `${out}/${names[0]}.json`;
 const merged = { ...files[0][1], runs: [] };
 for (const [feed, file] of files) for (const run of file.runs) merged.runs.push({ ...run, feed });
 merged.scenario = { ...merged.scenario, preset: "broker-hop", feeds: "direct: a single server, its own ticker; broker: a replica fed through NATS JetStream by a publisher serving no client" };
-// The scenario block as the load generator wrote it (JSON.stringify would turn 30.0 into
-// 30), with the preset and the feeds note put in.
-const scenario = (text) => text.match(/\n  "scenario": \{[\s\S]*?\n  \},\n/)[0];
-const original = scenario(fs.readFileSync(firstFile, "utf8"))
-  .replace(/"preset": "[^"]*"/, `"preset": ${JSON.stringify(merged.scenario.preset)}`)
-  .replace(/\n  \},\n$/, `,\n    "feeds": ${JSON.stringify(merged.scenario.feeds)}\n  },\n`);
-const text = JSON.stringify(merged, null, 2) + "\n";
-fs.writeFileSync("results/broker-hop.json", text.replace(scenario(text), original));
+require("./scripts/merged-results.js")("results/broker-hop.json", firstFile, merged);
 for (const run of merged.runs) console.log(run.transport, run.feed, "p50", run.latency_us.p50, "p99", run.latency_us.p99, "lost", run.ticks.lost);
 ' "$out" ws-direct ws-broker sse-direct sse-broker

@@ -70,14 +70,7 @@ const merged = { ...files[0][1], runs: [] };
 const firstFile = `${out}/replica-${files[0][0]}.json`;
 for (const [replica, file] of files) for (const run of file.runs) merged.runs.push({ ...run, replica });
 merged.scenario = { ...merged.scenario, preset: "cluster-scale", feeds: `broker: ${replicas} replicas fed through NATS JetStream, one load process each` };
-// The scenario block as the load generator wrote it (JSON.stringify would turn 30.0 into
-// 30), with the preset and the feeds note put in.
-const scenario = (text) => text.match(/\n  "scenario": \{[\s\S]*?\n  \},\n/)[0];
-const original = scenario(fs.readFileSync(firstFile, "utf8"))
-  .replace(/"preset": "[^"]*"/, `"preset": ${JSON.stringify(merged.scenario.preset)}`)
-  .replace(/\n  \},\n$/, `,\n    "feeds": ${JSON.stringify(merged.scenario.feeds)}\n  },\n`);
-const text = JSON.stringify(merged, null, 2) + "\n";
-fs.writeFileSync(`results/cluster-scale-${transport}.json`, text.replace(scenario(text), original));
+require("./scripts/merged-results.js")(`results/cluster-scale-${transport}.json`, firstFile, merged);
 let clients = 0, lost = 0, delivered = 0;
 for (const run of merged.runs) {
   clients += run.clients; lost += run.ticks.lost; delivered += run.ticks.delivered;
