@@ -71,6 +71,10 @@ test(`README.md names \`just compare\` and \`just test\` in its first ${QUICK_ST
   }
 });
 
+// A command written the same way (docs-test arguments included) in two places is run
+// once, at the first: it would prove nothing new and costs CI up to a minute each.
+const firstWritten = new Map();
+
 for (const file of docFiles(ROOT)) {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
 
@@ -92,6 +96,12 @@ for (const file of docFiles(ROOT)) {
         test(name, { skip: cmd.reason }, () => {});
         continue;
       }
+      const key = `${cmd.mode} ${cmd.command}`;
+      if (firstWritten.has(key)) {
+        test(name, { skip: `the same command as ${firstWritten.get(key)}, run there` }, () => {});
+        continue;
+      }
+      firstWritten.set(key, where);
       test(name, async (t) => {
         assert.ok(cmd.mode !== 'error', `${where}: ${cmd.error}\n  written:  ${cmd.written}`);
         let ran = cmd.command;
