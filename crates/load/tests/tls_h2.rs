@@ -11,6 +11,8 @@ use http_body_util::{BodyExt, Empty};
 use indicatif::ProgressBar;
 use pushlab_contract::{Stats, Transport};
 use pushlab_load::net::{self, HttpSender, Target};
+use pushlab_load::protocol::ProtocolRecord;
+use pushlab_load::results::RunRecord;
 use pushlab_load::run::{ServerUnderTest, run};
 use pushlab_load::scenario::{Knobs, RunSpec};
 use pushlab_load::tls::{Alpn, TlsClient, Trust};
@@ -151,6 +153,20 @@ fn h2_spec(transport: Transport, clients: usize, streams: usize) -> RunSpec {
     RunSpec { transport, clients, knobs }
 }
 
+/// An HTTP/2 run's record: no errors, every expected tick once and in order, over
+/// `clients / streams` TLS connections. Returns its protocol record and the record as
+/// text for the caller's own assertions.
+fn every_tick_over_h2(record: &RunRecord, clients: usize, streams: usize) -> (&ProtocolRecord, String) {
+    let what = format!("{}: {}", record.transport, serde_json::to_string_pretty(record).unwrap());
+    assert!(record.errors.is_empty(), "{what}");
+    assert!(record.ticks.expected > 0 && record.ticks.lost == 0, "{what}");
+    assert_eq!((record.ticks.duplicates, record.ticks.out_of_order), (0, 0), "{what}");
+    let protocol = record.protocol.as_ref().expect("a protocol record");
+    assert_eq!(protocol.name, "HTTP/2 over TLS");
+    assert_eq!(protocol.connections, (clients / streams) as u64, "{what}");
+    (protocol, what)
+}
+
 #[tokio::test]
 async fn sse_and_poll_over_h2_lose_nothing_with_streams_sharing_connections() {
     let (_server, target) = tls_server(&["--rate", "50"]).await;
@@ -158,13 +174,7 @@ async fn sse_and_poll_over_h2_lose_nothing_with_streams_sharing_connections() {
     for (transport, clients, streams) in [(Transport::Sse, 20, 10), (Transport::Poll, 6, 3)] {
         let record =
             run(&h2_spec(transport, clients, streams), &under_test, &ProgressBar::hidden()).await.unwrap();
-        let what = format!("{transport}: {}", serde_json::to_string_pretty(&record).unwrap());
-        assert!(record.errors.is_empty(), "{what}");
-        assert!(record.ticks.expected > 0 && record.ticks.lost == 0, "{what}");
-        assert_eq!((record.ticks.duplicates, record.ticks.out_of_order), (0, 0), "{what}");
-        let protocol = record.protocol.as_ref().expect("a protocol record");
-        assert_eq!(protocol.name, "HTTP/2 over TLS");
-        assert_eq!(protocol.connections, (clients / streams) as u64, "{what}");
+        let (protocol, what) = every_tick_over_h2(&record, clients, streams);
         assert!(protocol.tls_overhead_bytes_per_tick > 0.0, "{what}");
         if transport == Transport::Sse {
             // Every stream open on its connection when the server was sampled.
@@ -184,13 +194,7 @@ async fn long_poll_over_h2_loses_nothing_with_held_streams_sharing_connections()
     let record = run(&h2_spec(Transport::LongPoll, clients, streams), &under_test, &ProgressBar::hidden())
         .await
         .unwrap();
-    let what = serde_json::to_string_pretty(&record).unwrap();
-    assert!(record.errors.is_empty(), "{what}");
-    assert!(record.ticks.expected > 0 && record.ticks.lost == 0, "{what}");
-    assert_eq!((record.ticks.duplicates, record.ticks.out_of_order), (0, 0), "{what}");
-    let protocol = record.protocol.as_ref().expect("a protocol record");
-    assert_eq!(protocol.name, "HTTP/2 over TLS");
-    assert_eq!(protocol.connections, (clients / streams) as u64, "{what}");
+    let (protocol, what) = every_tick_over_h2(&record, clients, streams);
     assert!(protocol.plaintext_bytes_per_tick > 0.0, "{what}");
 }
 
