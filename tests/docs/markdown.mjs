@@ -103,6 +103,56 @@ export function relativeTarget(target) {
   }
 }
 
+/** The `#fragment` of a link target, decoded (`null` when it has none or names a URL). */
+export function targetFragment(target) {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) return null;
+  const at = target.indexOf('#');
+  if (at === -1 || at === target.length - 1) return null;
+  const fragment = target.slice(at + 1);
+  try {
+    return decodeURIComponent(fragment);
+  } catch {
+    return fragment;
+  }
+}
+
+/**
+ * The anchors GitHub gives a Markdown file's headings: the heading's text (inline code,
+ * emphasis and link syntax dropped, their words kept), lowercased, every character that
+ * is not a letter, mark, digit, space, `-` or `_` removed, each space a `-`; a repeated
+ * slug gets `-1`, `-2`, … Explicit `<a id="…">`/`<a name="…">` anchors count too.
+ */
+export function headingAnchors(text) {
+  const anchors = new Set();
+  const seen = new Map();
+  const prose = text.split('\n');
+  const masked = maskCodeBlocks(text).split('\n');
+  masked.forEach((line, i) => {
+    const m = line.match(/^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$/);
+    if (!m) return;
+    const words = prose[i].match(/^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$/)[1]
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/<[^>]*>/g, '')
+      .replace(/[`*]/g, '');
+    const base = words.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  });
+  for (const m of text.matchAll(/<a\s[^>]*\b(?:id|name)\s*=\s*"([^"]+)"/gi)) anchors.add(m[1]);
+  return anchors;
+}
+
+/** The text with fenced code blocks blanked (a `#` line in a block is not a heading). */
+function maskCodeBlocks(text) {
+  const lines = text.split('\n');
+  for (const block of fencedBlocks(text)) {
+    const last = block.lines.length ? block.lines[block.lines.length - 1].line + 1 : block.startLine + 1;
+    for (let n = block.startLine; n <= Math.min(last, lines.length); n++) lines[n - 1] = '';
+  }
+  return lines.join('\n');
+}
+
 /**
  * Splits a command line at its trailing comment: the first `#` that starts a word
  * (after whitespace) outside quotes. `curl 'x#y'` and `echo a#b` have no comment.

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  applyArgs, extractCommands, extractLinks, fencedBlocks, isStreaming, parseDirective, relativeTarget,
+  applyArgs, extractCommands, extractLinks, fencedBlocks, headingAnchors, isStreaming, parseDirective, relativeTarget, targetFragment,
   splitComment, substitutePort, usesDocsServer,
 } from './markdown.mjs';
 import { brokenLinks, runCommand, runServerCommand, tail } from './run.mjs';
@@ -157,4 +157,26 @@ test('tail: the last lines, saying how many were cut', () => {
   const shown = tail(output, 3).split('\n');
   assert.deepEqual(shown, ['output (last 3 of 50 lines):', '    line 48', '    line 49', '    line 50']);
   assert.equal(tail('\n'), 'output: none');
+});
+
+test('heading anchors as GitHub makes them: punctuation dropped, Hangul kept, repeats numbered, code blocks skipped', () => {
+  const text = [
+    '# Restarts: why a cursor needs its log\'s epoch', '## `--coalesce` and *CPU*', '## 사용자 10,000명 × 1인당 1 MB = 10 GB',
+    '## TLS와 HTTP/2', '## Notes', '## Notes', '```sh', '# not a heading', '```', '<a id="custom"></a>',
+  ].join('\n');
+  assert.deepEqual([...headingAnchors(text)], [
+    'restarts-why-a-cursor-needs-its-logs-epoch', '--coalesce-and-cpu', '사용자-10000명--1인당-1-mb--10-gb',
+    'tls와-http2', 'notes', 'notes-1', 'custom',
+  ]);
+});
+
+test('broken links: a #fragment must name a heading of its file (or of this one, for a bare #fragment)', () => {
+  const file = 'tests/docs/fixtures/here.md';
+  const text = '# Here\n\n[ok](#here) [bad](#nowhere) [ok](sample.md#links) [bad](sample.md#no-such-part) [url](https://x.org/#y)';
+  assert.deepEqual(brokenLinks(REPO, file, text).map((b) => [b.target, b.why]), [
+    ['#nowhere', 'no heading #nowhere in this file'],
+    ['sample.md#no-such-part', 'no heading #no-such-part in tests/docs/fixtures/sample.md'],
+  ]);
+  assert.equal(targetFragment('a.md#%ED%95%9C'), '한');
+  assert.equal(targetFragment('https://x.org/#y'), null);
 });

@@ -7,7 +7,8 @@ import { existsSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { extractLinks, relativeTarget } from './markdown.mjs';
+import { extractLinks, headingAnchors, relativeTarget, targetFragment } from './markdown.mjs';
+import { readFileSync } from 'node:fs';
 
 /** The repository whose docs are checked and where commands run: $DOCS_ROOT, else this checkout. */
 export const ROOT = path.resolve(process.env.DOCS_ROOT ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../..'));
@@ -40,18 +41,33 @@ export function docFiles(root = ROOT) {
  * The links of `file` (relative to root) whose target does not exist: `[{ line, target, why }]`.
  * A target resolves against the file's folder (a leading `/` against the repository root,
  * as GitHub does) and must stay inside the repository: `../shared/x.md` exists on this
- * machine but not in a clone.
+ * machine but not in a clone. A `#fragment` into a Markdown file (or a bare `#fragment`,
+ * into this one) must name one of its headings' anchors, as GitHub makes them.
  */
 export function brokenLinks(root, file, text) {
   const broken = [];
+  const anchorsOf = new Map();
+  const anchors = (resolved) => {
+    if (!anchorsOf.has(resolved)) anchorsOf.set(resolved, headingAnchors(readFileSync(resolved, 'utf8')));
+    return anchorsOf.get(resolved);
+  };
   for (const { line, target } of extractLinks(text)) {
     const rel = relativeTarget(target);
-    if (rel === null) continue;
+    const fragment = targetFragment(target);
+    if (rel === null) {
+      if (fragment !== null && target.startsWith('#') && !headingAnchors(text).has(fragment)) {
+        broken.push({ line, target, why: `no heading #${fragment} in this file` });
+      }
+      continue;
+    }
     if (rel === '') { broken.push({ line, target, why: 'empty link target' }); continue; }
     const resolved = rel.startsWith('/') ? path.join(root, rel) : path.resolve(root, path.dirname(file), rel);
     const inside = path.relative(root, resolved);
     if (inside.startsWith('..') || path.isAbsolute(inside)) broken.push({ line, target, why: 'points outside the repository' });
     else if (!existsSync(resolved)) broken.push({ line, target, why: `no such file: ${inside}` });
+    else if (fragment !== null && resolved.endsWith('.md') && !anchors(resolved).has(fragment)) {
+      broken.push({ line, target, why: `no heading #${fragment} in ${inside}` });
+    }
   }
   return broken;
 }
