@@ -5,7 +5,8 @@
 //
 // ## The convention the docs follow
 //
-// 1. Files checked: README.md and every docs/**/*.md.
+// 1. Files checked: README.md, README.ko.md and every docs/**/*.md (the Korean twins
+//    in docs/ko/ too; twins.test.mjs keeps them in step with the English).
 // 2. Links: every relative link or image target — `[x](path)`, `![x](path)`,
 //    `[id]: path`, `<img src="path">` — resolved against the Markdown file's folder
 //    (a leading `/` against the repository root) with `#anchor` and `?query` stripped,
@@ -48,7 +49,8 @@
 //    at a time, in the order of the file (the load tests need the cores to themselves).
 // 7. One test per Markdown file for its links, and one per command, named
 //    `file:line  command` (as run, before the port substitution).
-// 8. A guard: README.md names `just compare` and `just test` in its first 20 lines.
+// 8. A guard: README.md and README.ko.md name `just compare` and `just test` in their
+//    first 20 lines.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -64,12 +66,14 @@ const QUICK_START_LINES = 20;
 /** The environment of a reader who set nothing: your own PUSHLAB_* settings don't leak into the commands. */
 const readerEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PUSHLAB_')));
 
-test(`README.md names \`just compare\` and \`just test\` in its first ${QUICK_START_LINES} lines`, () => {
-  const head = readFileSync(path.join(ROOT, 'README.md'), 'utf8').split('\n').slice(0, QUICK_START_LINES).join('\n');
-  for (const command of ['just compare', 'just test']) {
-    assert.ok(head.includes(command), `README.md: \`${command}\` is not in the first ${QUICK_START_LINES} lines (the quick start comes first)`);
-  }
-});
+for (const readme of ['README.md', 'README.ko.md']) {
+  test(`${readme} names \`just compare\` and \`just test\` in its first ${QUICK_START_LINES} lines`, () => {
+    const head = readFileSync(path.join(ROOT, readme), 'utf8').split('\n').slice(0, QUICK_START_LINES).join('\n');
+    for (const command of ['just compare', 'just test']) {
+      assert.ok(head.includes(command), `${readme}: \`${command}\` is not in the first ${QUICK_START_LINES} lines (the quick start comes first)`);
+    }
+  });
+}
 
 // A command written the same way (docs-test arguments included) in two places is run
 // once, at the first: it would prove nothing new and costs CI up to a minute each.

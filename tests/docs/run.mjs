@@ -24,7 +24,7 @@ const KILL_GRACE_S = 10;
 /** How much of a failed command's output the report shows. */
 export const TAIL_LINES = 40;
 
-/** `README.md` and every `docs/**\/*.md`, relative to root, README first. */
+/** `README.md`, `README.ko.md` and every `docs/**\/*.md`, relative to root, the READMEs first. */
 export function docFiles(root = ROOT) {
   const docs = existsSync(path.join(root, 'docs'))
     ? readdirSync(path.join(root, 'docs'), { recursive: true })
@@ -32,7 +32,8 @@ export function docFiles(root = ROOT) {
       .map((f) => path.join('docs', f))
       .sort()
     : [];
-  return [...(existsSync(path.join(root, 'README.md')) ? ['README.md'] : []), ...docs];
+  const readmes = ['README.md', 'README.ko.md'].filter((f) => existsSync(path.join(root, f)));
+  return [...readmes, ...docs];
 }
 
 /**
