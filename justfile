@@ -20,7 +20,7 @@ efficiency *ARGS:
     just compare --preset efficiency {{ARGS}}
     cp results/latest.json docs/results/efficiency.json
 
-# The four transports over emulated links: lan, 4g, 3g, satellite, lossy (~5 minutes), kept as docs/results/conditions.json.
+# The four transports over emulated links: lan, 4g, 3g, satellite, lossy (~4 minutes), kept as docs/results/conditions.json.
 conditions *ARGS:
     just compare --preset conditions {{ARGS}}
     cp results/latest.json docs/results/conditions.json
