@@ -148,7 +148,7 @@
     'fault.crash': '크래시(SIGKILL 후 새 서버)',
     'fault.recycle': '스트림 재활용(--stream-max-age)',
     'fault.storm': '재연결 폭주(모두 연결된 상태에서 SIGKILL)',
-    'fault.group': '{name} — 클라이언트 {clients}개, --reconnect {policy}',
+    'fault.group': '{name} — 클라이언트 {clients}개, 재연결 정책 {policy}',
     'fault.connects.title': '재연결 폭주: 초당 연결',
     'fault.connects.axis': '초당 연결',
     'fault.connects.reading': '클라이언트가 완료한 TCP 연결을 100 ms 단위로, SIGKILL(0 ms) 1초 전부터 셌습니다. ' +

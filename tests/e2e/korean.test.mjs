@@ -1,7 +1,7 @@
 // The pages in Korean (web/i18n.js): a browser whose language is Korean gets the demo
 // and the report in Korean, with no English caption left; at phone width nothing runs
 // off the right edge; the switch goes to English and back (and is remembered); and a
-// browser in English still gets English.
+// browser in English still gets English. The six-connection wall (/wall.html) too.
 //
 // "No English left" is checked word by word (latin.mjs): every visible text, title and
 // aria-label, and every chart's axis titles, legend labels and tick labels, may hold a
@@ -171,6 +171,22 @@ test('a browser in English gets both pages in English', async () => {
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   assert.equal(await page.textContent('#faults h2'), 'Faults: restarts, crashes, recycling and reconnect storms');
   assert.deepEqual(await visibleHangul(page), ['한국어']);
+  await page.context().close();
+});
+
+test('the six-connection wall is in Korean too, wall and all, and switches to English', async () => {
+  const page = await phonePage(korean, 'ko-KR');
+  await page.goto(`${server.url}/wall.html`);
+  // Over HTTP/1.1: six streams connected, two waiting for a connection that never frees.
+  await eventually(() => page.$eval('#verdict', (v) => v.dataset.kind === 'wall'), 'the wall', 10_000);
+  await assertKorean(page, 'wall');
+  assert.match(await page.textContent('#verdict'), /^스트림 8개 중 6개가 흐르고, 2개는 빈 연결을 기다립니다/);
+  await assertFits(page, 'wall');
+  await page.click('[data-set-lang="en"]');
+  assert.match(await page.textContent('#verdict'), /^6 of 8 streams flowing; 2 waiting for a free connection/);
+  assert.match(await page.textContent('.wall-summary p'), /This page talks http\/1\.1 to this host/);
+  assert.deepEqual(await visibleHangul(page), ['한국어']);
+  assert.deepEqual(page.problems, []);
   await page.context().close();
 });
 
