@@ -30,7 +30,7 @@
   Object.assign(messages.ko, {
     'lang.switch': '언어',
     'wall.docTitle': 'pushlab — 연결 6개의 벽',
-    'wall.title': '일곱 번째 탭: 연결 6개의 벽',
+    'wall.title': '탭 일곱 개: 연결 6개의 벽',
     'wall.subtitle': '호스트 하나에 EventSource 스트림 8개를 이 페이지에서 한꺼번에 엽니다',
     'wall.demo': '라이브 데모',
     'wall.report': '결과 보고서',

@@ -109,8 +109,13 @@
     apply();
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
-  else start();
+  // As soon as the page is parsed ("interactive"), before its module and deferred scripts
+  // run: they may fill elements inside the static words (the wall's #protocol).
+  if (document.readyState === 'loading') {
+    document.addEventListener('readystatechange', () => { if (document.readyState === 'interactive') start(); }, { once: true });
+  } else {
+    start();
+  }
 
   pushlab.i18n = { t, has, apply, setLanguage, onChange, language: () => lang };
   pushlab.valueText = valueText;
