@@ -65,7 +65,7 @@ async function main() {
     return showError(() => t('demo.unreachable', { error: error.message }));
   }
   const replicas = replicaBases(location.search);
-  if (replicas.error) return showError(replicas.error);
+  if (replicas.error) return showError(() => t(replicas.error.key, replicas.error.params));
   const unknown = catalogue.transports.filter((t) => !PANELS.some((p) => p.transport === t.name));
   if (unknown.length) return showError(() => t('demo.noPanel', { names: unknown.map((u) => u.label).join(', ') }));
   const [minRate, maxRate] = catalogue.limits.rate_per_s;

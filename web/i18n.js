@@ -15,6 +15,7 @@
  * Numbers are not translated: format.js writes them the same in both languages.
  *
  * A classic script (no imports), so the report can be made self-contained by inlining it.
+ * Outside a page (tests/unit run it with only a `window`) it is English and fills nothing.
  */
 (function (pushlab) {
   'use strict';
@@ -25,13 +26,14 @@
 
   /** The browser's first language as one of ours: Korean for `ko…`, else English. */
   function browserLanguage() {
+    if (typeof navigator === 'undefined') return 'en';
     const first = (navigator.languages && navigator.languages[0]) || navigator.language || 'en';
     return first.toLowerCase().startsWith('ko') ? 'ko' : 'en';
   }
 
   function storedLanguage() {
     try {
-      const stored = localStorage.getItem(STORAGE_KEY);
+      const stored = typeof localStorage === 'undefined' ? null : localStorage.getItem(STORAGE_KEY);
       return LANGUAGES.includes(stored) ? stored : null;
     } catch {
       return null; // storage refused (a file:// page in some browsers): the browser's language
@@ -111,7 +113,9 @@
 
   // As soon as the page is parsed ("interactive"), before its module and deferred scripts
   // run: they may fill elements inside the static words (the wall's #protocol).
-  if (document.readyState === 'loading') {
+  if (typeof document === 'undefined') {
+    // Not a page: nothing to fill.
+  } else if (document.readyState === 'loading') {
     document.addEventListener('readystatechange', () => { if (document.readyState === 'interactive') start(); }, { once: true });
   } else {
     start();

@@ -5,10 +5,13 @@
 // (the `cluster.replica` of that server's /api/stats). Without the parameter every
 // panel talks to the page's own server, and a cluster member still names itself.
 
-/** The shown language's words (web/i18n.js). */
-const { t } = window.pushlab.i18n;
+/** The shown language's words (web/i18n.js), looked up when written: this module also loads without a page (tests/unit). */
+const t = (key, params) => window.pushlab.i18n.t(key, params);
 
-/** The servers of `?replicas=` as base URLs ending in '/', or an error naming the bad one (a function: it is written in the shown language). */
+/**
+ * The servers of `?replicas=` as base URLs ending in '/', or an error naming the bad one:
+ * `{ key, params }` of i18n-demo.js, so the page writes it in the shown language.
+ */
 export function replicaBases(search) {
   const list = new URLSearchParams(search).get('replicas');
   if (!list) return { bases: [] };
@@ -18,10 +21,10 @@ export function replicaBases(search) {
     try {
       url = new URL(entry);
     } catch {
-      return { error: () => t('demo.replicasNotUrl', { entry: JSON.stringify(entry) }) };
+      return { error: { key: 'demo.replicasNotUrl', params: { entry: JSON.stringify(entry) } } };
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return { error: () => t('demo.replicasNotHttp', { entry: JSON.stringify(entry) }) };
+      return { error: { key: 'demo.replicasNotHttp', params: { entry: JSON.stringify(entry) } } };
     }
     bases.push(`${url.origin}/`);
   }
