@@ -150,7 +150,9 @@ async function offerLinks(panels) {
   const chosen = () => links.find((l) => String(l.port) === select.value);
   const describeLink = () => {
     const link = chosen();
-    status.textContent = link ? t('demo.linkStatus', { spec: link.spec, emulator: link.emulator }) : '';
+    // The link's spec as --link takes it (code), then which emulator carries it (words).
+    const spec = Object.assign(document.createElement('code'), { textContent: link?.spec ?? '' });
+    status.replaceChildren(...(link ? [spec, ` ${t('demo.linkStatus', { emulator: link.emulator })}`] : []));
   };
   select.addEventListener('change', () => {
     const link = chosen();

@@ -8,7 +8,7 @@
     'wall.subtitle': 'eight EventSource streams to one host, opened at once from this page',
     'wall.demo': 'live demo',
     'wall.report': 'results report',
-    'wall.talks': 'This page talks <strong id="protocol">…</strong> to this host.',
+    'wall.talks': 'This page talks <strong id="protocol" translate="no">…</strong> to this host.',
     'wall.opening': 'Opening 8 streams…',
     'wall.explain': 'Over HTTP/1.1 a browser opens at most 6 connections to one host, and an open ' +
       'SSE stream keeps its connection for good: streams 7 and 8 wait for one that never frees ' +
@@ -34,7 +34,7 @@
     'wall.subtitle': '호스트 하나에 EventSource 스트림 8개를 이 페이지에서 한꺼번에 엽니다',
     'wall.demo': '라이브 데모',
     'wall.report': '결과 보고서',
-    'wall.talks': '이 페이지는 이 호스트와 <strong id="protocol">…</strong>로 통신합니다.',
+    'wall.talks': '이 페이지는 이 호스트와 <strong id="protocol" translate="no">…</strong>로 통신합니다.',
     'wall.opening': '스트림 8개를 여는 중…',
     'wall.explain': 'HTTP/1.1에서 브라우저는 호스트 하나에 연결을 최대 6개까지만 열고, 열린 ' +
       'SSE 스트림은 그 연결을 계속 차지합니다. 그래서 스트림 7과 8은 끝내 비지 않는 연결을 기다립니다 ' +

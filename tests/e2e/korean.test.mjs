@@ -108,6 +108,11 @@ test('the demo is in Korean in a Korean browser, with no English caption left, a
   await eventually(() => page.$eval('.panel[data-transport="sse"] .resume', (e) => e.dataset.resume === 'ok'), 'sse to resume', 5000);
   await assertKorean(page, 'demo, one panel resumed', names);
   await assertFits(page, 'demo, one panel resumed');
+  // On an emulated link (the server's --demo-links): its option, its status, the panels moving there.
+  await page.selectOption('#link', { index: 1 });
+  await page.waitForTimeout(1500);
+  await assertKorean(page, 'demo on a link', names);
+  await assertFits(page, 'demo on a link');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
