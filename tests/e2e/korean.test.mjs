@@ -84,9 +84,10 @@ async function assertFits(page, what) {
   assert.deepEqual(wide, [], `${what}: wider than the phone's ${PHONE.viewport.width} px`);
 }
 
-async function screenshot(page, file) {
+/** The demo's whole page (as demo-phone.png), the report's first screen (as report-phone.png). */
+async function screenshot(page, file, fullPage) {
   const dir = process.env.PUSHLAB_SCREENSHOTS_DIR;
-  if (dir) await page.screenshot({ path: path.join(dir, file), fullPage: true });
+  if (dir) await page.screenshot({ path: path.join(dir, file), fullPage });
 }
 
 test('the demo is in Korean in a Korean browser, with no English caption left, and fits a phone', async () => {
@@ -97,7 +98,7 @@ test('the demo is in Korean in a Korean browser, with no English caption left, a
   assert.equal(await page.textContent('h1'), 'pushlab 라이브');
   assert.equal(await page.textContent('.panel[data-transport="ws"] .transport-name'), '웹소켓');
   await assertFits(page, 'demo');
-  await screenshot(page, 'demo-ko.png');
+  await screenshot(page, 'demo-ko.png', true);
   // The verdicts a panel writes after a disconnect and a reconnect are Korean too.
   const toggle = '.panel[data-transport="sse"] [data-action="toggle"]';
   await page.click(toggle);
@@ -123,7 +124,7 @@ for (const name of REPORTS) {
     await openReport(page, name);
     await assertKorean(page, `report ${name}`, fileNames(name));
     await assertFits(page, `report ${name}`);
-    if (name === 'quick') await screenshot(page, 'report-ko.png');
+    if (name === 'quick') await screenshot(page, 'report-ko.png', false);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
