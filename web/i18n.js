@@ -1,7 +1,8 @@
 /* The pages' two languages, English and Korean: which one is shown, and the words.
  *
  * The dictionaries are plain data in their own classic scripts, loaded before this one
- * (i18n-demo.js, i18n-report.js, i18n-figures.js): each adds its keys to
+ * (i18n-demo.js, i18n-wall.js, i18n-report.js with i18n-report-ko.js, and i18n-figures.js
+ * for the figure catalogue's Korean): each adds its keys to
  * `pushlab.messages.en` and `pushlab.messages.ko`. A value is a string with `{name}`
  * placeholders, or a function of the params (for plurals). `t(key, params)` looks a key
  * up in the shown language, then in English, then gives the key itself back, so a
@@ -47,11 +48,6 @@
     const value = messages[lang]?.[key] ?? messages.en[key] ?? key;
     const text = typeof value === 'function' ? value(params) : value;
     return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
-  }
-
-  /** Whether the shown language has its own text for `key` (the catalogue's Korean is sparse by design). */
-  function has(key) {
-    return key in (messages[lang] ?? {});
   }
 
   /**
@@ -121,6 +117,6 @@
     start();
   }
 
-  pushlab.i18n = { t, has, apply, setLanguage, onChange, language: () => lang };
+  pushlab.i18n = { t, apply, setLanguage, onChange, language: () => lang };
   pushlab.valueText = valueText;
 })(window.pushlab = window.pushlab || {});

@@ -4,8 +4,9 @@
 // elements run off the right edge of a phone.
 //
 // Skipped, because they are not captions: <code> (commands, paths, field names), and
-// elements marked translate="no" — the pages mark so the values a results file carries
-// as written (a link's name, an error kind, a proxy's configuration), nothing else.
+// elements marked translate="no" — the pages mark so only values shown as written: what a
+// results file carries (a link's name, an error kind, a proxy's configuration, its own
+// note) and the protocol id the wall page came over (http/1.1, h2).
 
 /**
  * Latin words that stay Latin in Korean (docs/ko's style: protocol, product and header
