@@ -163,6 +163,11 @@ test('the switch goes to English and back without a reload, and the choice is re
   await page.click('[data-set-lang="ko"]');
   await page.waitForFunction(() => document.querySelector('#proxies h2').textContent === '각 프록시가 각 전송 방식에 한 일');
   await assertKorean(page, 'report proxies, switched back', fileNames('proxies'));
+  // And to English again, in place: the report redraws its summary, tables and charts.
+  await page.click('[data-set-lang="en"]');
+  await page.waitForFunction(() => document.querySelector('#proxies h2').textContent === 'What each proxy did to each transport');
+  assert.deepEqual(await visibleHangul(page), ['한국어']);
+  assert.equal(await page.textContent('#proxies-table td[data-outcome="broken"]'), 'broken');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

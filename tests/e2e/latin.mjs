@@ -99,22 +99,9 @@ export function pageTexts(page) {
   });
 }
 
-/** The visible texts with Hangul in them (an English page should show only the switch's 한국어). */
-export function visibleHangul(page) {
-  return page.evaluate(() => {
-    const found = [];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const parent = node.parentElement;
-      if (/[\uac00-\ud7a3]/.test(node.textContent) && parent.getClientRects().length > 0) found.push(node.textContent.trim());
-    }
-    for (const element of document.querySelectorAll('[title], [aria-label]')) {
-      for (const value of [element.title, element.getAttribute('aria-label')]) {
-        if (value && /[\uac00-\ud7a3]/.test(value) && element.getClientRects().length > 0) found.push(value);
-      }
-    }
-    return found;
-  });
+/** The texts of pageTexts with Hangul in them (a page in English should show only the switch's 한국어). */
+export async function visibleHangul(page) {
+  return (await pageTexts(page)).filter((t) => /[\uac00-\ud7a3]/.test(t.text)).map((t) => t.text.trim());
 }
 
 /**
