@@ -91,7 +91,8 @@ test-rust:
 test-unit:
     node --test tests/unit/
 
-# End-to-end tests of the pages in Debian's Chromium (playwright-core).
+# End-to-end tests of the pages in Debian's Chromium (playwright-core), in English and
+# in Korean (korean.test.mjs: a Korean browser, no English caption left, phone width).
 test-browser:
     cargo build -q -p pushlab-server -p pushlab-load
     [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
@@ -103,11 +104,14 @@ test-docs:
     [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
     node --test tests/docs/
 
-# Screenshots of both pages into docs/img/ (needs a release server build).
+# Screenshots of both pages into docs/img/ (needs a release server build), and of both in
+# Korean at phone width (demo-ko.png, report-ko.png; needs a Hangul font: fonts-nanum).
 screenshots:
     cargo build --release -q -p pushlab-server -p pushlab-load
     node tests/e2e/screenshots.mjs
     PUSHLAB_SCREENSHOTS_DIR=docs/img node --test tests/e2e/wall.test.mjs
+    fc-list :lang=ko | grep -q . || { echo "no Hangul font for the Korean screenshots: apt-get install fonts-nanum" >&2; exit 1; }
+    PUSHLAB_SCREENSHOTS_DIR=docs/img node --test tests/e2e/korean.test.mjs
 
 # Formatting, clippy and the API docs' links, as CI wants them.
 lint:

@@ -16,37 +16,39 @@ const DEFAULT_POLL_INTERVAL_MS = 1000;
 const BROWSER_LIMIT_TICKS_PER_S = 2000;
 
 const $ = (selector) => document.querySelector(selector);
+/** The shown language's words (web/i18n.js, a classic script loaded before this module). */
+const { t } = window.pushlab.i18n;
 let pollIntervalMs = DEFAULT_POLL_INTERVAL_MS;
+/** The server's rate as last shown, and the links' relabelling: redrawn on a language switch. */
+let shownRate = null;
+let relabelLinks = null;
 
 /**
- * What each panel shows and how it connects. Labels say exactly what the page counts.
+ * What each panel shows and how it connects. Labels (keys of i18n-demo.js) say exactly
+ * what the page counts.
  * Which transports there are, and their order, come from the server's catalogue
  * (GET /api/figures, written from crates/contract): a transport it does not list gets no
  * panel, and one this table lacks is reported instead of silently left out.
  */
 const PANELS = [
   {
-    transport: 'poll', name: 'Polling', requests: 'HTTP requests', bytes: 'response body bytes',
-    caption: () => `Asks GET /api/poll?since=<last seq> every ${pollIntervalMs} ms, answer or not: ticks arrive in batches, ` +
-      'latency sits near half the interval, and a request goes out even when nothing changed.',
+    transport: 'poll', requests: 'panel.httpRequests', bytes: 'panel.bodyBytes',
+    caption: () => t('caption.poll', { ms: pollIntervalMs }),
     create: (sink) => new PollClient(sink, pollIntervalMs),
   },
   {
-    transport: 'long-poll', name: 'Long-polling', requests: 'HTTP requests', bytes: 'response body bytes',
-    caption: () => 'Asks GET /api/long-poll?since=<last seq> and the server holds the request until a tick exists, ' +
-      'then the page asks again: near-instant, but one full HTTP request per answer — watch requests follow the tick rate.',
+    transport: 'long-poll', requests: 'panel.httpRequests', bytes: 'panel.bodyBytes',
+    caption: () => t('caption.long-poll'),
     create: (sink) => new LongPollClient(sink),
   },
   {
-    transport: 'sse', name: 'Server-Sent Events', requests: 'streams opened', bytes: 'event bytes (id + data lines)',
-    caption: () => 'One EventSource on /api/sse: a single HTTP response that never ends, one event per tick. ' +
-      'If the stream drops, the browser reconnects by itself and sends Last-Event-ID (<epoch>-<seq>), so the server replays what was missed.',
+    transport: 'sse', requests: 'panel.streamsOpened', bytes: 'panel.eventBytes',
+    caption: () => t('caption.sse'),
     create: (sink, cursor) => new SseClient(sink, cursor),
   },
   {
-    transport: 'ws', name: 'WebSocket', requests: 'handshakes', bytes: 'message payload bytes',
-    caption: () => 'One WebSocket on /api/ws: an upgraded connection, one message per tick, and the page talks back on it: ' +
-      'the symbol filter ("all") sends a subscribe message, no new handshake. No automatic reconnect: the page reopens it with ?since=<epoch>-<last seq>.',
+    transport: 'ws', requests: 'panel.handshakes', bytes: 'panel.payloadBytes',
+    caption: () => t('caption.ws'),
     create: (sink, cursor) => new WsClient(sink, cursor),
   },
 ];
@@ -60,28 +62,32 @@ async function main() {
       return response.json();
     }));
   } catch (error) {
-    return showError(`Could not reach the pushlab server (${error.message}). Is pushlab-server running?`);
+    return showError(() => t('demo.unreachable', { error: error.message }));
   }
   const replicas = replicaBases(location.search);
-  if (replicas.error) return showError(replicas.error);
+  if (replicas.error) return showError(() => t(replicas.error.key, replicas.error.params));
   const unknown = catalogue.transports.filter((t) => !PANELS.some((p) => p.transport === t.name));
-  if (unknown.length) return showError(`This page has no panel for ${unknown.map((t) => t.label).join(', ')}.`);
+  if (unknown.length) return showError(() => t('demo.noPanel', { names: unknown.map((u) => u.label).join(', ') }));
   const [minRate, maxRate] = catalogue.limits.rate_per_s;
   Object.assign($('#rate'), { min: minRate, max: maxRate });
   const symbols = stats.ticker.symbols;
   fillSelect($('#chart-symbol'), symbols.map((s) => [s, s]), symbols[0]);
   $('#rate').value = stats.ticker.rate;
   showRate(stats.ticker.rate);
-  $('#latency-window').textContent = `${LATENCY_WINDOW.windowMs / 1000} s (at least the last ${LATENCY_WINDOW.minTicks} ticks)`;
+  const showLatencyWindow = () => {
+    $('#latency-window').textContent = t('demo.latencyWindow', { seconds: LATENCY_WINDOW.windowMs / 1000, ticks: LATENCY_WINDOW.minTicks });
+  };
+  showLatencyWindow();
 
   const template = $('#panel-template');
   const inOrder = catalogue.transports.map((t) => PANELS.find((p) => p.transport === t.name));
   const panels = inOrder.map((info) => {
     const root = template.content.firstElementChild.cloneNode(true);
     root.dataset.transport = info.transport;
-    root.querySelector('.transport-name').textContent = info.name;
-    root.querySelector('[data-label="requests"]').textContent = info.requests;
-    root.querySelector('[data-label="bytes"]').textContent = info.bytes;
+    root.querySelector('.transport-name').dataset.i18n = `transport.${info.transport}`;
+    root.querySelector('[data-label="requests"]').dataset.i18n = info.requests;
+    root.querySelector('[data-label="bytes"]').dataset.i18n = info.bytes;
+    window.pushlab.i18n.apply(root);
     $('#panels').append(root);
     return new Panel(root, info, {
       symbols,
@@ -91,6 +97,16 @@ async function main() {
   });
   const renderCaptions = () => panels.forEach((p) => { p.root.querySelector('.caption').textContent = p.info.caption(); });
   renderCaptions();
+  // A switch of language: the template's words are filled per panel, the rest redrawn here
+  // (the counters and verdicts are redrawn by the next render anyway).
+  window.pushlab.i18n.onChange(() => {
+    panels.forEach((p) => { window.pushlab.i18n.apply(p.root); p.render(); });
+    renderCaptions();
+    showLatencyWindow();
+    showRate(shownRate);
+    relabelLinks?.();
+    placePanels(panels, replicas.bases, stats);
+  });
   await placePanels(panels, replicas.bases, stats);
   panels.forEach((panel) => panel.connect());
   setInterval(() => panels.forEach((panel) => panel.render()), RENDER_MS);
@@ -101,7 +117,7 @@ async function main() {
     renderCaptions();
   });
   $('#chart-symbol').addEventListener('change', () => panels.forEach((p) => p.setChartSymbol()));
-  await offerLinks(panels);
+  relabelLinks = await offerLinks(panels);
   $('#rate-form').addEventListener('submit', (event) => {
     event.preventDefault();
     setRate(Number($('#rate').value));
@@ -125,16 +141,23 @@ async function offerLinks(panels) {
   }
   if (links.length === 0) {
     select.disabled = true;
-    status.textContent = 'start the server with --demo-links 3g,satellite to offer links';
-    return;
+    const noLinks = () => { status.textContent = t('demo.noLinks'); };
+    noLinks();
+    return noLinks;
   }
-  for (const link of links) {
-    select.append(new Option(`${link.name} (RTT ${window.pushlab.formatValue('milliseconds', link.rtt_ms)})`, String(link.port)));
-  }
+  const linkOption = (link) => t('demo.linkOption', { name: link.name, rtt: window.pushlab.formatValue('milliseconds', link.rtt_ms) });
+  for (const link of links) select.append(new Option(linkOption(link), String(link.port)));
+  const chosen = () => links.find((l) => String(l.port) === select.value);
+  const describeLink = () => {
+    const link = chosen();
+    // The link's spec as --link takes it (code), then which emulator carries it (words).
+    const spec = Object.assign(document.createElement('code'), { textContent: link?.spec ?? '' });
+    status.replaceChildren(...(link ? [spec, ` ${t('demo.linkStatus', { emulator: link.emulator })}`] : []));
+  };
   select.addEventListener('change', () => {
-    const link = links.find((l) => String(l.port) === select.value);
+    const link = chosen();
     setApiBase(link ? `${location.protocol}//${location.hostname}:${link.port}/` : '');
-    status.textContent = link ? `${link.spec} (${link.emulator} emulator)` : '';
+    describeLink();
     document.body.dataset.link = link ? link.name : '';
     for (const panel of panels) {
       if (!panel.connected) continue;
@@ -142,6 +165,11 @@ async function offerLinks(panels) {
       panel.connect(); // from its cursor: nothing is lost by moving
     }
   });
+  // Redraws the options' and the status's words in the shown language.
+  return () => {
+    links.forEach((link, i) => { select.options[i + 1].textContent = linkOption(link); });
+    describeLink();
+  };
 }
 
 /** POST /api/admin/rate: the server only takes it from this machine (loopback). */
@@ -155,15 +183,15 @@ async function setRate(rate) {
     if (!response.ok) throw new Error(body.error ?? `${response.status}`);
     showRate(body.rate);
   } catch (error) {
-    status.textContent = `not changed: ${error.message}`;
+    status.textContent = t('demo.rateNotChanged', { error: error.message });
     status.classList.add('bad');
   }
 }
 
 function showRate(rate) {
+  shownRate = rate;
   const status = $('#rate-status');
-  status.textContent = `server: ${rate} ticks/s` +
-    (rate > BROWSER_LIMIT_TICKS_PER_S ? ' — this tab may not keep up: delays then are the browser\'s, not the transports\'' : '');
+  status.textContent = t('demo.rateStatus', { rate }) + (rate > BROWSER_LIMIT_TICKS_PER_S ? t('demo.rateTooFast') : '');
   status.classList.toggle('bad', rate > BROWSER_LIMIT_TICKS_PER_S);
 }
 
@@ -171,9 +199,12 @@ function fillSelect(select, options, selected) {
   select.replaceChildren(...options.map(([value, label]) => new Option(label, value, false, value === selected)));
 }
 
+/** `message`: a function of the shown language (redrawn on a switch) or a string. */
 function showError(message) {
   const box = $('#status');
-  box.textContent = message;
+  const write = () => { box.textContent = typeof message === 'function' ? message() : message; };
+  write();
+  window.pushlab.i18n.onChange(write);
   box.hidden = false;
   document.body.dataset.state = 'error';
 }

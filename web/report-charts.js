@@ -10,13 +10,14 @@
  */
 (function (pushlab) {
   'use strict';
-  const { NOT_MEASURED, transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel, coalescingSeries } = pushlab;
+  const { transportColor, formatNumber, formatValue, measuredValue, axisScale, groupLabel, coalescingSeries } = pushlab;
+  const { t } = pushlab.i18n;
 
+  /** The charts; `title`, `reading`, `sweepReading` and `axis` are keys of i18n-report.js. */
   const SPECS = [
     {
-      id: 'latency', title: 'Latency percentiles', log: true,
-      reading: 'Time from a tick\'s scheduled time to its arrival at a client, per percentile, on a log scale ' +
-        '(each grid decade is ten times the one below): lower is better, and polling sits near half its poll interval by design.',
+      id: 'latency', title: 'chart.latency.title', log: true,
+      reading: 'chart.latency.reading',
       fields: [
         { key: 'latency_us.p50', dash: [6, 4], inLines: true },
         { key: 'latency_us.p90' },
@@ -24,51 +25,42 @@
         { key: 'latency_us.p999' },
         { key: 'latency_us.max' },
       ],
-      sweepReading: 'Lines: p99 solid, p50 dashed.',
+      sweepReading: 'chart.latency.sweep',
     },
     {
       // Linear, not log: SSE and WebSocket often make 0 requests in the window (they
       // connected before it), and a log axis cannot show a 0 at all.
-      id: 'requests', title: 'Requests per client per minute',
-      reading: 'HTTP requests (or WebSocket handshakes) each client made per minute: polling pays one per ' +
-        'interval even when nothing changed, long-polling one per answer, SSE and WebSocket only their one connection ' +
-        '(usually 0 in the window, as they connected before it).',
+      id: 'requests', title: 'chart.requests.title',
+      reading: 'chart.requests.reading',
       fields: [{ key: 'requests.per_client_per_min' }],
     },
     {
-      id: 'bytes', title: 'Wire bytes per delivered tick',
-      reading: 'Bytes read and written on the client sockets, headers and framing included, divided by the ticks ' +
-        'delivered; a tick\'s JSON is about 70 bytes, so the rest is what the transport adds on the wire.',
+      id: 'bytes', title: 'chart.bytes.title',
+      reading: 'chart.bytes.reading',
       fields: [{ key: 'wire.bytes_per_tick' }],
     },
     {
-      id: 'cpu', title: 'Server CPU per delivered tick',
-      reading: 'Server CPU time (user + system) over the measurement window divided by the ticks delivered: ' +
-        'what each useful message costs the server, lower is better.',
+      id: 'cpu', title: 'chart.cpu.title',
+      reading: 'chart.cpu.reading',
       fields: [{ key: 'server.cpu_us_per_tick' }],
     },
     {
       // µs depend on the machine; a multiple of the machine's own send() does not.
-      id: 'cpu-sends', title: 'Server CPU per delivered tick, in sends',
-      reading: 'The same CPU divided by what one small loopback send() to a waiting reader costs on the machine ' +
-        'that measured it (its calibration, below the charts): 1× is one send\'s worth per tick, about the floor for a ' +
-        'server that writes every tick with a call of its own. It compares across machines, where µs do not.',
-      axis: '× one send() to a waiting reader',
+      id: 'cpu-sends', title: 'chart.cpu-sends.title',
+      reading: 'chart.cpu-sends.reading',
+      axis: 'chart.cpu-sends.axis',
       fields: [{ key: 'server.cpu_per_tick_sends' }],
     },
     {
-      id: 'memory', title: 'Server memory per connection',
-      reading: 'Memory the server (RSS, heap) holds per connected client, from the growth between no clients and ' +
-        'all connected, and what the kernel holds for each of the server\'s sockets: the data in its buffers (as the ' +
-        'kernel lists them, socket by socket) and the socket object itself (its slab size). A polling client costs ' +
-        'this too while it keeps its keep-alive connection open between polls.',
+      id: 'memory', title: 'chart.memory.title',
+      reading: 'chart.memory.reading',
       fields: [
         { key: 'server.rss_per_conn_bytes', inLines: true },
         { key: 'server.heap_per_conn_bytes', dash: [6, 4], inLines: true },
         { key: 'server.tcp_mem_per_conn_bytes' },
         { key: 'server.tcp_socket_slab_bytes' },
       ],
-      sweepReading: 'Lines: RSS solid, heap dashed (the kernel\'s figures are in the table).',
+      sweepReading: 'chart.memory.sweep',
     },
   ];
 
@@ -90,7 +82,7 @@
     }));
     // The spec's own axis title, or "ms", "kB"; a unit without prefixes by its name
     // ("per client per minute").
-    const axis = spec.axis ?? (scale.symbol || (catalogue.units[unit]?.about ?? unit));
+    const axis = spec.axis ? t(spec.axis) : (scale.symbol || (catalogue.units[unit]?.about ?? unit));
     return { ...spec, fields, unit, scale, axis, better };
   }
 
@@ -116,15 +108,16 @@
         if (!spec) continue;
         // A facet's title names what sets its group apart: the client count only if it varies.
         const suffix = facets.length > 1 ? ` — ${groupLabel(groups[0], shaped, shaped.clientCounts.length > 1)}` : '';
-        const reading = shaped.sweep && spec.sweepReading ? `${spec.reading} ${spec.sweepReading}` : spec.reading;
+        const reading = shaped.sweep && spec.sweepReading ? `${t(spec.reading)} ${t(spec.sweepReading)}` : t(spec.reading);
+        const title = t(spec.title) + suffix;
         const measured = groups.some((g) => g.runs.some((run) => spec.fields.some((f) => f.get(run) !== null)));
         if (!measured) {
           // Nothing to draw (an older file, without the figure): say so, not an empty axis.
-          addFigure(container, spec, spec.title + suffix, reading, null);
+          addFigure(container, spec, title, reading, null);
           continue;
         }
         const config = shaped.sweep ? lineConfig(spec, groups, shaped) : barConfig(spec, groups, shaped);
-        drawn.push(addFigure(container, spec, spec.title + suffix, reading, config));
+        drawn.push(addFigure(container, spec, title, reading, config));
         // Bars for many groups need the page's width to stay readable.
         if (!shaped.sweep && groups.length > WIDE_AFTER_GROUPS) container.lastElementChild.classList.add('wide');
       }
@@ -143,13 +136,11 @@
     const series = coalescingSeries(shaped);
     if (series.length === 0) return;
     const spec = {
-      id: 'coalescing', better: 'neither', axis: 'latency',
-      title: 'Write coalescing: latency against server CPU per tick',
+      id: 'coalescing', better: 'neither', axis: t('chart.latencyAxis'),
+      title: t('chart.coalescing.title'),
     };
     const values = [...new Set(series.flatMap((s) => s.runs.map((r) => r.coalesce_ms ?? 0)))].sort((a, b) => a - b);
-    const reading = `Each point is one run; each line runs through --coalesce ${values.map((v) => formatValue('milliseconds', v)).join(', ')} ` +
-      '(0 = off) in that order. Right costs the server more CPU per delivered tick, up waits longer: coalescing trades ' +
-      'writes per tick for up to its delay in latency. Solid p99, dashed p50; hover a point for its value.';
+    const reading = t('chart.coalescing.reading', { values: values.map((v) => formatValue('milliseconds', v)).join(', ') });
     const datasets = [];
     for (const s of series) {
       const color = transportColor(s.transport);
@@ -170,15 +161,17 @@
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
         scales: {
-          x: { title: { display: true, text: 'server CPU per delivered tick (µs)' }, ticks: { callback: (v) => formatValue('microseconds', v) } },
-          y: { type: 'logarithmic', title: { display: true, text: 'latency' }, ticks: { callback: (v) => formatValue('microseconds', v) } },
+          x: { title: { display: true, text: t('chart.coalescing.x') }, ticks: { callback: (v) => formatValue('microseconds', v) } },
+          y: { type: 'logarithmic', title: { display: true, text: t('chart.latencyAxis') }, ticks: { callback: (v) => formatValue('microseconds', v) } },
         },
         plugins: {
           legend: { position: 'bottom', labels: { usePointStyle: true, pointStyle: 'line', pointStyleWidth: 22, font: { size: 11 } } },
           tooltip: {
             callbacks: {
-              label: (item) => `${item.dataset.label}: ${formatValue('microseconds', item.parsed.y)} at ` +
-                `${formatValue('microseconds', item.parsed.x)} per tick, coalesce ${formatValue('milliseconds', item.raw.coalesce)}`,
+              label: (item) => t('chart.coalescing.tooltip', {
+                label: item.dataset.label, latency: formatValue('microseconds', item.parsed.y),
+                cpu: formatValue('microseconds', item.parsed.x), coalesce: formatValue('milliseconds', item.raw.coalesce),
+              }),
             },
           },
         },
@@ -200,7 +193,7 @@
     if (spec.better !== 'neither') {
       const better = document.createElement('span');
       better.className = 'chart-better';
-      better.textContent = `${spec.better} is better`;
+      better.textContent = t(`better.${spec.better}`);
       head.append(better);
     }
     const box = document.createElement('div');
@@ -212,12 +205,12 @@
     if (!config) {
       figure.dataset.measured = 'false';
       box.classList.add('not-measured');
-      box.textContent = NOT_MEASURED;
+      box.textContent = t('notMeasured');
       return null;
     }
     const canvas = document.createElement('canvas');
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `${title}, in ${spec.axis}`);
+    canvas.setAttribute('aria-label', t('chart.aria', { title, axis: spec.axis }));
     box.append(canvas);
     return new Chart(canvas, config);
   }
@@ -263,7 +256,7 @@
         }
       });
     }
-    return baseConfig('line', { datasets }, spec, { type: 'linear', title: { display: true, text: 'clients' }, ticks: { maxRotation: 0 } });
+    return baseConfig('line', { datasets }, spec, { type: 'linear', title: { display: true, text: t('chart.clientsAxis') }, ticks: { maxRotation: 0 } });
   }
 
   function baseConfig(type, data, spec, xScale) {

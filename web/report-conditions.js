@@ -7,6 +7,7 @@
 (function (pushlab) {
   'use strict';
   const { transportColor, formatValue, measuredValue, groupLabel, addChart } = pushlab;
+  const { t } = pushlab.i18n;
 
   /** Runs over a link, by transport, in order of the link's round trip. */
   function linkSeries(shaped) {
@@ -26,12 +27,9 @@
   function renderLatencyByRtt(container, shaped) {
     const series = linkSeries(shaped);
     if (series.length === 0) return;
-    const spec = { id: 'latency-rtt', better: 'lower', axis: 'latency' };
-    const title = 'Latency against the link\'s round trip';
-    const reading = 'Each point is one run over an emulated link (hover for its name); the x axis is the link\'s round trip. ' +
-      'SSE and WebSocket pay about one way; a long-poll that always finds ticks waiting pays a round trip per answer; ' +
-      'polling pays half its interval plus one way. A lossy link shows in p99 (solid) more than p50 (dashed): a lost segment ' +
-      'stalls its stream for a retransmission timeout, and every tick behind it waits.';
+    const spec = { id: 'latency-rtt', better: 'lower', axis: t('chart.latencyAxis') };
+    const title = t('chart.rtt.title');
+    const reading = t('chart.rtt.reading');
     const datasets = [];
     for (const s of series) {
       const color = transportColor(s.transport);
@@ -50,14 +48,14 @@
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
         scales: {
-          x: { title: { display: true, text: 'link round trip (ms)' }, ticks: { callback: (v) => formatValue('milliseconds', v) } },
-          y: { type: 'logarithmic', title: { display: true, text: 'latency' }, ticks: { callback: (v) => formatValue('microseconds', v) } },
+          x: { title: { display: true, text: t('chart.rtt.x') }, ticks: { callback: (v) => formatValue('milliseconds', v) } },
+          y: { type: 'logarithmic', title: { display: true, text: t('chart.latencyAxis') }, ticks: { callback: (v) => formatValue('microseconds', v) } },
         },
         plugins: {
           legend: { position: 'bottom', labels: { usePointStyle: true, pointStyle: 'line', pointStyleWidth: 22, font: { size: 11 } } },
           tooltip: {
             callbacks: {
-              label: (item) => `${item.dataset.label} over ${item.raw.link}: ${formatValue('microseconds', item.parsed.y)}`,
+              label: (item) => t('chart.rtt.tooltip', { label: item.dataset.label, link: item.raw.link, latency: formatValue('microseconds', item.parsed.y) }),
             },
           },
         },
@@ -74,11 +72,9 @@
   function renderRadio(container, shaped) {
     if (!shaped.runs.some((r) => r.radio)) return;
     for (const { key, model } of RADIO) {
-      const spec = { id: `radio-${model.toLowerCase()}`, better: 'lower', axis: 'J per hour per client (model)' };
-      const title = `Radio energy per client, ${model} model — a model applied to measured timings`;
-      const reading = `What the clients' measured socket activity would cost a phone's ${model} radio, above idle, per hour ` +
-        '(docs/methodology.md, "The radio model"): not a battery measurement. A radio stays in its high-power state for a tail ' +
-        'of seconds after each burst, so how often bytes come (polls, ticks, keepalives) matters, not how many.';
+      const spec = { id: `radio-${model.toLowerCase()}`, better: 'lower', axis: t('chart.radio.axis') };
+      const title = t('chart.radio.title', { model });
+      const reading = t('chart.radio.reading', { model });
       const labels = shaped.groups.map((g) => groupLabel(g, shaped).split(', '));
       const datasets = shaped.transports.map((transport) => {
         const color = transportColor(transport);

@@ -9,17 +9,12 @@
  */
 (function (pushlab) {
   'use strict';
-  const { NOT_MEASURED, transportColor, formatValue, showFigure, lookup } = pushlab;
+  const { NOT_MEASURED, transportColor, formatValue, showFigure, lookup, valueText } = pushlab;
+  const { t } = pushlab.i18n;
 
-  /** What each fault is called, in the order the preset runs them. */
-  const FAULTS = {
-    restart: 'Graceful restart (SIGTERM, then a new server)',
-    crash: 'Crash (SIGKILL, then a new server)',
-    recycle: 'Stream recycling (--stream-max-age)',
-    storm: 'Reconnect storm (SIGKILL with all connected)',
-  };
+  /** The faults the page names (`fault.<name>` in i18n-report.js: what it is called). */
+  const FAULTS = ['restart', 'crash', 'recycle', 'storm'];
   const STREAMING_ONLY = new Set(['recycle']);
-  const NOT_APPLICABLE = 'not applicable';
   const RECOVERY = ['recovery.p50_us', 'recovery.p99_us', 'recovery.max_us'];
   /** The table's rows, by catalogue key: the terminal table's, in its order. */
   const ROWS = [
@@ -42,7 +37,8 @@
   }
 
   function groupTitle(group) {
-    return `${FAULTS[group.fault] ?? group.fault} — ${formatValue('count', group.clients)} clients, --reconnect ${group.policy}`;
+    const name = FAULTS.includes(group.fault) ? t(`fault.${group.fault}`) : group.fault;
+    return t('fault.group', { name, clients: formatValue('count', group.clients), policy: valueText(group.policy) });
   }
 
   /** Draws the section into `section` (hidden when the file has no faults). */
@@ -59,17 +55,14 @@
     const storms = faults.filter((r) => r.fault === 'storm');
     if (storms.length) {
       stormChart(charts, storms, shaped, {
-        id: 'storm-connects', title: 'Reconnect storm: connections per second', axis: 'connects per second', unit: 'per_second',
+        id: 'storm-connects', title: t('fault.connects.title'), axis: t('fault.connects.axis'), unit: 'per_second',
         value: (r, i) => r.timeline.connects[i] * (1000 / r.timeline.step_ms),
-        reading: 'TCP connects the clients completed, 100 ms at a time, from a second before the SIGKILL (0 ms) on; ' +
-          'solid lines reconnect after a fixed 1 s, dashed ones with jitter. A fixed delay brings the whole crowd back in ' +
-          'one burst; full jitter spreads it over its back-off. SSE waits its server\'s retry: either way, as EventSource does.',
+        reading: t('fault.connects.reading'),
       });
       stormChart(charts, storms, shaped, {
-        id: 'storm-cpu', title: 'Reconnect storm: server CPU', axis: '% of one core', unit: 'percent_of_core',
+        id: 'storm-cpu', title: t('fault.cpu.title'), axis: t('fault.cpu.axis'), unit: 'percent_of_core',
         value: (r, i) => r.timeline.server_cpu_pct[i],
-        reading: 'CPU of the process serving, 100 ms at a time (the old one until the SIGKILL, then the new one; a gap ' +
-          'while neither could be read). The burst of handshakes, resets and replays is the new server\'s cost of the storm.',
+        reading: t('fault.cpu.reading'),
       });
     }
     renderFaultTable(section.querySelector('#faults-table'), groups, shaped);
@@ -83,7 +76,8 @@
     for (const transport of transports) {
       const record = group.records.find((r) => r.transport === transport);
       if (!record) {
-        missing.push(`${shaped.label(transport)}: ${STREAMING_ONLY.has(group.fault) && !isStreaming(transport, shaped) ? NOT_APPLICABLE : NOT_MEASURED}`);
+        const why = STREAMING_ONLY.has(group.fault) && !isStreaming(transport, shaped) ? t('notApplicable') : t('notMeasured');
+        missing.push(`${shaped.label(transport)}: ${why}`);
         continue;
       }
       const color = transportColor(transport);
@@ -93,33 +87,32 @@
       });
     }
     const unrecovered = group.records.filter((r) => r.recovery?.not_recovered > 0)
-      .map((r) => `${shaped.label(r.transport)}: ${formatValue('count', r.recovery.not_recovered)} clients never recovered`);
-    const from = group.fault === 'recycle' ? 'each stream\'s end' : 'the fault\'s instant';
-    const reading = `Time from ${from} to a client's first tick over a new connection, over every client ` +
-      '(docs/methodology.md, “Recovery time”).' + [...missing, ...unrecovered].map((m) => ` ${m}.`).join('');
+      .map((r) => t('fault.neverRecovered', { transport: shaped.label(r.transport), n: formatValue('count', r.recovery.not_recovered) }));
+    const from = t(group.fault === 'recycle' ? 'fault.fromStreamEnd' : 'fault.fromInstant');
+    const reading = t('fault.reading', { from }) + [...missing, ...unrecovered].map((m) => ` ${m}.`).join('');
     const config = {
       type: 'bar',
       data: { labels: figures.map((f) => f.short), datasets },
-      options: baseOptions('microseconds', 'recovery time', { type: 'category' }),
+      options: baseOptions('microseconds', t('fault.axis'), { type: 'category' }),
     };
-    pushlab.addChart(container, { id: `recovery-${group.fault}-${group.policy}`, better: 'lower', axis: 'recovery time' },
-      `Recovery: ${groupTitle(group)}`, reading, datasets.length ? config : null);
+    pushlab.addChart(container, { id: `recovery-${group.fault}-${group.policy}`, better: 'lower', axis: t('fault.axis') },
+      t('fault.title', { group: groupTitle(group) }), reading, datasets.length ? config : null);
   }
 
   /** One storm series over time per storm record: solid for a fixed delay, dashed for jitter. */
   function stormChart(container, storms, shaped, spec) {
     const datasets = storms.map((r) => {
-      const t = r.timeline;
+      const timeline = r.timeline;
       const color = transportColor(r.transport);
-      const points = t.connects.map((_, i) => ({ x: i * t.step_ms - (t.strike_ms ?? 0), y: spec.value(r, i) ?? null }));
+      const points = timeline.connects.map((_, i) => ({ x: i * timeline.step_ms - (timeline.strike_ms ?? 0), y: spec.value(r, i) ?? null }));
       return {
-        label: `${shaped.label(r.transport)}, ${r.reconnect_policy}`, borderColor: color, backgroundColor: color,
+        label: t('fault.series', { transport: shaped.label(r.transport), policy: valueText(r.reconnect_policy) }), borderColor: color, backgroundColor: color,
         borderWidth: 2, pointRadius: 0, borderDash: r.reconnect_policy === 'fixed' ? [] : [6, 4], spanGaps: false,
         data: points.filter((p) => p.x <= STORM_SHOWN_MS),
       };
     });
     const first = Math.min(...datasets.flatMap((d) => d.data.map((p) => p.x)));
-    const x = { type: 'linear', min: first, max: STORM_SHOWN_MS, title: { display: true, text: 'ms after the SIGKILL' } };
+    const x = { type: 'linear', min: first, max: STORM_SHOWN_MS, title: { display: true, text: t('fault.stormX') } };
     const config = { type: 'line', data: { datasets }, options: baseOptions(spec.unit, spec.axis, x) };
     pushlab.addChart(container, { id: spec.id, better: 'neither', axis: spec.axis }, spec.title, spec.reading, config);
     container.lastElementChild.classList.add('wide');
@@ -149,7 +142,7 @@
   function renderFaultTable(table, groups, shaped) {
     const columns = groups.flatMap((g) => g.records.map((record) => ({ group: g, record })));
     const head = table.createTHead().insertRow();
-    head.append(cell('th', 'figure'));
+    head.append(cell('th', t('table.figure')));
     for (const { group, record } of columns) {
       const th = cell('th', '');
       th.dataset.transport = record.transport;
@@ -158,7 +151,7 @@
       name.textContent = shaped.label(record.transport);
       const sub = document.createElement('div');
       sub.className = 'muted';
-      sub.textContent = `${group.fault}, ${group.policy}`;
+      sub.textContent = t('fault.column', { fault: valueText(group.fault), policy: valueText(group.policy) });
       th.append(name, sub);
       head.append(th);
     }
@@ -176,9 +169,10 @@
           const entries = Object.entries(record.errors ?? {});
           text = entries.length ? entries.map(([kind, n]) => `${kind}: ${formatValue('count', n)}`).join(', ') : formatValue('count', 0);
         } else {
-          text = showFigure(record, figure);
+          text = valueText(showFigure(record, figure));
         }
         const td = cell('td', text);
+        if (key === 'errors.*' && text !== formatValue('count', 0)) td.translate = false; // error kinds are the load generator's ids
         td.className = 'num';
         const value = lookup(record, key);
         if (figure.nonzero_is_a_problem && typeof value === 'number' && value > 0) td.classList.add('bad');

@@ -7,6 +7,7 @@
 (function (pushlab) {
   'use strict';
   const { NOT_MEASURED, formatNumber, formatValue, showFigure } = pushlab;
+  const { t } = pushlab.i18n;
 
   /** A transport's colour, read from the shared palette in pushlab.css. */
   function transportColor(transport) {
@@ -20,15 +21,15 @@
    * A file without a catalogue is fine too (it predates them): see report.js.
    */
   function validate(results) {
-    if (!results || typeof results !== 'object' || Array.isArray(results)) return ['the file is not a JSON object'];
+    if (!results || typeof results !== 'object' || Array.isArray(results)) return [t('model.notObject')];
     const problems = [];
-    if (results.schema !== 1) problems.push(`schema is ${JSON.stringify(results.schema)}, this page reads schema 1`);
+    if (results.schema !== 1) problems.push(t('model.schema', { schema: JSON.stringify(results.schema) }));
     // A faults preset's file has fault records instead of runs.
     const faults = Array.isArray(results.faults) && results.faults.length > 0;
-    if (!Array.isArray(results.runs) || (results.runs.length === 0 && !faults)) problems.push('it has no "runs" list');
+    if (!Array.isArray(results.runs) || (results.runs.length === 0 && !faults)) problems.push(t('model.noRuns'));
     else if (!results.runs.every((r) => r && typeof r.transport === 'string' && typeof r.clients === 'number'))
-      problems.push('a run lacks "transport" or "clients"');
-    if ('catalogue' in results && !isCatalogue(results.catalogue)) problems.push('its "catalogue" lacks a list of figures or groups');
+      problems.push(t('model.badRun'));
+    if ('catalogue' in results && !isCatalogue(results.catalogue)) problems.push(t('model.badCatalogue'));
     return problems;
   }
 
@@ -38,8 +39,32 @@
       catalogue.figures.every((f) => f && typeof f.key === 'string' && typeof f.unit === 'string'));
   }
 
+  /**
+   * The catalogue in the shown language: as the file has it in English; in Korean with
+   * the labels and tooltips of i18n-figures.js, by key (a key it lacks keeps the file's).
+   */
+  function translateCatalogue(catalogue) {
+    const ko = pushlab.i18n.language() === 'ko' ? pushlab.figuresKo : null;
+    if (!ko) return catalogue;
+    const figure = (f) => {
+      const [label, short, about] = ko.figures[f.key] ?? [];
+      return label ? { ...f, label, short: short ?? label, about } : f;
+    };
+    const list = (l) => (Array.isArray(l) ? l.map(figure) : l);
+    return {
+      ...catalogue,
+      figures: list(catalogue.figures),
+      faults: list(catalogue.faults),
+      calibration: list(catalogue.calibration),
+      groups: catalogue.groups.map((g) => (ko.groups[g.key] ? { ...g, label: ko.groups[g.key][0], about: ko.groups[g.key][1] } : g)),
+      transports: (catalogue.transports ?? []).map((tr) => ({ ...tr, label: ko.transports[tr.name] ?? tr.label })),
+      units: Object.fromEntries(Object.entries(catalogue.units ?? {}).map(([name, u]) => [name, { ...u, about: ko.units[name] ?? u.about }])),
+    };
+  }
+
   /** The catalogue, indexed: `figure(key)` and `group(key)` (null when unknown), in its order. */
-  function indexCatalogue(catalogue) {
+  function indexCatalogue(fileCatalogue) {
+    const catalogue = translateCatalogue(fileCatalogue);
     // A fault record's own figures (absent from catalogues written before them).
     const faultFigures = Array.isArray(catalogue.faults) ? catalogue.faults : [];
     const figures = new Map([...catalogue.figures, ...faultFigures].map((f) => [f.key, f]));
@@ -118,15 +143,15 @@
    * client count unless this is a sweep (or `withClients` is false).
    */
   function groupLabel(group, shaped, withClients = true) {
-    const parts = [`${formatNumber(group.rate)} ticks/s`];
+    const parts = [t('model.rate', { rate: formatNumber(group.rate) })];
     const differ = (field) => shaped.groups.some((g) => g[field] !== group[field]);
     // The poll interval matters to polling runs only; coalescing is named where it is on.
     const polls = group.runs.some((r) => r.transport === 'poll');
-    if (differ('pollIntervalMs') && polls) parts.push(`poll every ${formatValue('milliseconds', group.pollIntervalMs)}`);
-    if (differ('coalesceMs') && group.coalesceMs) parts.push(`coalesce ${formatValue('milliseconds', group.coalesceMs)}`);
-    if (group.link) parts.push(`link ${group.link} (RTT ${formatValue('milliseconds', group.linkRttMs)})`);
-    if (differ('keepaliveMs') && group.keepaliveMs) parts.push(`keepalive ${formatValue('milliseconds', group.keepaliveMs)}`);
-    if (!shaped.sweep && withClients) parts.unshift(`${formatValue('count', group.clients)} clients`);
+    if (differ('pollIntervalMs') && polls) parts.push(t('model.pollEvery', { interval: formatValue('milliseconds', group.pollIntervalMs) }));
+    if (differ('coalesceMs') && group.coalesceMs) parts.push(t('model.coalesce', { ms: formatValue('milliseconds', group.coalesceMs) }));
+    if (group.link) parts.push(t('model.link', { name: group.link, rtt: formatValue('milliseconds', group.linkRttMs) }));
+    if (differ('keepaliveMs') && group.keepaliveMs) parts.push(t('model.keepalive', { ms: formatValue('milliseconds', group.keepaliveMs) }));
+    if (!shaped.sweep && withClients) parts.unshift(t('model.clients', { n: formatValue('count', group.clients) }));
     return parts.join(', ');
   }
 
@@ -158,7 +183,7 @@
     const figures = catalogue.calibration ?? [];
     const measured = Boolean(results.calibration && typeof results.calibration === 'object');
     if (figures.length === 0) {
-      return { measured, rows: [{ key: 'calibration', label: 'loopback calibration', about: '', value: NOT_MEASURED, spread: '' }] };
+      return { measured, rows: [{ key: 'calibration', label: t('model.loopback'), about: '', value: NOT_MEASURED, spread: '' }] };
     }
     const byKey = new Map(figures.map((f) => [f.key, f]));
     const rows = [];

@@ -6,6 +6,8 @@
  */
 (function (pushlab) {
   'use strict';
+  const { t } = pushlab.i18n;
+  const { valueText } = pushlab;
 
   /** The columns, in the order the proxy lab runs them; any other `via` after them. */
   const VIA_ORDER = ['direct', 'nginx-default', 'nginx-tuned', 'buffering-proxy'];
@@ -24,8 +26,8 @@
       const key = `${run.transport}|${run.rate}|${split ? run.proxy.stream_keepalive : ''}`;
       if (!rows.has(key)) {
         const parts = [shaped.label(run.transport)];
-        if (rates.size > 1) parts.push(`${run.rate} ticks/s`);
-        if (split) parts.push(`keepalive ${run.proxy.stream_keepalive}`);
+        if (rates.size > 1) parts.push(t('proxy.rate', { rate: run.rate }));
+        if (split) parts.push(t('proxy.keepalive', { keepalive: valueText(run.proxy.stream_keepalive) }));
         rows.set(key, { label: parts.join(', '), cells: new Map() });
       }
       rows.get(key).cells.set(run.proxy.via, run.proxy);
@@ -41,6 +43,24 @@
     return element;
   }
 
+  /**
+   * The file's reason for an outcome (pushlab-load writes it in English, in the few
+   * shapes of crates/load/src/proxy/outcome.rs) in the shown language: each known
+   * phrase replaced, numbers kept. A shape it does not know stays as written.
+   */
+  const DETAIL_KO = [
+    [/cut at ([\d.]+ s) \((\d+) requests cut by proxy_read_timeout\)/, '$1에 끊김(proxy_read_timeout으로 끊긴 요청 $2개)'],
+    [/the proxy answered (.+) \(of (\d+) requests\)/, '프록시 응답 $1(요청 $2개 중)'],
+    [/(\d+) of (\d+) ticks delivered/, '틱 $2개 중 $1개 전달'],
+    [/\(direct: /, '(직접 연결: '],
+    [/; no direct run to compare with/, '; 비교할 직접 연결 실행 없음'],
+    [/no error seen/, '오류 없음'],
+  ];
+  pushlab.outcomeDetail = (detail) => {
+    if (pushlab.i18n.language() !== 'ko' || typeof detail !== 'string') return detail;
+    return DETAIL_KO.reduce((text, [pattern, korean]) => text.replace(pattern, korean), detail);
+  };
+
   pushlab.renderProxies = (section, shaped) => {
     const table = section.querySelector('#proxies-table');
     table.replaceChildren();
@@ -48,17 +68,17 @@
     section.hidden = rows.length === 0;
     if (rows.length === 0) return;
     const head = table.createTHead().insertRow();
-    head.append(cell('th', 'transport'), ...vias.map((via) => cell('th', via)));
+    head.append(cell('th', t('proxy.transport')), ...vias.map((via) => cell('th', valueText(via))));
     const body = table.createTBody();
     for (const row of rows) {
       const tr = body.insertRow();
       tr.append(cell('th', row.label));
       for (const via of vias) {
         const proxy = row.cells.get(via);
-        const td = cell('td', proxy ? proxy.outcome : '—');
+        const td = cell('td', proxy ? valueText(proxy.outcome) : '—');
         if (proxy) {
           td.dataset.outcome = proxy.outcome;
-          td.title = proxy.outcome_detail;
+          td.title = pushlab.outcomeDetail(proxy.outcome_detail);
           if (proxy.outcome !== 'works') td.className = 'bad';
         }
         tr.append(td);

@@ -6,13 +6,14 @@
  */
 (function (pushlab) {
   'use strict';
-  const { NOT_MEASURED, formatNumber, formatValue, lookup, showFigure } = pushlab;
+  const { NOT_MEASURED, formatNumber, formatValue, lookup, showFigure, valueText } = pushlab;
+  const { t } = pushlab.i18n;
 
   function renderTable(table, shaped) {
     const { runs, catalogue } = shaped;
     table.replaceChildren();
     const head = table.createTHead().insertRow();
-    head.append(cell('th', 'figure'));
+    head.append(cell('th', t('table.figure')));
     for (const run of runs) {
       const th = cell('th', '');
       th.dataset.transport = run.transport;
@@ -21,9 +22,13 @@
       name.textContent = shaped.label(run.transport);
       const sub = document.createElement('div');
       sub.className = 'muted';
-      const coalesce = run.coalesce_ms ? `, coalesce ${formatValue('milliseconds', run.coalesce_ms)}` : '';
-      const protocol = run.protocol ? `, ${run.protocol.name}${run.protocol.streams_per_connection > 1 ? ` × ${run.protocol.streams_per_connection} streams` : ''}` : '';
-      sub.textContent = `${formatValue('count', run.clients)} clients, ${formatValue('per_second', run.rate)}${coalesce}${protocol}`;
+      const coalesce = run.coalesce_ms ? t('table.coalesce', { ms: formatValue('milliseconds', run.coalesce_ms) }) : '';
+      const streams = run.protocol?.streams_per_connection > 1 ? t('table.streams', { n: run.protocol.streams_per_connection }) : '';
+      // "HTTP/2 over TLS", as the load generator names it, in the shown language.
+      const overTls = run.protocol?.name?.match(/^(.*) over TLS$/);
+      const protocolName = overTls ? t('table.overTls', { name: overTls[1] }) : run.protocol?.name;
+      const protocol = run.protocol ? `, ${protocolName}${streams}` : '';
+      sub.textContent = t('table.run', { clients: formatValue('count', run.clients), rate: formatValue('per_second', run.rate), coalesce, protocol });
       th.append(name, sub);
       head.append(th);
     }
@@ -35,6 +40,7 @@
       // The label sits in a span so it can stick to the left while the row scrolls sideways.
       const th = cell('th', '');
       const label = cell('span', group?.label ?? section.replaceAll('_', ' '));
+      if (!group) label.translate = false; // a section the catalogue does not know: its key
       if (group?.about) label.title = group.about;
       th.append(label);
       th.colSpan = runs.length + 1;
@@ -49,9 +55,13 @@
     // A kind of a map (errors.timeout) is labelled by its kind, and absent means none.
     const kindOfMap = figure?.key.endsWith('.*');
     const tr = document.createElement('tr');
-    const th = cell('th', kindOfMap || !figure ? key.replaceAll('_', ' ') : figure.short);
+    const unlisted = pushlab.i18n.language() === 'ko' ? pushlab.figuresKo?.unlisted[path] : null;
+    const name = key === '(none)' ? `(${t('value.none')})` : unlisted ?? key.replaceAll('_', ' ');
+    const th = cell('th', kindOfMap || !figure ? name : figure.short);
+    // An error kind or a field the catalogue does not know is named by its key: code, not words.
+    if ((kindOfMap || !figure) && key !== '(none)' && !unlisted) th.translate = false;
     if (figure) {
-      th.title = figure.about + (figure.better === 'neither' ? '' : ` (${figure.better} is better)`);
+      th.title = figure.about + (figure.better === 'neither' ? '' : t('table.better', { better: t(`better.${figure.better}`) }));
       th.dataset.better = figure.better;
     }
     tr.append(th);
@@ -61,8 +71,10 @@
       if (kindOfMap) text = formatValue(figure.unit, value ?? 0);
       else if (figure) text = showFigure(run, { ...figure, key: path });
       else text = typeof value === 'number' ? formatNumber(value) : value === undefined || value === null ? NOT_MEASURED : String(value);
-      const td = cell('td', text);
+      const td = cell('td', path === 'proxy.outcome_detail' ? pushlab.outcomeDetail(text) : valueText(text));
       td.className = 'num';
+      // A text figure is the file's own value (a link's name, an emulator, a proxy's config): shown as written.
+      if (td.textContent === text && typeof value === 'string' && text !== NOT_MEASURED) td.translate = false;
       if (figure?.nonzero_is_a_problem && value > 0) td.classList.add('bad');
       tr.append(td);
     }

@@ -14,7 +14,12 @@
 (function (pushlab) {
   'use strict';
   const { validate, isCatalogue, shape, formatNumber, formatValue } = pushlab;
+  const { t } = pushlab.i18n;
   const $ = (id) => document.getElementById(id);
+  /** The source of embedded results, as `body[data-source]` names it (tests read it in English). */
+  const EMBEDDED = 'the results embedded in this page';
+  /** What is on show, so a switch of language can draw it again in the other. */
+  let shown = null;
 
   /** A results name the server can serve: no slashes, no dots leading out of results/. */
   const RESULTS_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
@@ -36,17 +41,23 @@
     return lastCatalogue && { catalogue: lastCatalogue, from: 'page' };
   }
 
+  /** `source` as the page writes it: a file name or URL, or the embedded results in words. */
+  const sourceName = (source) => (source === EMBEDDED ? t('report.embedded') : source);
+
+  function setSource(text) {
+    $('source').textContent = text;
+    delete $('source').dataset.i18n; // written here from now on, not by the static fill
+  }
+
   async function show(results, source) {
     const problems = validate(results);
-    if (problems.length) return fail(`${source} is not a pushlab results file: ${problems.join('; ')}.`);
+    if (problems.length) return fail(t('report.notResults', { source: sourceName(source), problems: problems.join('; ') }));
     const found = await catalogueFor(results);
-    if (!found) {
-      return fail(`${source} predates the figure catalogue, and none could be fetched from /api/figures: ` +
-        'open it from the report of a running pushlab-server.');
-    }
+    if (!found) return fail(t('report.predates', { source: sourceName(source) }));
     lastCatalogue = found.catalogue;
+    shown = { results, source };
     const shaped = shape(results, found.catalogue);
-    $('source').textContent = `from ${source}`;
+    setSource(t('report.from', { source: sourceName(source) }));
     $('status').replaceChildren();
     renderSummary($('summary'), results, shaped, found.from);
     // A faults preset's file has no runs: no run charts and no run table, only faults.
@@ -69,7 +80,7 @@
     $('status').replaceChildren(box);
     // A bad file picked over good results leaves those on show (still "ready"), with the message above.
     if (document.body.dataset.state !== 'ready') {
-      $('source').textContent = 'no results loaded';
+      setSource(t('report.noResults'));
       document.body.dataset.state = 'error';
     }
     document.body.dataset.error = message;
@@ -79,45 +90,48 @@
     const s = results.scenario ?? {};
     const m = results.machine ?? {};
     const lines = [];
-    if (results.fixture || results.note) lines.push(notice(results.note ?? 'This file is a fixture, not a measurement.'));
+    if (results.fixture || results.note) lines.push(fileNote(results));
     const transports = shaped.transports.map(shaped.label).join(', ');
     const clients = shaped.clientCounts.map((c) => formatValue('count', c)).join(', ');
     const rates = [...new Set(shaped.groups.map((g) => g.rate))].map(formatNumber).join(', ');
-    const listed = Array.isArray(s.steps) ? `, in ${s.steps.length} listed runs (each chart's bars are one run's settings)` : '';
+    const listed = Array.isArray(s.steps) ? t('report.listed', { n: s.steps.length }) : '';
+    const preset = s.preset ? t('report.preset', { preset: s.preset }) : '';
     const faults = Array.isArray(results.faults) ? results.faults : [];
     if (faults.length) {
-      const kinds = pushlab.faultGroups(faults).map((g) => `${g.fault} (${g.policy}, ${formatValue('count', g.clients)} clients)`);
-      lines.push(paragraph(`${s.preset ? `Preset “${s.preset}”: ` : ''}${formatValue('count', faults.length)} fault runs, ` +
-        `each against a fresh server: ${kinds.join(', ')}. The server was killed or restarted a second into each window, ` +
-        'and the clients timed until they had a tick again.'));
+      const kinds = pushlab.faultGroups(faults).map((g) =>
+        t('report.faultKind', { fault: pushlab.valueText(g.fault), policy: pushlab.valueText(g.policy), clients: formatValue('count', g.clients) }));
+      lines.push(paragraph(t('report.faultRuns', { preset, count: formatValue('count', faults.length), kinds: kinds.join(', ') })));
     }
-    if (shaped.runs.length) lines.push(paragraph(
-      `${s.preset ? `Preset “${s.preset}”: ` : ''}${transports} with ${clients} clients at ${rates} ticks/s${listed}` +
-      `${s.poll_interval_ms ? `, polling every ${formatValue('milliseconds', s.poll_interval_ms)}` : ''}` +
-      `${s.duration_s ? `, measured for ${s.duration_s} s per run` : ''}` +
-      `${shaped.sweep ? ' — a sweep, so the charts draw lines against client count' : ''}.`,
-    ));
-    lines.push(paragraph(
-      `Run ${results.generated_at ? new Date(results.generated_at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '(no date)'}` +
-      ` on ${m.cores ?? '?'} cores, ${m.memory_bytes ? formatValue('bytes', m.memory_bytes) : '? memory'}, ${m.os ?? 'unknown OS'}` +
-      `${m.kernel ? `, kernel ${m.kernel}` : ''}. A fresh server process served each transport.`, 'muted'));
+    if (shaped.runs.length) {
+      lines.push(paragraph(t('report.runs', {
+        preset, transports, clients, rates, listed,
+        polling: s.poll_interval_ms ? t('report.polling', { interval: formatValue('milliseconds', s.poll_interval_ms) }) : '',
+        duration: s.duration_s ? t('report.duration', { seconds: s.duration_s }) : '',
+        sweep: shaped.sweep ? t('report.sweep') : '',
+      })));
+    }
+    lines.push(paragraph(t('report.machine', {
+      date: results.generated_at ? new Date(results.generated_at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : t('report.noDate'),
+      cores: m.cores ?? '?',
+      memory: m.memory_bytes ? formatValue('bytes', m.memory_bytes) : t('report.noMemory'),
+      os: m.os ?? t('report.noOs'),
+      kernel: m.kernel ? t('report.kernel', { kernel: m.kernel }) : '',
+    }), 'muted'));
     if (catalogueFrom !== 'file') {
-      lines.push(paragraph('This file predates the figure catalogue in results files: its labels and units are ' +
-        (catalogueFrom === 'server' ? 'the server\'s (/api/figures).' : 'those of the results shown before it.'), 'muted'));
+      const whose = t(catalogueFrom === 'server' ? 'report.oldCatalogueServer' : 'report.oldCataloguePage');
+      lines.push(paragraph(t('report.oldCatalogue', { whose }), 'muted'));
     }
     // The same threshold the terminal table warns at, from the catalogue.
     const busyPct = shaped.catalogue.thresholds.loadgen_busy_cpu_pct;
     const busy = typeof busyPct === 'number' ? shaped.runs.filter((r) => r.loadgen?.cpu_pct >= busyPct) : [];
     if (busy.length) {
-      lines.push(notice(`The load generator used ${formatValue('percent_of_core', busyPct)} or more of a core in ${busy.length} run(s) (` +
-        busy.map((r) => `${shaped.label(r.transport)} at ${formatValue('count', r.clients)} clients`).join(', ') +
-        '): there, part of the latency may be the load generator\'s, not the transport\'s.'));
+      const runs = busy.map((r) => t('report.busyRun', { transport: shaped.label(r.transport), clients: formatValue('count', r.clients) }));
+      lines.push(notice(t('report.busy', { pct: formatValue('percent_of_core', busyPct), n: busy.length, runs: runs.join(', ') })));
     }
     // A load average above the core count: something else wanted the CPU during the run.
     const crowded = shaped.runs.filter((r) => m.cores && r.loadgen?.host_load_1m > m.cores);
     if (crowded.length) {
-      lines.push(notice(`The machine's load average was above its ${m.cores} cores in ${crowded.length} run(s): ` +
-        'other work competed for the CPU there, so those figures are less trustworthy.'));
+      lines.push(notice(t('report.crowded', { cores: m.cores, n: crowded.length })));
     }
     container.replaceChildren(...lines);
   }
@@ -125,26 +139,19 @@
   /** What a small loopback send() and recv() cost on the machine, or that the file does not say. */
   function renderCalibration(results, shaped) {
     const { measured, rows } = pushlab.calibrationRows(results, shaped.catalogue);
-    $('calibration-reading').textContent = measured
-      ? 'What one small loopback TCP call costs on the machine these results come from, measured by pushlab-load ' +
-        'before the runs (docs/methodology.md, “Calibration”; “pushlab-load calibrate” measures the machine you are on). ' +
-        'Server CPU per delivered tick is also given in these sends, so results from different machines compare. ' +
-        'Each CPU figure is the median of its rounds, with the fastest and slowest round: a median far above the ' +
-        'fastest says the machine was busy.'
-      : 'This file has no calibration: it was written before pushlab-load measured one, so its server CPU per tick ' +
-        'cannot be given in sends either (not measured). “pushlab-load calibrate” measures the machine you are on.';
+    $('calibration-reading').textContent = t(measured ? 'report.calibrated' : 'report.notCalibrated');
     const table = $('calibration-table');
     table.replaceChildren();
     const head = table.createTHead().insertRow();
-    for (const text of ['loopback TCP, TCP_NODELAY', 'measured', 'fastest – slowest round']) head.append(cell('th', text));
+    for (const key of ['report.calibrationHead', 'report.measured', 'report.spread']) head.append(cell('th', t(key)));
     const body = table.createTBody();
     for (const row of rows) {
       const tr = body.insertRow();
       const th = cell('th', row.label);
       if (row.about) th.title = row.about;
-      const value = cell('td', row.value);
+      const value = cell('td', pushlab.valueText(row.value));
       value.className = 'num';
-      tr.append(th, value, cell('td', row.spread));
+      tr.append(th, value, cell('td', row.spread.replaceAll(pushlab.NOT_MEASURED, t('notMeasured'))));
     }
     $('calibration').dataset.measured = String(measured);
     $('calibration').hidden = false;
@@ -163,6 +170,14 @@
     return p;
   }
 
+  /** A fixture's or a file's own note: the file's words (English) unless it is our fixture notice. */
+  function fileNote(results) {
+    if (!results.note) return notice(t('report.fixture'));
+    const p = notice(results.note);
+    if (pushlab.i18n.language() !== 'en') p.translate = false; // the file's text, shown as written
+    return p;
+  }
+
   function notice(text) {
     const p = paragraph(text, 'notice');
     p.dataset.notice = '';
@@ -171,15 +186,14 @@
 
   async function loadFromServer() {
     const name = new URLSearchParams(location.search).get('results') ?? 'latest';
-    if (!RESULTS_NAME.test(name)) return fail(`“${name}” is not a results file name (letters, digits, - _ . only).`);
+    if (!RESULTS_NAME.test(name)) return fail(t('report.badName', { name }));
     const url = `results/${name}.json`;
     try {
       const response = await fetch(url, { cache: 'no-store' });
-      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      if (!response.ok) throw new Error(t('report.serverAnswered', { status: response.status }));
       show(await response.json(), url);
     } catch (error) {
-      fail(`Could not load ${url} (${error.message}). Run \`just compare\` to make one, ` +
-        'or open a results file with the button above (or drop it on this page).');
+      fail(t('report.couldNotLoad', { url, error: error.message }));
     }
   }
 
@@ -188,10 +202,10 @@
     file.text().then(
       (text) => {
         let results;
-        try { results = JSON.parse(text); } catch (error) { return fail(`${file.name} is not JSON (${error.message}).`); }
+        try { results = JSON.parse(text); } catch (error) { return fail(t('report.notJson', { name: file.name, error: error.message })); }
         show(results, file.name);
       },
-      (error) => fail(`Could not read ${file.name}: ${error.message}`),
+      (error) => fail(t('report.couldNotRead', { name: file.name, error: error.message })),
     );
   }
 
@@ -211,16 +225,18 @@
   function start() {
     document.body.dataset.state = 'loading';
     listenForFiles();
-    if (typeof Chart === 'undefined') return fail('The chart library (vendor/chart.umd.min.js) did not load.');
+    // A switch of language draws what is on show again (the static words are i18n.js's).
+    pushlab.i18n.onChange(() => { if (shown) show(shown.results, shown.source); });
+    if (typeof Chart === 'undefined') return fail(t('report.noChartLib'));
     let embedded = null;
     try {
       embedded = JSON.parse($('pushlab-data').textContent);
     } catch (error) {
-      return fail(`The results embedded in this page are not valid JSON (${error.message}).`);
+      return fail(t('report.badEmbedded', { error: error.message }));
     }
     if (embedded !== null) {
       $('demo-link').hidden = true; // a file opened from disk has no live demo beside it
-      show(embedded, 'the results embedded in this page');
+      show(embedded, EMBEDDED);
     } else {
       loadFromServer();
     }

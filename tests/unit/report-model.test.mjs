@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, loadScripts } from './format-script.mjs';
 
-const pushlab = loadScripts('web/format.js', 'web/report-model.js');
+const pushlab = loadScripts('web/format.js', 'web/i18n-report.js', 'web/i18n.js', 'web/report-model.js');
 const quick = JSON.parse(readFileSync(path.join(ROOT, 'tests/e2e/fixtures/quick.json'), 'utf8'));
 /** Plain objects of this realm (the vm context's have another Object prototype). */
 const plain = (value) => JSON.parse(JSON.stringify(value));

@@ -3,6 +3,9 @@
 import { LatencyWindow, nowUs, formatBytes, formatCount, formatLatency, formatLatencyPair } from './measure.js';
 import { PriceChart } from './price-chart.js';
 
+/** The shown language's words (web/i18n.js). */
+const { t } = window.pushlab.i18n;
+
 /** Latency percentiles are over the ticks of the last 5 s (at least the last 20 ticks). */
 export const LATENCY_WINDOW = { windowMs: 5000, minTicks: 20, capacity: 50_000 };
 /** Sorting up to `capacity` samples is not free: recompute percentiles this often. */
@@ -75,7 +78,8 @@ export class Panel {
         this.filter = symbols === null ? { pending: true } : { symbols, partial: symbols.length < this.options.symbols.length };
         if (symbols) {
           this.skipNextGap = true; // the first tick under the new filter may jump legitimately
-          this.stateText = `server answered: subscribed to ${symbols.length === this.options.symbols.length ? 'all symbols' : symbols.join(', ')}`;
+          const all = symbols.length === this.options.symbols.length;
+          this.stateText = () => (all ? t('state.subscribedAll') : t('state.subscribed', { symbols: symbols.join(', ') }));
           this.stateKind = 'live';
         }
       },
@@ -169,7 +173,7 @@ export class Panel {
       this.connected = false;
       this.offline = { sinceUs: nowUs(), seq: this.lastSeq, lostBefore: this.lost() };
       this.resume = null;
-      this.stateText = 'disconnected by you';
+      this.stateText = () => t('state.disconnected');
       this.stateKind = 'off';
     } else {
       // Resume from the last seq we have (or, unticked, from now: the gap shows as lost).
@@ -203,7 +207,9 @@ export class Panel {
     const select = this.root.querySelector('.filter');
     if (!this.client.subscribe) return;
     select.hidden = false;
-    select.append(new Option('all', ''), ...symbols.map((s) => new Option(s, s)));
+    const all = new Option(t('panel.filterAll'), '');
+    all.dataset.i18n = 'panel.filterAll';
+    select.append(all, ...symbols.map((s) => new Option(s, s)));
     select.addEventListener('change', () => this.setFilter(select.value));
   }
 
@@ -232,9 +238,9 @@ export class Panel {
     this.set('staleness', staleUs, formatLatency(staleUs)).classList.toggle('warn', staleUs > STALE_WARN_US);
     this.set('lost', this.lost(), this.lostText()).classList.toggle('bad', this.lost() > 0);
     const state = this.root.querySelector('.state');
-    state.textContent = this.stateText ?? '';
+    state.textContent = this.stateText?.() ?? '';
     state.dataset.kind = this.stateKind ?? '';
-    this.root.querySelector('[data-action="toggle"]').textContent = this.connected ? 'Disconnect' : 'Reconnect';
+    this.root.querySelector('[data-action="toggle"]').textContent = t(this.connected ? 'panel.disconnect' : 'panel.reconnect');
     this.renderResume();
     this.chart.draw(this.options.chartSymbol());
   }
@@ -243,10 +249,10 @@ export class Panel {
   lostText() {
     const { gapLost, missed, duplicates, resets } = this.counts;
     return `${this.lost()}` +
-      (this.lost() ? ` (${gapLost} from seq gaps, ${missed} reported missed)` : '') +
-      (duplicates ? `, ${duplicates} duplicate/out of order` : '') +
-      (resets ? `; ${resets} reset${resets > 1 ? 's' : ''} (server restarted)` : '') +
-      (this.filter?.partial ? ' (filtered: seq gaps not checked)' : '');
+      (this.lost() ? t('panel.lostFrom', { gaps: gapLost, missed }) : '') +
+      (duplicates ? t('panel.duplicates', { n: duplicates }) : '') +
+      (resets ? t('panel.resets', { n: resets }) : '') +
+      (this.filter?.partial ? t('panel.filtered') : '');
   }
 
   set(counter, value, text) {
@@ -261,7 +267,7 @@ export class Panel {
     const r = this.resume;
     if (!this.connected && this.offline) {
       element.dataset.resume = 'offline';
-      element.textContent = `Offline for ${formatLatency(nowUs() - this.offline.sinceUs)} after seq ${this.offline.seq}. Reconnect to see what the transport recovers.`;
+      element.textContent = t('panel.offline', { time: formatLatency(nowUs() - this.offline.sinceUs), seq: this.offline.seq });
       return;
     }
     if (!r) {
@@ -271,21 +277,19 @@ export class Panel {
     }
     const lost = this.lost() - r.lostBefore;
     element.dataset.lost = lost;
-    const offline = r.offlineUs === null ? '' : ` after ${formatLatency(r.offlineUs)} offline`;
+    const offline = r.offlineUs === null ? '' : t('panel.afterOffline', { time: formatLatency(r.offlineUs) });
     if (!r.done) {
       element.dataset.resume = 'waiting';
-      element.textContent = r.reset ? 'Server restarted: reset; replaying the new run\'s history…'
-        : r.cursor === null ? 'Reconnected from now (no cursor); waiting for a tick…' : `Reconnected asking for ticks after ${r.cursor}; waiting…`;
+      element.textContent = r.reset ? t('panel.waitReset')
+        : r.cursor === null ? t('panel.waitNow') : t('panel.waitCursor', { cursor: r.cursor });
     } else if (r.reset) {
       element.dataset.resume = 'reset';
-      element.textContent = `Server restarted${offline}: reset, ${r.replayed} ticks of the new run replayed, ${lost} lost since; ` +
-        'what the old run sent after our cursor is unknown.';
+      element.textContent = t('panel.doneReset', { offline, replayed: r.replayed, lost });
     } else {
       element.dataset.resume = lost ? 'lost' : 'ok';
       element.textContent = r.cursor === null
-        ? `Resumed from now${offline}, without a cursor: ${lost} ticks lost.`
-        : `Resumed${offline}: ${r.replayed} ticks replayed from the server's history, ${lost} lost` +
-          (this.filter?.partial ? ' (server-reported only: seq gaps are not checked under a filter).' : '.');
+        ? t('panel.doneNow', { offline, lost })
+        : t('panel.doneCursor', { offline, replayed: r.replayed, lost }) + (this.filter?.partial ? t('panel.doneFiltered') : '.');
     }
   }
 }

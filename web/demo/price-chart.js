@@ -23,7 +23,7 @@ export class PriceChart {
         plugins: { legend: { display: false }, tooltip: { enabled: false } },
         scales: {
           // x is seconds relative to now, so the chart scrolls by itself as time passes.
-          x: { type: 'linear', min: -WINDOW_S, max: 0, ticks: { maxTicksLimit: 4, callback: (v) => (v === 0 ? 'now' : `${v}s`) } },
+          x: { type: 'linear', min: -WINDOW_S, max: 0, ticks: { maxTicksLimit: 4, callback: (v) => (v === 0 ? window.pushlab.i18n.t('demo.chartNow') : `${v}s`) } },
           y: { ticks: { maxTicksLimit: 4 } },
         },
       },

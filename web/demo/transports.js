@@ -13,11 +13,15 @@
 //   sink.ticks(list)          ticks received, oldest first
 //   sink.snapshot(list, next) latest price per symbol (not new ticks) and the cursor after them
 //   sink.missed(k)            the server says k ticks after our cursor left its history
-//   sink.state(text, kind)    kind: 'live' | 'waiting' | 'error'
+//   sink.state(text, kind)    text: () => words in the shown language (redrawn on a switch);
+//                             kind: 'live' | 'waiting' | 'error'
 //   sink.filtering(symbols)   (WebSocket) a new symbol filter was sent: null while the server
 //                             has not confirmed it yet, then the symbols it confirmed
 // A client that reconnects by itself asks `cursor()` (the panel's newest `<epoch>-<seq>`).
 import { utf8Bytes } from './measure.js';
+
+/** `() => t(key, params)`: a state's words, written in whichever language is shown when drawn. */
+const words = (key, params) => () => window.pushlab.i18n.t(key, params);
 
 /** Pause before a pull loop tries again after an error, so a dead server isn't hammered. */
 const RETRY_AFTER_ERROR_MS = 1000;
@@ -105,7 +109,7 @@ export class PollClient {
     this.abort = new AbortController();
     this.inFlight = false;
     this.startSchedule();
-    this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
+    this.sink.state(words('state.polling', { ms: this.intervalMs }), 'live');
   }
 
   disconnect() {
@@ -120,7 +124,7 @@ export class PollClient {
     if (!this.abort) return;
     clearTimeout(this.timer);
     this.startSchedule();
-    this.sink.state(`polling every ${intervalMs} ms`, 'live');
+    this.sink.state(words('state.polling', { ms: intervalMs }), 'live');
   }
 
   startSchedule() {
@@ -156,10 +160,10 @@ export class PollClient {
           if (answer.ticks.length < POLL_LIMIT) break;
         }
       }
-      this.sink.state(`polling every ${this.intervalMs} ms`, 'live');
+      this.sink.state(words('state.polling', { ms: this.intervalMs }), 'live');
     } catch (error) {
       if (signal.aborted) return;
-      this.sink.state(`poll failed (${error.message}); next slot retries`, 'error');
+      this.sink.state(words('state.pollFailed', { error: error.message }), 'error');
     } finally {
       // Only if still connected the same way: after a disconnect and reconnect, a new
       // request may be out, and this old one must not let a second one overlap it.
@@ -190,13 +194,13 @@ export class LongPollClient {
   async loop(cursor, signal) {
     while (!signal.aborted) {
       const since = cursor === null ? '' : `since=${cursor}&`;
-      this.sink.state('request held by the server until a tick exists', 'live');
+      this.sink.state(words('state.held'), 'live');
       try {
         const answer = await fetchJson(`api/long-poll?${since}timeout_ms=${LONG_POLL_TIMEOUT_MS}`, this.sink, signal, this.base);
         cursor = deliver(answer, this.sink);
       } catch (error) {
         if (signal.aborted) return;
-        this.sink.state(`long-poll failed (${error.message}); retrying in ${RETRY_AFTER_ERROR_MS} ms`, 'error');
+        this.sink.state(words('state.longPollFailed', { error: error.message, ms: RETRY_AFTER_ERROR_MS }), 'error');
         await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_ERROR_MS));
       }
     }
@@ -221,14 +225,14 @@ export class SseClient {
     const source = new EventSource(api(cursor === null ? 'api/sse' : `api/sse?last_event_id=${cursor}`, this.base));
     this.source = source;
     let lost = false;
-    this.sink.state('opening the stream', 'waiting');
+    this.sink.state(words('state.opening'), 'waiting');
     this.sink.opened();
     source.onopen = () => {
       this.sink.request();
       // The browser's own reconnect: ticks made before it was back are replays (its
       // request went out a moment before this, so a tick or so may count as replayed).
       if (lost) this.sink.opened();
-      this.sink.state(lost ? 'the browser reconnected by itself, sending Last-Event-ID' : 'one open stream, server pushes each tick', 'live');
+      this.sink.state(words(lost ? 'state.browserReconnected' : 'state.stream'), 'live');
     };
     source.onmessage = (event) => {
       // The page sees each event's id and data, not the HTTP headers, `retry:` or keep-alive
@@ -251,11 +255,11 @@ export class SseClient {
       if (source.readyState === EventSource.CLOSED) {
         // A non-200 answer (a 503 when the server is full) is final for EventSource: it
         // never retries, so the page does, from its own cursor.
-        this.sink.state(`stream refused; reopening in ${REOPEN_MS} ms`, 'error');
+        this.sink.state(words('state.streamRefused', { ms: REOPEN_MS }), 'error');
         this.disconnect();
         this.retry = setTimeout(() => this.connect(this.cursor()), REOPEN_MS);
       } else {
-        this.sink.state('stream lost; the browser reconnects by itself with Last-Event-ID', 'error');
+        this.sink.state(words('state.streamLost'), 'error');
       }
     };
   }
@@ -291,12 +295,12 @@ export class WsClient {
     const host = base ? new URL(base).host : location.host;
     const socket = new WebSocket(`${scheme}://${host}/api/ws${query.size ? `?${query}` : ''}`);
     this.socket = socket;
-    this.sink.state('handshake', 'waiting');
+    this.sink.state(words('state.handshake'), 'waiting');
     let opened = false;
     socket.onopen = () => {
       opened = true;
       this.sink.request();
-      this.sink.state('one open socket, server pushes each tick', 'live');
+      this.sink.state(words('state.socket'), 'live');
     };
     socket.onmessage = (event) => {
       this.sink.bytes(utf8Bytes(event.data)); // the message payload; frame headers are not visible
@@ -304,14 +308,14 @@ export class WsClient {
       if (message.type === 'hello') this.sink.epoch(message.epoch);
       else if (message.type === 'reset') this.sink.reset(message.epoch);
       else if (message.type === 'gap') this.sink.missed(message.missed);
-      else if (message.type === 'error') this.sink.state(`server says: ${message.message}`, 'error');
+      else if (message.type === 'error') this.sink.state(words('state.serverSays', { message: message.message }), 'error');
       else if (message.type === 'subscribed') this.sink.filtering(message.symbols);
       else if (message.type === undefined) this.sink.ticks([message]);
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return; // closed by disconnect(): nothing to do
-      const why = opened ? `closed by the server (${event.code})` : 'could not connect';
-      this.sink.state(`${why}; reopening in ${REOPEN_MS} ms`, 'error');
+      const why = opened ? words('state.closedBy', { code: event.code, ms: REOPEN_MS }) : words('state.couldNotConnect', { ms: REOPEN_MS });
+      this.sink.state(why, 'error');
       // The newest cursor, epoch included: a server that restarted meanwhile answers it
       // with a reset notice rather than refusing it.
       this.retry = setTimeout(() => { if (this.socket) this.connect(this.cursor()); }, REOPEN_MS);
@@ -324,7 +328,7 @@ export class WsClient {
     if (this.socket?.readyState !== WebSocket.OPEN) return; // the next connect() carries it
     this.socket.send(JSON.stringify({ type: 'subscribe', symbols }));
     this.sink.filtering(null);
-    this.sink.state(`sent subscribe ${symbols.join(',')}; waiting for the server's answer`, 'waiting');
+    this.sink.state(words('state.sentSubscribe', { symbols: symbols.join(',') }), 'waiting');
   }
 
   disconnect() {
