@@ -134,13 +134,13 @@
     'demo.footnote': '<b>받은 틱</b>: 중복 없는 틱 수입니다(다시 보내졌거나 반복된 seq는 한 번만 셉니다). <b>바이트</b>: 페이지가 볼 수 있는 ' +
       '것만 셉니다. 응답 본문, SSE 이벤트 텍스트, 웹소켓 메시지 페이로드입니다. HTTP 헤더와 웹소켓·TCP 프레이밍은 페이지에 ' +
       '보이지 않으므로 실제 전송 바이트는 더 큽니다(보고서는 소켓에서 직접 측정합니다). ' +
-      '<b>재전송</b>: 그 틱을 가져온 스트림, 소켓, 이어 받기가 시작되기 전에 만들어져 서버 이력에서 보내진 틱입니다. 받은 틱에는 ' +
+      '<b>리플레이</b>: 그 틱을 가져온 스트림, 소켓, 이어 받기가 시작되기 전에 만들어져 서버 이력에서 보내진 틱입니다. 받은 틱에는 ' +
       '들어가지만 지연 시간에는 들어가지 않습니다. 지연 시간은 실시간 틱만 잽니다. ' +
       '<b>지연 시간 p50 / p99</b>: 최근 <span id="latency-window"></span> 동안 받은 실시간 틱 기준이며, 받은 시각' +
       '(<code>performance.timeOrigin + performance.now()</code>) − 틱의 <code>ts_us</code>입니다. 브라우저와 서버는 ' +
-      '이 머신의 시계를 함께 씁니다. <b>가격 나이</b>: 화면에 보이는 가장 새 가격이 만들어진 뒤 지난 시간입니다. <b>유실</b>: 전역 seq의 건너뜀에 ' +
+      '이 머신의 시계를 함께 씁니다. <b>가격 나이</b>: 화면에 보이는 가장 새 가격이 만들어진 뒤 지난 시간입니다. <b>손실</b>: 전역 seq의 건너뜀에 ' +
       '서버가 놓쳤다고 알린 틱(이력이 이미 지나감)을 더한 값입니다. 서버가 재시작하면(새 에포크) seq는 다시 1부터 ' +
-      '시작합니다. 패널은 리셋으로 세며, 이전 실행이 커서 뒤에 보낸 것은 유실이 아니라 알 수 없음입니다.',
+      '시작합니다. 패널은 리셋으로 세며, 이전 실행이 커서 뒤에 보낸 것은 손실이 아니라 알 수 없음입니다.',
     'demo.latencyWindow': '{seconds} s(최소 마지막 틱 {ticks}개)',
     'demo.unreachable': 'pushlab 서버에 연결할 수 없습니다({error}). pushlab-server가 실행 중인가요?',
     'demo.noPanel': '이 페이지에는 {names} 패널이 없습니다.',
@@ -183,12 +183,12 @@
     'panel.reconnect': '재연결',
     'panel.chart': '차트 심볼의 최근 가격',
     'panel.ticks': '받은 틱',
-    'panel.replayed': '그중 재전송',
+    'panel.replayed': '그중 리플레이',
     'panel.replayedTitle': '이 스트림, 소켓, 이어 받기가 시작되기 전에 만들어져 서버 이력에서 보내진 틱',
     'panel.latency': '지연 시간 p50 / p99',
-    'panel.latencyTitle': '실시간 틱만 셉니다. 재전송된 틱은 원래 오래된 것입니다',
+    'panel.latencyTitle': '실시간 틱만 셉니다. 리플레이된 틱은 원래 오래된 것입니다',
     'panel.staleness': '가격 나이',
-    'panel.lost': '유실',
+    'panel.lost': '손실',
     'panel.lostFrom': ' (seq 건너뜀 {gaps}, 서버가 알린 놓침 {missed})',
     'panel.duplicates': ', 중복·순서 어긋남 {n}',
     'panel.resets': '; 리셋 {n}회(서버 재시작)',
@@ -198,10 +198,10 @@
     'panel.waitReset': '서버 재시작: 리셋, 새 실행의 이력을 다시 받는 중…',
     'panel.waitNow': '지금부터 재연결했습니다(커서 없음). 틱을 기다리는 중…',
     'panel.waitCursor': '{cursor} 이후의 틱을 요청하며 재연결했습니다. 기다리는 중…',
-    'panel.doneReset': '서버 재시작{offline}: 리셋, 새 실행의 틱 {replayed}개 재전송, 그 뒤 유실 {lost}개. ' +
+    'panel.doneReset': '서버 재시작{offline}: 리셋, 새 실행의 틱 {replayed}개 리플레이, 그 뒤 손실 {lost}개. ' +
       '이전 실행이 커서 뒤에 보낸 것은 알 수 없습니다.',
-    'panel.doneNow': '커서 없이 지금부터 이어 받았습니다{offline}: 틱 {lost}개 유실.',
-    'panel.doneCursor': '이어 받았습니다{offline}: 서버 이력에서 틱 {replayed}개 재전송, 유실 {lost}개',
+    'panel.doneNow': '커서 없이 지금부터 이어 받았습니다{offline}: 틱 {lost}개 손실.',
+    'panel.doneCursor': '이어 받았습니다{offline}: 서버 이력에서 틱 {replayed}개 리플레이, 손실 {lost}개',
     'panel.doneFiltered': ' (서버가 알린 것만 셈: 필터 중에는 seq 건너뜀을 확인하지 않습니다).',
     'state.disconnected': '직접 연결을 끊었습니다',
     'state.subscribedAll': '서버 응답: 전체 심볼 구독',
