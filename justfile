@@ -108,9 +108,9 @@ test-docs:
 # Korean at phone width (demo-ko.png, report-ko.png; needs a Hangul font: fonts-nanum).
 screenshots:
     cargo build --release -q -p pushlab-server -p pushlab-load
+    fc-list :lang=ko | grep -q . || { echo "no Hangul font for the Korean screenshots: apt-get install fonts-nanum" >&2; exit 1; }
     node tests/e2e/screenshots.mjs
     PUSHLAB_SCREENSHOTS_DIR=docs/img node --test tests/e2e/wall.test.mjs
-    fc-list :lang=ko | grep -q . || { echo "no Hangul font for the Korean screenshots: apt-get install fonts-nanum" >&2; exit 1; }
     PUSHLAB_SCREENSHOTS_DIR=docs/img node --test tests/e2e/korean.test.mjs
 
 # Formatting, clippy and the API docs' links, as CI wants them.

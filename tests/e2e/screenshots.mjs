@@ -11,6 +11,8 @@ import { startServer, resultsDirWith, launchBrowser, newPage, ROOT } from './hel
 const OUT = path.join(ROOT, 'docs/img');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+/** Where web/i18n.js keeps the language chosen on the switch. */
+const LANG_KEY = 'pushlab.lang';
 /** Long enough for every panel to fill its prices and start its chart. */
 const DEMO_WARMUP_MS = 6000;
 
@@ -20,6 +22,8 @@ const SHOTS = [
   { file: 'report-1280.png', url: '/report?results=quick', viewport: DESKTOP },
   { file: 'report-sweep-1280.png', url: '/report?results=sweep', viewport: DESKTOP },
   { file: 'report-phone.png', url: '/report?results=quick', viewport: PHONE },
+  // The Korean docs' pictures: the same pages with Korean chosen on the switch.
+  { file: 'demo-ko-1280.png', url: '/', viewport: DESKTOP, waitMs: DEMO_WARMUP_MS, lang: 'ko' },
 ];
 
 /** The measured runs of docs/results/*.json, served as the server's results dir. */
@@ -28,6 +32,7 @@ const MEASURED = [
   { file: 'results-workshop.png', url: '/report?results=workshop', viewport: DESKTOP, fullPage: true },
   { file: 'results-efficiency.png', url: '/report?results=efficiency', viewport: DESKTOP, fullPage: true },
   { file: 'results-faults.png', url: '/report?results=faults', viewport: DESKTOP, fullPage: true },
+  { file: 'results-quick-ko.png', url: '/report?results=quick', viewport: DESKTOP, lang: 'ko' },
 ];
 
 mkdirSync(OUT, { recursive: true });
@@ -50,6 +55,7 @@ async function shoot(shots, args) {
   try {
     for (const shot of shots) {
       const page = await newPage(browser, shot.viewport);
+      if (shot.lang) await page.addInitScript(([key, lang]) => localStorage.setItem(key, lang), [LANG_KEY, shot.lang]);
       await page.goto(server.url + shot.url);
       if (shot.waitMs) await page.waitForTimeout(shot.waitMs);
       else await page.waitForFunction(() => document.body.dataset.state === 'ready');
